@@ -1,0 +1,64 @@
+"""Core data types shared by every stage (re-exported at the package top)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from semlat.regions import rle as rle_ops
+
+WHOLE_IMAGE = -1
+"""Region id under which the whole-image embedding is stored."""
+
+NO_LABEL = -1
+"""Cross-view label of a region that has none yet."""
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One photo of the scene, as registered in a workspace."""
+
+    image_id: int
+    file_name: str
+    path: str
+    width: int
+    height: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region of one image: a full-resolution mask plus what we know about it."""
+
+    region_id: int
+    rle: rle_ops.RLE
+    label: int = NO_LABEL
+    level: int = 0
+    score: float = 1.0
+    bbox: tuple[float, float, float, float] = field(default=(0.0, 0.0, 0.0, 0.0))
+    area: int = 0
+
+    @classmethod
+    def from_mask(
+        cls, region_id: int, mask: npt.NDArray[np.bool_], label: int = NO_LABEL, level: int = 0, score: float = 1.0
+    ) -> Region:
+        """Build a region from an (H, W) boolean mask; area and box are derived from it."""
+        encoded = rle_ops.encode(mask)
+        return cls(region_id, encoded, label, level, score, rle_ops.bbox(encoded), rle_ops.area(encoded))
+
+    def mask(self) -> npt.NDArray[np.bool_]:
+        return rle_ops.decode(self.rle)
+
+
+@dataclass(frozen=True)
+class FeatureKey:
+    """Names one set of embeddings: which regions, which model, which feature set."""
+
+    region_set: str
+    model_key: str
+    feature_set: str = "raw"
+
+    def __str__(self) -> str:
+        return f"{self.region_set}/{self.model_key}/{self.feature_set}"

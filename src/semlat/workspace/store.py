@@ -1,0 +1,305 @@
+"""The Workspace: one directory per scene, a JSON manifest plus an embedded LanceDB database.
+
+Every stage reads and writes through it. Work is committed per image: all rows of one image
+for one stage go in with a single LanceDB add (one atomic commit), then the image is entered
+in the ``units`` ledger. A run killed between the two leaves rows without a ledger entry; the
+next run deletes them and redoes that image, so a resumed run ends equal to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LANCE_LOG", "error")
+
+import lancedb  # noqa: E402
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+from semlat.errors import SemlatError  # noqa: E402
+from semlat.types import FeatureKey, ImageRecord, Region  # noqa: E402
+from semlat.workspace.manifest import new_manifest, package_versions, write_json_atomic  # noqa: E402
+
+MANIFEST_NAME = "semlat.json"
+DATABASE_NAME = "db"
+
+IMAGES_SCHEMA = pa.schema(
+    [
+        ("image_id", pa.int32()),
+        ("file_name", pa.string()),
+        ("path", pa.string()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("sha256", pa.string()),
+    ]
+)
+REGIONS_SCHEMA = pa.schema(
+    [
+        ("region_set", pa.string()),
+        ("image_id", pa.int32()),
+        ("region_id", pa.int32()),
+        ("label", pa.int32()),
+        ("level", pa.int8()),
+        ("bbox", pa.list_(pa.float32(), 4)),
+        ("area", pa.int64()),
+        ("score", pa.float32()),
+        ("mask_rle", pa.string()),
+    ]
+)
+UNITS_SCHEMA = pa.schema([("stage", pa.string()), ("image_id", pa.int32())])
+
+
+def embeddings_schema(dim: int) -> pa.Schema:
+    return pa.schema(
+        [
+            ("region_set", pa.string()),
+            ("model_key", pa.string()),
+            ("feature_set", pa.string()),
+            ("image_id", pa.int32()),
+            ("region_id", pa.int32()),
+            ("vector", pa.list_(pa.float32(), dim)),
+        ]
+    )
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def regions_stage(region_set: str) -> str:
+    return f"regions/{region_set}"
+
+
+def embeddings_stage(key: FeatureKey) -> str:
+    return f"embeddings/{key}"
+
+
+class Workspace:
+    """A scene's workspace directory. Open with `Workspace.open` or `Workspace.create`."""
+
+    def __init__(self, root: Path, manifest: dict[str, Any]):
+        self.root = root
+        self.manifest = manifest
+        self._db = lancedb.connect(str(root / DATABASE_NAME))
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: str | Path) -> Workspace:
+        """Open an existing workspace; a clear error if there is none."""
+        root = Path(root)
+        manifest_path = root / MANIFEST_NAME
+        if not manifest_path.is_file():
+            raise SemlatError(f"{root} is not a semlat workspace (no {MANIFEST_NAME}): run `semlat masks` or `semlat import-seed` first")
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise SemlatError(f"workspace manifest {manifest_path} is corrupt ({exc})") from exc
+        return cls(root, manifest)
+
+    @classmethod
+    def open_or_create(cls, root: str | Path) -> Workspace:
+        """Open the workspace at ``root``, creating an empty one if the directory holds none."""
+        root = Path(root)
+        if (root / MANIFEST_NAME).is_file():
+            return cls.open(root)
+        if root.exists() and not root.is_dir():
+            raise SemlatError(f"workspace path {root} is a file: pass a directory")
+        root.mkdir(parents=True, exist_ok=True)
+        workspace = cls(root, new_manifest())
+        workspace.save_manifest()
+        return workspace
+
+    def save_manifest(self) -> None:
+        self.manifest["packages"] = package_versions()
+        write_json_atomic(self.root / MANIFEST_NAME, self.manifest)
+
+    def claim_config(self, section: str, name: str, config: dict[str, Any], hint: str) -> None:
+        """Record how ``name`` in ``section`` is made, refusing to mix two configurations under one name."""
+        entries = self.manifest.setdefault(section, {})
+        existing = entries.get(name)
+        if existing is not None and existing != config:
+            raise SemlatError(f"{section[:-1].replace('_', ' ')} {name!r} in this workspace was made with other settings ({existing}): {hint}")
+        if existing is None:
+            entries[name] = config
+            self.save_manifest()
+
+    # -- tables --------------------------------------------------------------------------
+    def _table(self, name: str, schema: pa.Schema | None = None):
+        if name in self._db.list_tables().tables:
+            return self._db.open_table(name)
+        if schema is None:
+            return None
+        return self._db.create_table(name, schema=schema)
+
+    def _rows(self, name: str, where: str | None = None, columns: list[str] | None = None) -> pa.Table:
+        table = self._table(name)
+        if table is None:
+            return pa.table({})
+        query = table.search()
+        if where:
+            query = query.where(where)
+        if columns:
+            query = query.select(columns)
+        return query.limit(None).to_arrow()
+
+    # -- images --------------------------------------------------------------------------
+    def images(self) -> list[ImageRecord]:
+        rows = self._rows("images").to_pylist()
+        return sorted((ImageRecord(**row) for row in rows), key=lambda record: record.image_id)
+
+    def image(self, name: str) -> ImageRecord:
+        for record in self.images():
+            if record.file_name == name or Path(record.file_name).stem == name:
+                return record
+        raise SemlatError(f"no image named {name!r} in workspace {self.root}: `semlat info -w {self.root}` lists them")
+
+    def add_images(self, entries: Sequence[tuple[Path, int, int, str]]) -> list[ImageRecord]:
+        """Register images (path, width, height, sha256) in one commit; known ones are reused.
+
+        A file name already registered with different content is refused, since every stored
+        region and feature of it would silently stop matching the pixels.
+        """
+        known = {record.file_name: record for record in self.images()}
+        next_id = max((record.image_id for record in known.values()), default=-1) + 1
+        records, new = [], []
+        for path, width, height, sha in entries:
+            record = known.get(path.name)
+            if record is not None:
+                if record.sha256 != sha:
+                    raise SemlatError(f"image {path.name} differs from the one in workspace {self.root}: use a new workspace for changed photos")
+                records.append(record)
+                continue
+            record = ImageRecord(next_id, path.name, str(path.resolve()), width, height, sha)
+            next_id += 1
+            new.append(record)
+            records.append(record)
+        if new:
+            self._table("images", IMAGES_SCHEMA).add(pa.Table.from_pylist([vars(r) for r in new], schema=IMAGES_SCHEMA))
+        return records
+
+    # -- ledger --------------------------------------------------------------------------
+    def done_images(self, stage: str) -> set[int]:
+        rows = self._rows("units", f"stage = {_quote(stage)}", ["image_id"])
+        return set(rows.column("image_id").to_pylist()) if rows.num_rows else set()
+
+    def _commit_unit(self, stage: str, image_id: int, table: str, where: str, rows: pa.Table) -> None:
+        """Replace an image's rows for one stage and enter it in the ledger."""
+        target = self._table(table, rows.schema)
+        target.delete(where)
+        if rows.num_rows:
+            target.add(rows)
+        units = self._table("units", UNITS_SCHEMA)
+        units.delete(f"stage = {_quote(stage)} AND image_id = {image_id}")
+        units.add(pa.Table.from_pylist([{"stage": stage, "image_id": image_id}], schema=UNITS_SCHEMA))
+
+    def drop_stage(self, stage: str) -> None:
+        """Forget a stage's ledger (its rows are replaced image by image on the next run)."""
+        units = self._table("units")
+        if units is not None:
+            units.delete(f"stage = {_quote(stage)}")
+
+    # -- regions -------------------------------------------------------------------------
+    def write_regions(self, region_set: str, image_id: int, regions: Sequence[Region]) -> None:
+        rows = pa.Table.from_pylist(
+            [
+                {
+                    "region_set": region_set,
+                    "image_id": image_id,
+                    "region_id": r.region_id,
+                    "label": r.label,
+                    "level": r.level,
+                    "bbox": list(r.bbox),
+                    "area": r.area,
+                    "score": r.score,
+                    "mask_rle": r.rle["counts"],
+                }
+                for r in regions
+            ],
+            schema=REGIONS_SCHEMA,
+        )
+        where = f"region_set = {_quote(region_set)} AND image_id = {image_id}"
+        self._commit_unit(regions_stage(region_set), image_id, "regions", where, rows)
+
+    def regions(self, region_set: str, image: ImageRecord) -> list[Region]:
+        """The image's regions in region-id order."""
+        rows = self._rows("regions", f"region_set = {_quote(region_set)} AND image_id = {image.image_id}")
+        size = [image.height, image.width]
+        regions = [
+            Region(
+                row["region_id"],
+                {"size": size, "counts": row["mask_rle"]},
+                row["label"],
+                row["level"],
+                row["score"],
+                tuple(row["bbox"]),
+                row["area"],
+            )
+            for row in rows.to_pylist()
+        ]
+        return sorted(regions, key=lambda region: region.region_id)
+
+    def region_sets(self) -> list[str]:
+        return sorted(self.manifest.get("region_sets", {}))
+
+    # -- embeddings ----------------------------------------------------------------------
+    def write_embeddings(
+        self, key: FeatureKey, image_id: int, region_ids: Sequence[int], vectors: npt.NDArray[np.float32]
+    ) -> None:
+        """Store one image's vectors (whole image and regions) in a single commit."""
+        dim = int(vectors.shape[1])
+        known_dim = self.manifest.get("embedding_dim")
+        if known_dim is not None and known_dim != dim:
+            raise SemlatError(
+                f"workspace {self.root} holds {known_dim}-d features and this model gives {dim}-d: use a new workspace for this model"
+            )
+        if known_dim is None:
+            self.manifest["embedding_dim"] = dim
+            self.save_manifest()
+        schema = embeddings_schema(dim)
+        n = len(region_ids)
+        rows = pa.table(
+            {
+                "region_set": pa.array([key.region_set] * n, pa.string()),
+                "model_key": pa.array([key.model_key] * n, pa.string()),
+                "feature_set": pa.array([key.feature_set] * n, pa.string()),
+                "image_id": pa.array([image_id] * n, pa.int32()),
+                "region_id": pa.array(list(region_ids), pa.int32()),
+                "vector": pa.FixedSizeListArray.from_arrays(
+                    pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1)), dim
+                ),
+            },
+            schema=schema,
+        )
+        where = (
+            f"region_set = {_quote(key.region_set)} AND model_key = {_quote(key.model_key)} "
+            f"AND feature_set = {_quote(key.feature_set)} AND image_id = {image_id}"
+        )
+        self._commit_unit(embeddings_stage(key), image_id, "embeddings", where, rows)
+
+    def embeddings(self, key: FeatureKey, image: ImageRecord) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+        """(region ids, vectors) of one image, sorted by region id (the whole image, -1, first)."""
+        rows = self._rows(
+            "embeddings",
+            f"region_set = {_quote(key.region_set)} AND model_key = {_quote(key.model_key)} "
+            f"AND feature_set = {_quote(key.feature_set)} AND image_id = {image.image_id}",
+            ["region_id", "vector"],
+        )
+        if rows.num_rows == 0:
+            return np.zeros(0, np.int32), np.zeros((0, self.manifest.get("embedding_dim") or 0), np.float32)
+        ids = rows.column("region_id").to_numpy()
+        vectors = rows.column("vector").combine_chunks().flatten().to_numpy().reshape(len(ids), -1)
+        order = np.argsort(ids, kind="stable")
+        return ids[order].astype(np.int32), vectors[order].astype(np.float32)
+
+    def feature_keys(self) -> list[FeatureKey]:
+        return [FeatureKey(*name.split("/", 2)) for name in sorted(self.manifest.get("feature_sets", {}))]
+
+    def compact(self) -> None:
+        """Merge the many small per-image commits so later reads stay fast."""
+        for name in self._db.list_tables().tables:
+            self._db.open_table(name).optimize()
