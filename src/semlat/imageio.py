@@ -28,12 +28,13 @@ def image_size(path: Path) -> tuple[int, int]:
     """(width, height) after EXIF rotation, reading only the header; checks the file is an image."""
     try:
         with Image.open(path) as image:
+            image.verify()  # must come first on a freshly opened file
+        with Image.open(path) as image:
             width, height = image.size
             orientation = image.getexif().get(0x0112, 1)
-            image.verify()
     except FileNotFoundError as exc:
         raise SemlatError(f"image {path} does not exist") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, RuntimeError) as exc:
         raise SemlatError(f"image {path} cannot be read ({exc}): replace or remove it") from exc
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
@@ -51,7 +52,7 @@ def load_rgb(path: Path) -> npt.NDArray[np.uint8]:
                 peak = 65535.0 if array.max() > 255 else 255.0
                 gray = np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
                 return np.repeat(gray[..., None], 3, axis=2)
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+            return np.array(image.convert("RGB"), dtype=np.uint8)
     except FileNotFoundError as exc:
         raise SemlatError(f"image {path} does not exist") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:

@@ -129,27 +129,32 @@ def _cached_or_reachable(spec: ModelSpec) -> str:
     return spec.pretrained
 
 
-def load_clip(spec: ModelSpec, device: str | None = None) -> ClipModel:
-    """Load ``spec`` on ``device`` (auto by default), with a one-line error for every way it can fail."""
+def resolve_weights(spec: ModelSpec) -> str:
+    """Check ``spec`` can be loaded without loading it; returns what to pass as OpenCLIP's ``pretrained``.
+
+    Cheap, so a pipeline can fail on a bad model before it writes anything.
+    """
     _register_configs()
     if spec.name not in open_clip.list_models():
         raise SemlatError(f"unknown model {spec.name!r}: use an OpenCLIP architecture name (`python -c 'import open_clip; print(open_clip.list_models())'`)")
     checkpoint = spec.checkpoint()
-    if checkpoint is not None and not checkpoint.is_file():
-        raise SemlatError(f"checkpoint {checkpoint} does not exist: pass an existing OpenCLIP checkpoint file with --pretrained PATH")
-    if checkpoint is None and spec.pretrained not in open_clip.list_pretrained_tags_by_model(spec.name):
-        tags = ", ".join(open_clip.list_pretrained_tags_by_model(spec.name)) or "none"
-        raise SemlatError(f"model {spec.name} has no pretrained tag {spec.pretrained!r} (known: {tags}): pass a known tag or a checkpoint file with --pretrained PATH")
-    weights = str(checkpoint) if checkpoint else _cached_or_reachable(spec)
+    if checkpoint is not None:
+        if not checkpoint.is_file():
+            raise SemlatError(f"checkpoint {checkpoint} does not exist: pass an existing OpenCLIP checkpoint file with --pretrained PATH")
+        return str(checkpoint)
+    tags = open_clip.list_pretrained_tags_by_model(spec.name)
+    if spec.pretrained not in tags:
+        raise SemlatError(f"model {spec.name} has no pretrained tag {spec.pretrained!r} (known: {', '.join(tags) or 'none'}): pass a known tag or a checkpoint file with --pretrained PATH")
+    return _cached_or_reachable(spec)
+
+
+def load_clip(spec: ModelSpec, device: str | None = None) -> ClipModel:
+    """Load ``spec`` on ``device`` (auto by default), with a one-line error for every way it can fail."""
+    weights = resolve_weights(spec)
     torch_device = resolve_device(device)
     try:
         model = open_clip.create_model(spec.name, pretrained=weights, device=torch_device)
-    except RuntimeError as exc:
-        raise SemlatError(f"could not load {checkpoint or spec.pretrained} into {spec.name} ({str(exc).splitlines()[0]}): check the file matches the architecture") from exc
-    except Exception as exc:  # hub downloads fail in many ways offline (connection, HTTP, file errors)
-        if checkpoint is not None:
-            raise SemlatError(f"could not read checkpoint {checkpoint} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}): pass a valid OpenCLIP checkpoint") from exc
-        raise SemlatError(
-            f"could not get weights {spec.name}/{spec.pretrained} ({type(exc).__name__}); offline, download them elsewhere and pass the file with --pretrained PATH/open_clip_pytorch_model.bin"
-        ) from exc
+    except Exception as exc:  # a wrong or damaged file fails in many ways (pickle, zip, key and shape errors)
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SemlatError(f"could not load weights {weights} into {spec.name} ({first_line}): pass a checkpoint made for this architecture") from exc
     return ClipModel(spec, model, open_clip.get_tokenizer(spec.name), torch_device)

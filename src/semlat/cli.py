@@ -1,0 +1,174 @@
+"""The `semlat` command line: parses arguments and calls the Python API, nothing more.
+
+Every `SemlatError` becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from semlat.errors import SemlatError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Region-level CLIP semantics for a folder of photos of one scene.",
+)
+err = Console(stderr=True)
+out = Console()
+
+Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory (one per scene).")]
+RegionSet = Annotated[Optional[str], typer.Option(help="Region set to use (default: the only one).")]
+Device = Annotated[str, typer.Option(help="auto (cuda if available), cpu, cuda, cuda:N.")]
+Model = Annotated[str, typer.Option(help="OpenCLIP architecture name.")]
+Pretrained = Annotated[str, typer.Option(help="OpenCLIP pretrained tag, or a local checkpoint file.")]
+Strategy = Annotated[str, typer.Option(help="Region views: masked-crop, masked-full (the original), crop.")]
+FeatureSet = Annotated[str, typer.Option("--feature-set", help="Name to store the features under.")]
+Prompts = Annotated[Optional[str], typer.Option(help="Comma-separated prompts, e.g. 'ceiling,ground,toilet paper'.")]
+PromptsFile = Annotated[Optional[Path], typer.Option(help="File of comma- or line-separated prompts.")]
+Fusion = Annotated[str, typer.Option(help="sum (the original), conceptfusion, region.")]
+Score = Annotated[str, typer.Option(help="softmax (the original), relevancy (LERF), cosine.")]
+MaxRegions = Annotated[int, typer.Option(help="Keep at most this many regions per image, largest first (0: all).")]
+MinArea = Annotated[float, typer.Option(help="Smallest region, as a fraction of the image area.")]
+
+
+@app.command()
+def masks(
+    images_dir: Annotated[Path, typer.Argument(help="Folder of photos of one scene.")],
+    workspace: Workspace_,
+    backend: Annotated[str, typer.Option(help="Region proposer.")] = "classical",
+    region_set: Annotated[Optional[str], typer.Option(help="Name of the region set (default: the backend).")] = None,
+    method: Annotated[str, typer.Option(help="classical: felzenszwalb or slic.")] = "felzenszwalb",
+    max_regions: MaxRegions = 64,
+    min_area: MinArea = 0.002,
+) -> None:
+    """Propose regions in every image."""
+    from semlat.regions.stage import propose_regions
+
+    ws = propose_regions(workspace, images_dir, backend, region_set, method=method, max_regions=max_regions, min_area=min_area)
+    out.print(f"regions of {len(ws.images())} images in {workspace}")
+
+
+@app.command("import-seed")
+def import_seed(
+    images: Annotated[Path, typer.Option(help="Folder of the photos the files were made from.")],
+    masks: Annotated[Path, typer.Option(help="refined_mask.npz")],
+    labels: Annotated[Path, typer.Option(help="refined_label.npz")],
+    workspace: Workspace_,
+    features: Annotated[Optional[Path], typer.Option(help="semantic_features.npz")] = None,
+) -> None:
+    """Import the original research code's refined_mask/refined_label (and semantic_features) files."""
+    from semlat.compat.seed import import_seed as run_import
+
+    ws = run_import(workspace, images, masks, labels, features)
+    out.print(f"imported {len(ws.images())} images into {workspace}")
+
+
+@app.command("export-seed")
+def export_seed(workspace: Workspace_, output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]) -> None:
+    """Write semantic_features.npz (row 0 the whole image, rows 1..N the regions) for existing tools."""
+    from semlat.compat.seed import export_seed as run_export
+
+    out.print(f"wrote {run_export(workspace, output)}")
+
+
+@app.command()
+def embed(
+    workspace: Workspace_,
+    model: Model = "ViT-B-16",
+    pretrained: Pretrained = "laion2b_s34b_b88k",
+    strategy: Strategy = "masked-crop",
+    region_set: RegionSet = None,
+    feature_set: FeatureSet = "raw",
+    device: Device = "auto",
+    batch_size: Annotated[int, typer.Option(help="Views per forward pass.")] = 64,
+) -> None:
+    """Embed every image and every region with CLIP."""
+    from semlat.embed.model import ModelSpec
+    from semlat.embed.stage import embed_regions
+
+    key = embed_regions(workspace, ModelSpec(model, pretrained), strategy, region_set, feature_set, device, batch_size)
+    out.print(f"features {key} in {workspace}")
+
+
+@app.command()
+def query(
+    workspace: Workspace_,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    prompts: Prompts = None,
+    prompts_file: PromptsFile = None,
+    image: Annotated[Optional[list[str]], typer.Option(help="Image file name (repeatable; default: all).")] = None,
+    fusion: Fusion = "sum",
+    score: Score = "softmax",
+    save_maps: Annotated[bool, typer.Option(help="Also save the raw maps as maps.npy.")] = False,
+    region_set: RegionSet = None,
+    features: Annotated[Optional[str], typer.Option(help="Feature set to query (default: the only one).")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")] = None,
+    pretrained: Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")] = None,
+    device: Device = "auto",
+) -> None:
+    """Answer text prompts as heatmaps and segmentations."""
+    from semlat.embed.model import ModelSpec
+    from semlat.query.prompts import parse_prompts
+    from semlat.query.stage import choose_features, query_to_files
+    from semlat.workspace import Workspace
+
+    prompt_list = parse_prompts(prompts, prompts_file)
+    key = choose_features(Workspace.open(workspace), region_set, None, features)
+    text_model = ModelSpec(model, pretrained) if model and pretrained else None
+    query_to_files(
+        workspace, prompt_list, output, save_maps, key=key, images=image, fusion=fusion, score=score,
+        text_model=text_model, device=device,
+    )
+    out.print(f"query results in {output}")
+
+
+@app.command()
+def run(
+    images_dir: Annotated[Path, typer.Argument(help="Folder of photos of one scene.")],
+    workspace: Workspace_,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path("semlat-out"),
+    prompts: Prompts = None,
+    prompts_file: PromptsFile = None,
+    backend: Annotated[str, typer.Option(help="Region proposer.")] = "classical",
+    model: Model = "ViT-B-16",
+    pretrained: Pretrained = "laion2b_s34b_b88k",
+    strategy: Strategy = "masked-crop",
+    fusion: Fusion = "sum",
+    score: Score = "softmax",
+    device: Device = "auto",
+) -> None:
+    """masks → embed → query in one go (each step resumes)."""
+    from semlat.pipeline import run_pipeline
+    from semlat.query.prompts import parse_prompts
+
+    prompt_list = parse_prompts(prompts, prompts_file)
+    result = run_pipeline(images_dir, workspace, prompt_list, output, backend, model, pretrained, strategy, fusion, score, device)
+    out.print(f"query results in {result}")
+
+
+@app.command()
+def info(workspace: Workspace_) -> None:
+    """What a workspace holds."""
+    from semlat.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    out.print(f"{len(ws.images())} images; region sets: {', '.join(ws.region_sets()) or 'none'}")
+    for key in ws.feature_keys():
+        out.print(f"features: {key} ({ws.manifest['feature_sets'][str(key)]})")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.ERROR)  # open_clip and huggingface_hub log chatter at INFO/WARNING
+    try:
+        app()
+    except SemlatError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)

@@ -1,0 +1,31 @@
+"""`semlat run`: masks → embed → query, each stage resuming on its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from semlat.embed.model import ModelSpec, resolve_weights
+from semlat.embed.stage import embed_regions
+from semlat.query.stage import query_to_files
+from semlat.regions.stage import propose_regions
+
+
+def run_pipeline(
+    images_dir: str | Path,
+    workspace: str | Path,
+    prompts: list[str],
+    out_dir: str | Path,
+    backend: str = "classical",
+    model: str = "ViT-B-16",
+    pretrained: str = "laion2b_s34b_b88k",
+    strategy: str = "masked-crop",
+    fusion: str = "sum",
+    score: str = "softmax",
+    device: str | None = None,
+) -> Path:
+    """Propose regions, embed them and answer ``prompts`` for every image; returns the output folder."""
+    spec = ModelSpec(model, pretrained)
+    resolve_weights(spec)  # a missing model fails before any region is written
+    propose_regions(workspace, images_dir, backend)
+    key = embed_regions(workspace, spec, strategy, region_set=backend, device=device)
+    return query_to_files(workspace, prompts, out_dir, key=key, fusion=fusion, score=score, device=device)

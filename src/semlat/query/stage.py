@@ -1,0 +1,122 @@
+"""The query stage: text prompts against every region of the chosen images, written as pictures."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from semlat.embed.model import ModelSpec, load_clip
+from semlat.errors import SemlatError
+from semlat.imageio import load_rgb
+from semlat.progress import track
+from semlat.query.fusion import score_maps
+from semlat.query.prompts import CANONICAL_PHRASES
+from semlat.query.render import heatmap_overlays, save_png, segmentation_figure, slugify
+from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord
+from semlat.workspace import Workspace
+
+FUSIONS = ("sum", "conceptfusion", "region")
+SCORES = ("softmax", "relevancy", "cosine")
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """One image's maps: (P, H, W) float32, one per prompt."""
+
+    image: ImageRecord
+    prompts: list[str]
+    maps: npt.NDArray[np.float32]
+
+
+def choose_features(
+    ws: Workspace, region_set: str | None = None, model: str | None = None, feature_set: str | None = None
+) -> FeatureKey:
+    """The feature key matching the filters; the only one when there are no filters."""
+    keys = [
+        key
+        for key in ws.feature_keys()
+        if (region_set is None or key.region_set == region_set)
+        and (model is None or key.model_key == model or key.model_key.split(":")[0] == model)
+        and (feature_set is None or key.feature_set == feature_set)
+    ]
+    if not keys:
+        known = ", ".join(map(str, ws.feature_keys())) or "none"
+        raise SemlatError(f"no matching embeddings in {ws.root} (has: {known}): run `semlat embed` first")
+    if len(keys) > 1:
+        raise SemlatError(f"several feature sets match ({', '.join(map(str, keys))}): pick one with --region-set/--features")
+    return keys[0]
+
+
+def text_model_spec(ws: Workspace, key: FeatureKey, override: ModelSpec | None) -> ModelSpec:
+    """The CLIP whose text tower matches ``key``'s image features."""
+    if override is not None:
+        return override
+    record = ws.manifest.get("models", {}).get(key.model_key)
+    if record is None:
+        raise SemlatError(f"features {key} were imported without a model: pass --model and --pretrained of the CLIP that made them")
+    spec = ModelSpec(record["name"], record["pretrained"])
+    if spec.checkpoint() is not None and spec.key() != key.model_key:
+        raise SemlatError(f"checkpoint {spec.pretrained} changed since the features were made: re-run `semlat embed`")
+    return spec
+
+
+def query_images(
+    workspace: str | Path,
+    prompts: list[str],
+    images: list[str] | None = None,
+    key: FeatureKey | None = None,
+    fusion: str = "sum",
+    score: str = "softmax",
+    text_model: ModelSpec | None = None,
+    device: str | None = None,
+):
+    """Yield a `QueryResult` per image (all images, or those named), streaming one at a time."""
+    if fusion not in FUSIONS:
+        raise SemlatError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
+    if score not in SCORES:
+        raise SemlatError(f"unknown score {score!r}: choose one of {', '.join(SCORES)}")
+    if not prompts:
+        raise SemlatError("no prompts given: pass --prompts 'ceiling,ground' or --prompts-file FILE")
+    ws = Workspace.open(workspace)
+    key = key or choose_features(ws)
+    records = [ws.image(name) for name in images] if images else ws.images()
+    clip = load_clip(text_model_spec(ws, key, text_model), device)
+    texts = clip.encode_texts(prompts)
+    canonical = clip.encode_texts(list(CANONICAL_PHRASES)) if score == "relevancy" else None
+    for record in records:
+        regions = ws.regions(key.region_set, record)
+        ids, vectors = ws.embeddings(key, record)
+        if ids.tolist() != [WHOLE_IMAGE, *(r.region_id for r in regions)]:
+            raise SemlatError(f"features of image {record.file_name} do not match its regions: re-run `semlat embed`")
+        if vectors.shape[1] != texts.shape[1]:
+            raise SemlatError(f"features are {vectors.shape[1]}-d but the text model gives {texts.shape[1]}-d: pass the model that made them")
+        maps = score_maps(
+            [r.rle for r in regions], vectors[0], vectors[1:], texts,
+            fusion=fusion, score=score, canonical_features=canonical,
+        )
+        yield QueryResult(record, prompts, maps)
+
+
+def query_to_files(workspace: str | Path, prompts: list[str], out_dir: str | Path, save_maps: bool = False, **options) -> Path:
+    """Run `query_images` and write, per image, a heatmap per prompt, a segmentation and optionally the maps."""
+    out_dir = Path(out_dir)
+    ws = Workspace.open(workspace)
+    key = options.pop("key", None) or choose_features(ws)
+    results = query_images(workspace, prompts, key=key, **options)
+    total = len(options.get("images") or ws.images())
+    for result in track(results, "querying", total=total):
+        image_dir = out_dir / Path(result.image.file_name).stem
+        image_dir.mkdir(parents=True, exist_ok=True)
+        pixels = load_rgb(Path(result.image.path))
+        for prompt, overlay in zip(prompts, heatmap_overlays(pixels, result.maps)):
+            save_png(overlay, image_dir / f"{slugify(prompt)}.png")
+        segmentation_figure(pixels, result.maps, prompts, image_dir / "segmentation.png")
+        if save_maps:
+            np.save(image_dir / "maps.npy", result.maps)
+    summary = {"prompts": prompts, "features": str(key), **{k: v for k, v in options.items() if k in ("fusion", "score")}}
+    (out_dir / "query.json").write_text(json.dumps(summary, indent=2))
+    return out_dir
