@@ -136,7 +136,8 @@ class Workspace:
             return None
         return self._db.create_table(name, schema=schema)
 
-    def _rows(self, name: str, where: str | None = None, columns: list[str] | None = None) -> pa.Table:
+    def rows(self, name: str, where: str | None = None, columns: list[str] | None = None) -> pa.Table:
+        """Rows of table ``name`` matching the SQL filter ``where`` (empty if the table does not exist)."""
         table = self._table(name)
         if table is None:
             return pa.table({})
@@ -149,7 +150,7 @@ class Workspace:
 
     # -- images --------------------------------------------------------------------------
     def images(self) -> list[ImageRecord]:
-        rows = self._rows("images").to_pylist()
+        rows = self.rows("images").to_pylist()
         return sorted((ImageRecord(**row) for row in rows), key=lambda record: record.image_id)
 
     def image(self, name: str) -> ImageRecord:
@@ -184,15 +185,18 @@ class Workspace:
 
     # -- ledger --------------------------------------------------------------------------
     def done_images(self, stage: str) -> set[int]:
-        rows = self._rows("units", f"stage = {_quote(stage)}", ["image_id"])
+        rows = self.rows("units", f"stage = {_quote(stage)}", ["image_id"])
         return set(rows.column("image_id").to_pylist()) if rows.num_rows else set()
 
     def _commit_unit(self, stage: str, image_id: int, table: str, where: str, rows: pa.Table) -> None:
-        """Replace an image's rows for one stage and enter it in the ledger."""
+        """Replace an image's rows for one stage (one atomic add), then enter it in the ledger."""
         target = self._table(table, rows.schema)
         target.delete(where)
         if rows.num_rows:
             target.add(rows)
+        self._mark_done(stage, image_id)
+
+    def _mark_done(self, stage: str, image_id: int) -> None:
         units = self._table("units", UNITS_SCHEMA)
         units.delete(f"stage = {_quote(stage)} AND image_id = {image_id}")
         units.add(pa.Table.from_pylist([{"stage": stage, "image_id": image_id}], schema=UNITS_SCHEMA))
@@ -227,7 +231,7 @@ class Workspace:
 
     def regions(self, region_set: str, image: ImageRecord) -> list[Region]:
         """The image's regions in region-id order."""
-        rows = self._rows("regions", f"region_set = {_quote(region_set)} AND image_id = {image.image_id}")
+        rows = self.rows("regions", f"region_set = {_quote(region_set)} AND image_id = {image.image_id}")
         size = [image.height, image.width]
         regions = [
             Region(
@@ -283,7 +287,7 @@ class Workspace:
 
     def embeddings(self, key: FeatureKey, image: ImageRecord) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
         """(region ids, vectors) of one image, sorted by region id (the whole image, -1, first)."""
-        rows = self._rows(
+        rows = self.rows(
             "embeddings",
             f"region_set = {_quote(key.region_set)} AND model_key = {_quote(key.model_key)} "
             f"AND feature_set = {_quote(key.feature_set)} AND image_id = {image.image_id}",
