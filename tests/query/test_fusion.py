@@ -169,3 +169,5 @@ def test_bad_arguments_are_explained():
         score_maps([], g, regions[:0], texts)
     with pytest.raises(SemlatError, match="size"):
         score_maps(rles + [encode(np.ones((4, 5), bool))], g, np.vstack([regions, g]), texts)
+    with pytest.raises(SemlatError, match="pair up"):
+        score_maps(rles, g, regions[1:], texts)

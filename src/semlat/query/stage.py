@@ -13,14 +13,11 @@ from semlat.embed.model import ModelSpec, load_clip
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
 from semlat.progress import track
-from semlat.query.fusion import score_maps
+from semlat.query.fusion import FUSIONS, SCORES, score_maps
 from semlat.query.prompts import CANONICAL_PHRASES
 from semlat.query.render import heatmap_overlays, save_png, segmentation_figure, slugify
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord
 from semlat.workspace import Workspace
-
-FUSIONS = ("sum", "conceptfusion", "region")
-SCORES = ("softmax", "relevancy", "cosine")
 
 
 @dataclass(frozen=True)
@@ -96,7 +93,7 @@ def query_images(
             raise SemlatError(f"features are {vectors.shape[1]}-d but the text model gives {texts.shape[1]}-d: pass the model that made them")
         maps = score_maps(
             [r.rle for r in regions], vectors[0], vectors[1:], texts,
-            fusion=fusion, score=score, canonical_features=canonical,
+            fusion=fusion, score=score, canonical_features=canonical, shape=(record.height, record.width),
         )
         yield QueryResult(record, prompts, maps)
 
