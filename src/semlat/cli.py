@@ -122,11 +122,10 @@ def query(
 
     prompt_list = parse_prompts(prompts, prompts_file)
     key = choose_features(Workspace.open(workspace), region_set, None, features)
+    if (model is None) != (pretrained is None):
+        raise SemlatError("pass both --model and --pretrained (the CLIP that made imported features), or neither")
     text_model = ModelSpec(model, pretrained) if model and pretrained else None
-    query_to_files(
-        workspace, prompt_list, output, save_maps, key=key, images=image, fusion=fusion, score=score,
-        text_model=text_model, device=device,
-    )
+    query_to_files(workspace, prompt_list, output, key, image, fusion, score, save_maps, text_model, device)
     out.print(f"query results in {output}")
 
 

@@ -98,13 +98,28 @@ def query_images(
         yield QueryResult(record, prompts, maps)
 
 
-def query_to_files(workspace: str | Path, prompts: list[str], out_dir: str | Path, save_maps: bool = False, **options) -> Path:
-    """Run `query_images` and write, per image, a heatmap per prompt, a segmentation and optionally the maps."""
+def query_to_files(
+    workspace: str | Path,
+    prompts: list[str],
+    out_dir: str | Path,
+    key: FeatureKey | None = None,
+    images: list[str] | None = None,
+    fusion: str = "sum",
+    score: str = "softmax",
+    save_maps: bool = False,
+    text_model: ModelSpec | None = None,
+    device: str | None = None,
+) -> Path:
+    """Run `query_images` and write, per image, a heatmap per prompt, a segmentation and optionally the maps.
+
+    Layout: ``OUT/<image stem>/<prompt>.png``, ``segmentation.png``, ``maps.npy`` (P, H, W), and
+    ``OUT/query.json`` with the prompts and settings.
+    """
     out_dir = Path(out_dir)
     ws = Workspace.open(workspace)
-    key = options.pop("key", None) or choose_features(ws)
-    results = query_images(workspace, prompts, key=key, **options)
-    total = len(options.get("images") or ws.images())
+    key = key or choose_features(ws)
+    total = len(images) if images else len(ws.images())
+    results = query_images(workspace, prompts, images, key, fusion, score, text_model, device)
     for result in track(results, "querying", total=total):
         image_dir = out_dir / Path(result.image.file_name).stem
         image_dir.mkdir(parents=True, exist_ok=True)
@@ -114,6 +129,6 @@ def query_to_files(workspace: str | Path, prompts: list[str], out_dir: str | Pat
         segmentation_figure(pixels, result.maps, prompts, image_dir / "segmentation.png")
         if save_maps:
             np.save(image_dir / "maps.npy", result.maps)
-    summary = {"prompts": prompts, "features": str(key), **{k: v for k, v in options.items() if k in ("fusion", "score")}}
+    summary = {"prompts": prompts, "features": str(key), "fusion": fusion, "score": score}
     (out_dir / "query.json").write_text(json.dumps(summary, indent=2))
     return out_dir
