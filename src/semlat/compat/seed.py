@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from semlat.errors import SemlatError
+from semlat.imageio import image_size
 from semlat.ingest import ScannedImage, scan_images
 from semlat.progress import track
 from semlat.types import WHOLE_IMAGE, FeatureKey, Region
@@ -48,7 +49,6 @@ _NPZ_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, Ke
 
 FEATURES_FILE = "semantic_features.npz"
 LABELS_FILE = "refined_label.npz"
-
 
 # -- mask post-processing -------------------------------------------------------------------
 def seed_masks_to_binary(logits: npt.NDArray[np.floating], height: int, width: int) -> npt.NDArray[np.bool_]:
@@ -156,7 +156,10 @@ def _scan(keys: list[str], images_dir: Path, masks_npz: Path) -> list[ScannedIma
         raise SemlatError(
             f"{len(missing)} image(s) named in {masks_npz} are not in {images_dir} (first: {missing[0]}): pass the folder the seed masks were made from"
         )
-    return scan_images([images_dir / key for key in keys])
+    paths = [images_dir / key for key in keys]
+    for path in paths:
+        image_size(path)
+    return scan_images(paths)
 
 
 def _image_regions(key: str, logits: npt.NDArray[Any], labels: npt.NDArray[np.int64], width: int, height: int) -> list[Region]:
@@ -187,29 +190,33 @@ def _check_masks(
     return items
 
 
+def _feature_dim(vectors: npt.NDArray[Any], key: str, regions: int, features_npz: Path) -> int:
+    """Check one image's features are (1 + regions, D), finite and non-zero; returns D."""
+    expected = 1 + regions
+    if vectors.ndim != 2 or vectors.shape[0] != expected or vectors.shape[1] == 0 or vectors.dtype.kind not in "fiu":
+        raise SemlatError(
+            f"features of {key} in {features_npz} have shape {vectors.shape}, expected ({expected}, D) "
+            f"(whole image + {regions} masks): pass the semantic_features.npz from the same seed run"
+        )
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    if not np.all(np.isfinite(norms)) or np.any(norms == 0):
+        raise SemlatError(f"features of {key} in {features_npz} hold NaN, infinite or all-zero rows: re-run the seed retrieval step")
+    return int(vectors.shape[1])
+
+
 def _check_features(features_npz: Path, items: list[_SeedImage]) -> int:
     """Check the features cover every image with one row per region plus the whole image; returns D."""
-    dim = None
+    dims: set[int] = set()
     with _open_npz(features_npz, "features") as features:
         keys = set(features.files)
         for item in track(items, "checking seed features"):
             if item.key not in keys:
                 raise SemlatError(f"image {item.key} has no features in {features_npz}: pass the semantic_features.npz from the same seed run")
-            vectors = _read(features, item.key, features_npz, "features")
-            expected = 1 + len(item.regions)
-            if vectors.ndim != 2 or vectors.shape[0] != expected or vectors.shape[1] == 0 or vectors.dtype.kind not in "fiu":
-                raise SemlatError(
-                    f"features of {item.key} in {features_npz} have shape {vectors.shape}, expected ({expected}, D) "
-                    f"(whole image + {expected - 1} masks): pass the semantic_features.npz from the same seed run"
-                )
-            if dim is not None and vectors.shape[1] != dim:
-                raise SemlatError(f"features of {item.key} in {features_npz} are {vectors.shape[1]}-d but earlier ones are {dim}-d: pass one model's features")
-            dim = int(vectors.shape[1])
-            norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
-            if not np.all(np.isfinite(norms)) or np.any(norms == 0):
-                raise SemlatError(f"features of {item.key} in {features_npz} hold NaN, infinite or all-zero rows: re-run the seed retrieval step")
-    assert dim is not None
-    return dim
+            dim = _feature_dim(_read(features, item.key, features_npz, "features"), item.key, len(item.regions), features_npz)
+            if dims and dim not in dims:
+                raise SemlatError(f"features of {item.key} in {features_npz} are {dim}-d but earlier ones are {dims.pop()}-d: pass one model's features")
+            dims.add(dim)
+    return dims.pop()
 
 
 def _check_workspace(

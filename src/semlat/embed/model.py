@@ -18,7 +18,7 @@ import torch
 
 from semlat.device import resolve_device
 from semlat.errors import SemlatError
-from semlat.models import CONFIG_DIR
+from semlat.models import CONFIG_DIR, TOY_WEIGHTS
 
 DEFAULT_MODEL = "ViT-B-16"
 DEFAULT_PRETRAINED = "laion2b_s34b_b88k"
@@ -66,6 +66,13 @@ class ModelSpec:
         record = self.record()
         weights = self.pretrained if record["checkpoint_sha256"] is None else f"sha256-{record['checkpoint_sha256'][:16]}"
         return f"{self.name}:{weights}"
+
+
+def toy_model_spec() -> ModelSpec:
+    """The small CLIP trained on the toy world, shipped with the package (no download needed)."""
+    if not TOY_WEIGHTS.is_file():
+        raise SemlatError(f"the toy CLIP weights are missing from {TOY_WEIGHTS}: reinstall semlat or run `semlat toyworld train`")
+    return ModelSpec("semlat-toy", str(TOY_WEIGHTS))
 
 
 class ClipModel:
