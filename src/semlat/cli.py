@@ -37,6 +37,7 @@ Fusion = Annotated[str, typer.Option(help="sum (the original), conceptfusion, re
 Score = Annotated[str, typer.Option(help="softmax (the original), relevancy (LERF), cosine.")]
 MaxRegions = Annotated[int, typer.Option(help="Keep at most this many regions per image, largest first (0: all).")]
 MinArea = Annotated[float, typer.Option(help="Smallest region, as a fraction of the image area.")]
+Features = Annotated[Optional[str], typer.Option("--features", help="Feature set to use, e.g. raw or smoothed (default: the only one).")]
 
 
 @app.command()
@@ -109,7 +110,7 @@ def query(
     score: Score = "softmax",
     save_maps: Annotated[bool, typer.Option(help="Also save the raw maps as maps.npy.")] = False,
     region_set: RegionSet = None,
-    features: Annotated[Optional[str], typer.Option(help="Feature set to query (default: the only one).")] = None,
+    features: Features = None,
     model: Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")] = None,
     pretrained: Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")] = None,
     device: Device = "auto",
@@ -117,11 +118,11 @@ def query(
     """Answer text prompts as heatmaps and segmentations."""
     from semlat.embed.model import ModelSpec
     from semlat.query.prompts import parse_prompts
-    from semlat.query.stage import choose_features, query_to_files
+    from semlat.query.stage import query_to_files
     from semlat.workspace import Workspace
 
     prompt_list = parse_prompts(prompts, prompts_file)
-    key = choose_features(Workspace.open(workspace), region_set, None, features)
+    key = Workspace.open(workspace).feature_key(region_set, features)
     if (model is None) != (pretrained is None):
         raise SemlatError("pass both --model and --pretrained (the CLIP that made imported features), or neither")
     text_model = ModelSpec(model, pretrained) if model and pretrained else None
@@ -151,6 +152,73 @@ def run(
     prompt_list = parse_prompts(prompts, prompts_file)
     result = run_pipeline(images_dir, workspace, prompt_list, output, backend, model, pretrained, strategy, fusion, score, device)
     out.print(f"query results in {result}")
+
+
+@app.command()
+def metrics(
+    workspace: Workspace_,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    features: Features = None,
+    region_set: RegionSet = None,
+    hints: Annotated[bool, typer.Option(help="Draw a sheet of example regions per label (reads the images).")] = True,
+) -> None:
+    """Semantic consistency of cross-view labels: metrics.json, plots and a self-contained report.html."""
+    from semlat.consistency import compute_metrics, write_report
+
+    result = compute_metrics(workspace, region_set=region_set, features=features)
+    report = write_report(result, output, hints=hints)
+    summary = result.summary
+    out.print(
+        f"{summary['labels']} labels over {summary['labelled_regions']} regions ({result.key}): mean cosine to prototype "
+        f"{summary['mean_cosine_to_prototype']:.4f}, mean intra variance {summary['mean_intra_variance']:.5f}"
+    )
+    out.print(f"report: {report}")
+
+
+@app.command()
+def smooth(
+    workspace: Workspace_,
+    method: Annotated[str, typer.Option(help="prototype (label's trimmed-mean prototype) or knn (k nearest same-label regions in other views).")] = "prototype",
+    alpha: Annotated[float, typer.Option(help="Weight of the consensus: 0 keeps the features, 1 replaces them.")] = 0.5,
+    k: Annotated[int, typer.Option("--k", help="Neighbours for knn.")] = 5,
+    keep_outliers: Annotated[bool, typer.Option(help="Regions outside their label's trimmed mean (likely mislabelled) keep their feature.")] = True,
+    features: Features = None,
+    region_set: RegionSet = None,
+    out_features: Annotated[str, typer.Option("--out-features", help="Name of the new feature set.")] = "smoothed",
+) -> None:
+    """Smooth region features across views into a new feature set (the source stays)."""
+    from semlat.consistency import smooth_features
+
+    key = smooth_features(
+        workspace, method=method, alpha=alpha, k=k, out_feature_set=out_features,
+        keep_outliers=keep_outliers, region_set=region_set, features=features,
+    )
+    out.print(f"features {key} in {workspace}")
+
+
+@app.command()
+def refine(
+    workspace: Workspace_,
+    delete_k: Annotated[float, typer.Option(help="Delete labels whose overall similarity is above mean + k·std over labels.")] = 1.0,
+    merge_threshold: Annotated[float, typer.Option(help="Merge labels whose centred-prototype cosine is above this.")] = 0.6,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would change.")] = False,
+    features: Features = None,
+    region_set: RegionSet = None,
+    out_region_set: Annotated[Optional[str], typer.Option(help="Name of the new region set (default: <old>-refined).")] = None,
+) -> None:
+    """Merge & delete noisy labels (the original's rule) into a new region set; the old one stays."""
+    from semlat.consistency import refine_labels
+
+    plan = refine_labels(
+        workspace, delete_k=delete_k, merge_threshold=merge_threshold, dry_run=dry_run,
+        out_region_set=out_region_set, region_set=region_set, features=features,
+    )
+    for line in plan.describe():
+        out.print(line, highlight=False)
+    if dry_run:
+        out.print(f"dry run: nothing written (would write region set {plan.out_region_set})")
+    else:
+        out.print(f"region set {plan.out_region_set} in {workspace}; features: {', '.join(plan.carried) or 'none'}")
 
 
 toyworld_app = typer.Typer(no_args_is_help=True, help="The synthetic ground-truth world: render scenes, train its CLIP.")
@@ -200,6 +268,20 @@ def evaluate(
     spec = ModelSpec(model, pretrained) if model and pretrained else toy_model_spec()
     summary = run_eval(parse_seeds(seeds), spec, output, views, masks, device)
     out.print(markdown_table(summary))
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the scene, workspace and results.")] = Path("semlat-demo"),
+    device: Device = "auto",
+) -> None:
+    """Render a toy scene and run the whole pipeline on it, offline (the shipped toy CLIP)."""
+    from semlat.toyworld.demo import run_demo
+
+    result = run_demo(output, device=device)
+    out.print(f"scene ({len(result.prompts)} prompts, {result.backend} regions): {result.scene / 'images'}")
+    out.print(f"heatmaps and segmentations: {result.queries}/<view>/")
+    out.print(f"consistency report: {result.report}")
 
 
 @app.command()

@@ -31,20 +31,6 @@ class _PendingImage:
     missing: int
 
 
-def choose_region_set(ws: Workspace, region_set: str | None) -> str:
-    """The region set to work on: the one named, or the workspace's only one."""
-    sets = ws.region_sets()
-    if region_set is not None:
-        if region_set not in sets:
-            raise SemlatError(f"no region set {region_set!r} in {ws.root} (has: {', '.join(sets) or 'none'})")
-        return region_set
-    if not sets:
-        raise SemlatError(f"workspace {ws.root} has no regions yet: run `semlat masks` or `semlat import-seed` first")
-    if len(sets) > 1:
-        raise SemlatError(f"workspace {ws.root} has several region sets ({', '.join(sets)}): pass --region-set")
-    return sets[0]
-
-
 def _views(record: ImageRecord, regions: list[Region], strategy: str, size: int) -> Iterator[torch.Tensor]:
     """The whole-image view, then one view per region, in region-id order."""
     path = Path(record.path)
@@ -82,7 +68,7 @@ def embed_regions(
     if strategy not in STRATEGIES:
         raise SemlatError(f"unknown region strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
     ws = Workspace.open(workspace)
-    region_set = choose_region_set(ws, region_set)
+    region_set = ws.region_set(region_set)
     model = load_clip(spec, device)
     key = FeatureKey(region_set, spec.key(), feature_set)
     ws.claim_config("models", key.model_key, spec.record(), hint="use another workspace")

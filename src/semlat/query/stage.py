@@ -29,25 +29,6 @@ class QueryResult:
     maps: npt.NDArray[np.float32]
 
 
-def choose_features(
-    ws: Workspace, region_set: str | None = None, model: str | None = None, feature_set: str | None = None
-) -> FeatureKey:
-    """The feature key matching the filters; the only one when there are no filters."""
-    keys = [
-        key
-        for key in ws.feature_keys()
-        if (region_set is None or key.region_set == region_set)
-        and (model is None or key.model_key == model or key.model_key.split(":")[0] == model)
-        and (feature_set is None or key.feature_set == feature_set)
-    ]
-    if not keys:
-        known = ", ".join(map(str, ws.feature_keys())) or "none"
-        raise SemlatError(f"no matching embeddings in {ws.root} (has: {known}): run `semlat embed` first")
-    if len(keys) > 1:
-        raise SemlatError(f"several feature sets match ({', '.join(map(str, keys))}): pick one with --region-set/--features")
-    return keys[0]
-
-
 def text_model_spec(ws: Workspace, key: FeatureKey, override: ModelSpec | None) -> ModelSpec:
     """The CLIP whose text tower matches ``key``'s image features."""
     if override is not None:
@@ -79,7 +60,7 @@ def query_images(
     if not prompts:
         raise SemlatError("no prompts given: pass --prompts 'ceiling,ground' or --prompts-file FILE")
     ws = Workspace.open(workspace)
-    key = key or choose_features(ws)
+    key = key or ws.feature_key()
     records = [ws.image(name) for name in images] if images else ws.images()
     clip = load_clip(text_model_spec(ws, key, text_model), device)
     texts = clip.encode_texts(prompts)
@@ -117,7 +98,7 @@ def query_to_files(
     """
     out_dir = Path(out_dir)
     ws = Workspace.open(workspace)
-    key = key or choose_features(ws)
+    key = key or ws.feature_key()
     total = len(images) if images else len(ws.images())
     results = query_images(workspace, prompts, images, key, fusion, score, text_model, device)
     for result in track(results, "querying", total=total):

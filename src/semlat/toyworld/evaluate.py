@@ -31,7 +31,7 @@ from semlat.regions.base import PROPOSERS
 from semlat.regions.stage import propose_regions
 from semlat.toyworld.io import read_ground_truth, write_scene
 from semlat.toyworld.scene import FLOOR_ID, SKY_ID, WALL_IDS
-from semlat.types import FeatureKey, Region
+from semlat.types import Region
 from semlat.workspace import Workspace
 
 GROUND_TRUTH = "ground-truth"

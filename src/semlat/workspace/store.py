@@ -136,6 +136,10 @@ class Workspace:
             return None
         return self._db.create_table(name, schema=schema)
 
+    def table(self, name: str):
+        """The LanceDB table ``name`` (for vector search and indexes), or None if it does not exist."""
+        return self._table(name)
+
     def rows(self, name: str, where: str | None = None, columns: list[str] | None = None) -> pa.Table:
         """Rows of table ``name`` matching the SQL filter ``where`` (empty if the table does not exist)."""
         table = self._table(name)
@@ -250,6 +254,19 @@ class Workspace:
     def region_sets(self) -> list[str]:
         return sorted(self.manifest.get("region_sets", {}))
 
+    def region_set(self, name: str | None = None) -> str:
+        """The region set to work on: ``name`` (checked), or the workspace's only one."""
+        sets = self.region_sets()
+        if name is not None:
+            if name not in sets:
+                raise SemlatError(f"no region set {name!r} in {self.root} (has: {', '.join(sets) or 'none'})")
+            return name
+        if not sets:
+            raise SemlatError(f"workspace {self.root} has no regions yet: run `semlat masks` or `semlat import-seed` first")
+        if len(sets) > 1:
+            raise SemlatError(f"workspace {self.root} has several region sets ({', '.join(sets)}): pass --region-set")
+        return sets[0]
+
     # -- embeddings ----------------------------------------------------------------------
     def write_embeddings(
         self, key: FeatureKey, image_id: int, region_ids: Sequence[int], vectors: npt.NDArray[np.float32]
@@ -302,6 +319,28 @@ class Workspace:
 
     def feature_keys(self) -> list[FeatureKey]:
         return [FeatureKey(*name.split("/", 2)) for name in sorted(self.manifest.get("feature_sets", {}))]
+
+    def feature_key(self, region_set: str | None = None, feature_set: str | None = None, model: str | None = None) -> FeatureKey:
+        """The one feature key matching the filters (``model``: a model key or architecture name)."""
+        keys = [
+            key
+            for key in self.feature_keys()
+            if region_set in (None, key.region_set)
+            and feature_set in (None, key.feature_set)
+            and model in (None, key.model_key, key.model_key.split(":")[0])
+        ]
+        if not keys:
+            known = ", ".join(map(str, self.feature_keys())) or "none"
+            raise SemlatError(f"no matching embeddings in {self.root} (has: {known}): run `semlat embed` first")
+        if len(keys) > 1:
+            raise SemlatError(f"several feature sets match ({', '.join(map(str, keys))}): pick one with --region-set/--features")
+        return keys[0]
+
+    def search(self, query: str | None = None, **options: Any) -> list:
+        """Rank regions (or images) of the whole collection: see `semlat.search.search`."""
+        from semlat.search import search
+
+        return search(self, query, **options)
 
     def compact(self) -> None:
         """Merge the many small per-image commits so later reads stay fast."""
