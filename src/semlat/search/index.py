@@ -1,0 +1,229 @@
+"""The vector index on the embeddings table, and the one place that asks LanceDB for neighbours.
+
+Below ``AUTO_INDEX_ROWS`` rows every search is exact: LanceDB's flat search (no index) compares
+the query with every row that passes the filter, so the ranking is the exact cosine ranking. At
+or above it, `ensure_index` builds an approximate index once (cosine metric, recorded in the
+manifest under ``"index"``) and searches go through it; rows added later are still found, since
+LanceDB scans rows not yet in the index exactly, and `ensure_index` folds them into the index
+once they are more than a tenth of it.
+
+The index type and its search settings were chosen with ``benchmarks/bench_search.py`` (1M
+clustered 512-d unit vectors, 2 CPU cores): see ``benchmarks/results/search.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from semlat.errors import SemlatError
+from semlat.workspace import Workspace
+
+TABLE = "embeddings"
+VECTOR_COLUMN = "vector"
+AUTO_INDEX_ROWS = 100_000
+"""Searches build the index themselves once the embeddings table has this many rows."""
+STALE_FRACTION = 0.1
+"""Rows added since the build, as a fraction of the indexed rows, that make `ensure_index` update it."""
+INDEX_TYPES = ("IVF_PQ", "IVF_HNSW_SQ")
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """How the index is built and searched.
+
+    Args:
+        index_type: "IVF_PQ" (product quantised, small and fast to build) or "IVF_HNSW_SQ".
+        num_partitions: IVF partitions; None picks about one per 4096 rows (1 to 1024).
+        num_sub_vectors: PQ sub-vectors; None picks dim / 16 (16 dims per 8-bit code).
+        nprobes: partitions searched per query.
+        refine_factor: IVF_PQ reads refine_factor × limit full vectors to re-rank exactly.
+        ef: HNSW candidate list size per partition.
+    """
+
+    index_type: str = "IVF_PQ"
+    num_partitions: int | None = None
+    num_sub_vectors: int | None = None
+    nprobes: int = 8
+    refine_factor: int = 10
+    ef: int = 64
+
+    def resolved(self, rows: int, dim: int) -> IndexSettings:
+        """These settings with the sizes filled in for a table of ``rows`` vectors of ``dim``."""
+        partitions = self.num_partitions or max(1, min(1024, round(rows / 4096)))
+        sub_vectors = self.num_sub_vectors or (dim // 16 if dim % 16 == 0 else dim // 8 if dim % 8 == 0 else 1)
+        return IndexSettings(self.index_type, partitions, sub_vectors, self.nprobes, self.refine_factor, self.ef)
+
+
+def embeddings_table(ws: Workspace):
+    """The LanceDB embeddings table, or None when nothing was embedded yet."""
+    return ws.table(TABLE)
+
+
+def _vector_index(table) -> Any | None:
+    for config in table.list_indices():
+        if VECTOR_COLUMN in config.columns and config.index_type.upper().replace("_", "") not in ("BTREE", "BITMAP", "LABELLIST"):
+            return config
+    return None
+
+
+def index_info(ws: Workspace) -> dict[str, Any] | None:
+    """What the manifest records about the index (None when there is none in the table)."""
+    table = embeddings_table(ws)
+    if table is None or _vector_index(table) is None:
+        return None
+    return ws.manifest.get("index") or {"index_type": "unknown"}
+
+
+def build_index(ws: Workspace, settings: IndexSettings | None = None, min_rows: int = 0) -> dict[str, Any]:
+    """Build (or rebuild) the cosine vector index of the embeddings table; returns the manifest record.
+
+    Args:
+        ws: the workspace.
+        settings: index type and sizes (defaults: `IndexSettings()`).
+        min_rows: refuse tables with fewer rows (exact search is used below `AUTO_INDEX_ROWS`
+            anyway; 0 builds on any table large enough to train on).
+    """
+    from lancedb.index import HnswSq, IvfPq
+
+    settings = settings or IndexSettings()
+    if settings.index_type not in INDEX_TYPES:
+        raise SemlatError(f"unknown index type {settings.index_type!r}: choose one of {', '.join(INDEX_TYPES)}")
+    table = embeddings_table(ws)
+    rows = 0 if table is None else table.count_rows()
+    if rows == 0:
+        raise SemlatError(f"workspace {ws.root} has no embeddings to index: run `semlat embed` first")
+    if rows < max(min_rows, 256):
+        raise SemlatError(
+            f"only {rows} embeddings in {ws.root}: below {max(min_rows, 256)} rows searches are exact and need no index"
+        )
+    dim = int(table.schema.field(VECTOR_COLUMN).type.list_size)
+    settings = settings.resolved(rows, dim)
+    if settings.index_type == "IVF_PQ":
+        config = IvfPq(distance_type="cosine", num_partitions=settings.num_partitions, num_sub_vectors=settings.num_sub_vectors)
+    else:
+        config = HnswSq(distance_type="cosine", num_partitions=settings.num_partitions)
+    start = time.perf_counter()
+    table.create_index(VECTOR_COLUMN, config=config, replace=True)
+    seconds = time.perf_counter() - start
+    _image_id_indexes(ws)
+    record = {**asdict(settings), "metric": "cosine", "rows": rows, "dim": dim, "build_seconds": round(seconds, 3)}
+    ws.manifest["index"] = record
+    ws.save_manifest()
+    return record
+
+
+def _image_id_indexes(ws: Workspace) -> None:
+    """B-tree indexes on ``image_id`` of the embeddings, regions and images tables.
+
+    A search looks up its hits' regions and images by image id (and a query by example its
+    image's vectors); at 1M regions the indexed lookup takes ~10 ms instead of ~100 ms.
+    """
+    from lancedb.index import BTree
+
+    for name in (TABLE, "regions", "images"):
+        table = ws.table(name)
+        if table is not None and table.count_rows():
+            table.create_index("image_id", config=BTree(), replace=True)
+
+
+def needs_index(ws: Workspace, min_rows: int = AUTO_INDEX_ROWS) -> bool:
+    """Whether the next default search will build the index first (a large table without one)."""
+    table = embeddings_table(ws)
+    return table is not None and _vector_index(table) is None and table.count_rows() >= min_rows
+
+
+def ensure_index(ws: Workspace, min_rows: int = AUTO_INDEX_ROWS) -> str:
+    """Build the index past ``min_rows`` rows, or fold rows added since into it.
+
+    Returns what was done: "none" (small table or up to date), "built" or "updated".
+    """
+    table = embeddings_table(ws)
+    if table is None:
+        return "none"
+    index = _vector_index(table)
+    if index is None:
+        if table.count_rows() < min_rows:
+            return "none"
+        build_index(ws, IndexSettings(**_stored_settings(ws)), min_rows=min_rows)
+        return "built"
+    stats = table.index_stats(index.name)
+    if stats is not None and stats.num_unindexed_rows > STALE_FRACTION * max(stats.num_indexed_rows, 1):
+        table.optimize()
+        regions = ws.table("regions")
+        if regions is not None:
+            regions.optimize()
+        return "updated"
+    return "none"
+
+
+def _stored_settings(ws: Workspace) -> dict[str, Any]:
+    record = ws.manifest.get("index") or {}
+    fields = IndexSettings.__dataclass_fields__
+    return {name: value for name, value in record.items() if name in fields and name not in ("num_partitions", "num_sub_vectors")}
+
+
+def search_settings(ws: Workspace) -> IndexSettings:
+    """The search-time settings recorded with the index (defaults when not recorded)."""
+    record = ws.manifest.get("index") or {}
+    fields = IndexSettings.__dataclass_fields__
+    return IndexSettings(**{name: value for name, value in record.items() if name in fields})
+
+
+def use_index(ws: Workspace, exact: bool | None) -> bool:
+    """Whether a search goes through the ANN index: never when ``exact``; by default only past the threshold."""
+    return search_plan(ws, exact, build=False)[1] is not None
+
+
+def search_plan(ws: Workspace, exact: bool | None, build: bool = True) -> tuple[Any, IndexSettings | None]:
+    """The embeddings table and the index settings a search uses (None: exact search).
+
+    ``exact=None`` (the default of `search`) first runs `ensure_index` when ``build``, then uses
+    the index only on tables of at least `AUTO_INDEX_ROWS` rows, so small sets are searched
+    exactly even if someone built an index on them. ``exact=False`` always uses the index.
+    """
+    table = embeddings_table(ws)
+    if table is None:
+        return None, None
+    if exact is None and build and ensure_index(ws) == "built":
+        table = embeddings_table(ws)  # a handle opened before the build does not see the index
+    if exact:
+        return table, None
+    if _vector_index(table) is None:
+        if exact is False:
+            raise SemlatError(f"workspace {ws.root} has no vector index: run `semlat index -w {ws.root}` first")
+        return table, None
+    if exact is None and table.count_rows() < AUTO_INDEX_ROWS:
+        return table, None
+    return table, search_settings(ws)
+
+
+def nearest(
+    table,
+    vector: npt.NDArray[np.float32],
+    where: str | None,
+    limit: int,
+    columns: list[str],
+    settings: IndexSettings | None = None,
+) -> pa.Table:
+    """The ``limit`` rows nearest to ``vector`` by cosine among those matching ``where``.
+
+    Exact (flat) search when ``settings`` is None, else through the index with its settings.
+    The result has ``columns`` plus ``_distance`` (1 − cosine), nearest first.
+    """
+    query = table.search(np.asarray(vector, np.float32), vector_column_name=VECTOR_COLUMN).distance_type("cosine")
+    if where:
+        query = query.where(where, prefilter=True)
+    query = query.select([*columns, "_distance"]).limit(limit)
+    if settings is None:
+        query = query.bypass_vector_index()
+    elif settings.index_type == "IVF_PQ":
+        query = query.nprobes(settings.nprobes).refine_factor(settings.refine_factor)
+    else:
+        query = query.nprobes(settings.nprobes).ef(max(settings.ef, limit))
+    return query.to_arrow()
