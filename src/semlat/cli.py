@@ -28,7 +28,7 @@ Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace d
 RegionSet = Annotated[Optional[str], typer.Option(help="Region set to use (default: the only one).")]
 Device = Annotated[str, typer.Option(help="auto (cuda if available), cpu, cuda, cuda:N.")]
 Model = Annotated[str, typer.Option(help="OpenCLIP architecture name.")]
-Pretrained = Annotated[str, typer.Option(help="OpenCLIP pretrained tag, or a local checkpoint file.")]
+Pretrained = Annotated[Optional[str], typer.Option(help="OpenCLIP pretrained tag or a local checkpoint file (default: laion2b_s34b_b88k; the shipped weights for semlat-toy).")]
 Strategy = Annotated[str, typer.Option(help="Region views: masked-crop, masked-full (the original), crop.")]
 FeatureSet = Annotated[str, typer.Option("--feature-set", help="Name to store the features under.")]
 Prompts = Annotated[Optional[str], typer.Option(help="Comma-separated prompts, e.g. 'ceiling,ground,toilet paper'.")]
@@ -84,7 +84,7 @@ def export_seed(workspace: Workspace_, output: Annotated[Path, typer.Option("--o
 def embed(
     workspace: Workspace_,
     model: Model = "ViT-B-16",
-    pretrained: Pretrained = "laion2b_s34b_b88k",
+    pretrained: Pretrained = None,
     strategy: Strategy = "masked-crop",
     region_set: RegionSet = None,
     feature_set: FeatureSet = "raw",
@@ -92,10 +92,10 @@ def embed(
     batch_size: Annotated[int, typer.Option(help="Views per forward pass.")] = 64,
 ) -> None:
     """Embed every image and every region with CLIP."""
-    from semlat.embed.model import ModelSpec
+    from semlat.embed.model import model_spec
     from semlat.embed.stage import embed_regions
 
-    key = embed_regions(workspace, ModelSpec(model, pretrained), strategy, region_set, feature_set, device, batch_size)
+    key = embed_regions(workspace, model_spec(model, pretrained), strategy, region_set, feature_set, device, batch_size)
     out.print(f"features {key} in {workspace}")
 
 
@@ -116,16 +116,14 @@ def query(
     device: Device = "auto",
 ) -> None:
     """Answer text prompts as heatmaps and segmentations."""
-    from semlat.embed.model import ModelSpec
+    from semlat.embed.model import model_spec
     from semlat.query.prompts import parse_prompts
     from semlat.query.stage import query_to_files
     from semlat.workspace import Workspace
 
     prompt_list = parse_prompts(prompts, prompts_file)
     key = Workspace.open(workspace).feature_key(region_set, features)
-    if (model is None) != (pretrained is None):
-        raise SemlatError("pass both --model and --pretrained (the CLIP that made imported features), or neither")
-    text_model = ModelSpec(model, pretrained) if model and pretrained else None
+    text_model = model_spec(model, pretrained) if model else None
     query_to_files(workspace, prompt_list, output, key, image, fusion, score, save_maps, text_model, device)
     out.print(f"query results in {output}")
 
@@ -139,7 +137,7 @@ def run(
     prompts_file: PromptsFile = None,
     backend: Annotated[str, typer.Option(help="Region proposer.")] = "classical",
     model: Model = "ViT-B-16",
-    pretrained: Pretrained = "laion2b_s34b_b88k",
+    pretrained: Pretrained = None,
     strategy: Strategy = "masked-crop",
     fusion: Fusion = "sum",
     score: Score = "softmax",
@@ -150,7 +148,10 @@ def run(
     from semlat.query.prompts import parse_prompts
 
     prompt_list = parse_prompts(prompts, prompts_file)
-    result = run_pipeline(images_dir, workspace, prompt_list, output, backend, model, pretrained, strategy, fusion, score, device)
+    from semlat.embed.model import model_spec
+
+    spec = model_spec(model, pretrained)
+    result = run_pipeline(images_dir, workspace, prompt_list, output, backend, spec, strategy, fusion, score, device)
     out.print(f"query results in {result}")
 
 
@@ -241,7 +242,7 @@ def search_command(
     device: Device = "auto",
 ) -> None:
     """Rank regions (or images) of the whole collection by a text or an example region."""
-    from semlat.embed.model import ModelSpec
+    from semlat.embed.model import model_spec
     from semlat.search import AUTO_INDEX_ROWS, needs_index, parse_like, search, write_results
     from semlat.workspace import Workspace
 
@@ -249,9 +250,7 @@ def search_command(
     if not exact and needs_index(ws):
         err.print(f"more than {AUTO_INDEX_ROWS} embeddings: building the vector index once (`semlat index`)…")
     key = ws.feature_key(region_set, features)
-    if (model is None) != (pretrained is None):
-        raise SemlatError("pass both --model and --pretrained (the CLIP that made imported features), or neither")
-    text_model = ModelSpec(model, pretrained) if model and pretrained else None
+    text_model = model_spec(model, pretrained) if model else None
     example = parse_like(like) if like is not None else None
     hits = search(
         ws, text, like=example, top=top, by=by, key=key, score=score, image_glob=image, label=label,
@@ -302,6 +301,27 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+@toyworld_app.command("train")
+def toyworld_train(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Weights file to write (.pt).")],
+    minutes: Annotated[float, typer.Option(help="Wall-clock budget for rendering and training.")] = 20.0,
+    seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
+    scenes: Annotated[Optional[int], typer.Option(help="Training scenes (default: fitted to the budget).")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Optimiser steps (default: fitted to the budget).")] = None,
+    init_from: Annotated[Optional[Path], typer.Option(help="Continue from these weights.")] = None,
+) -> None:
+    """Train the small CLIP on rendered toy scenes, then report held-out zero-shot accuracy."""
+    import json
+
+    from semlat.toyworld.train import evaluate_zero_shot, train_toy_clip
+
+    weights = train_toy_clip(
+        output, minutes_budget=minutes, seed=seed, n_scenes=scenes, steps=steps, init_from=init_from,
+        log_path=output.with_suffix(".json"),
+    )
+    out.print(json.dumps(evaluate_zero_shot(weights), indent=2))
+
+
 @toyworld_app.command("render")
 def toyworld_render(
     output: Annotated[Path, typer.Option("--output", "-o", help="Scene folder to write.")],
@@ -320,15 +340,15 @@ def evaluate(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for eval.json and eval.md.")] = Path("benchmarks/results"),
     views: Annotated[int, typer.Option(help="Views per scene.")] = 12,
     masks: Annotated[Optional[list[str]], typer.Option(help="Mask sources (repeatable; default: every installed one and ground-truth).")] = None,
-    model: Annotated[Optional[str], typer.Option(help="OpenCLIP model (default: the shipped toy CLIP).")] = None,
+    model: Annotated[str, typer.Option(help="OpenCLIP model (default: the shipped toy CLIP).")] = "semlat-toy",
     pretrained: Annotated[Optional[str], typer.Option(help="Its weights.")] = None,
     device: Device = "auto",
 ) -> None:
     """Measure every configuration against the toy world's ground truth (mIoU, cross-view ARI)."""
-    from semlat.embed.model import ModelSpec, toy_model_spec
+    from semlat.embed.model import model_spec
     from semlat.toyworld.evaluate import evaluate as run_eval, markdown_table
 
-    spec = ModelSpec(model, pretrained) if model and pretrained else toy_model_spec()
+    spec = model_spec(model, pretrained)
     summary = run_eval(parse_seeds(seeds), spec, output, views, masks, device)
     out.print(markdown_table(summary))
 

@@ -16,15 +16,13 @@ def run_pipeline(
     prompts: list[str],
     out_dir: str | Path,
     backend: str = "classical",
-    model: str = "ViT-B-16",
-    pretrained: str = "laion2b_s34b_b88k",
+    spec: ModelSpec = ModelSpec(),
     strategy: str = "masked-crop",
     fusion: str = "sum",
     score: str = "softmax",
     device: str | None = None,
 ) -> Path:
     """Propose regions, embed them and answer ``prompts`` for every image; returns the output folder."""
-    spec = ModelSpec(model, pretrained)
     resolve_weights(spec)  # a missing model fails before any region is written
     propose_regions(workspace, images_dir, backend)
     key = embed_regions(workspace, spec, strategy, region_set=backend, device=device)

@@ -67,11 +67,21 @@ class ModelSpec:
         return f"{self.name}:{weights}"
 
 
+TOY_MODEL = "semlat-toy"
+
+
 def toy_model_spec() -> ModelSpec:
     """The small CLIP trained on the toy world, shipped with the package (no download needed)."""
     if not TOY_WEIGHTS.is_file():
         raise SemlatError(f"the toy CLIP weights are missing from {TOY_WEIGHTS}: reinstall semlat or run `semlat toyworld train`")
-    return ModelSpec("semlat-toy", str(TOY_WEIGHTS))
+    return ModelSpec(TOY_MODEL, str(TOY_WEIGHTS))
+
+
+def model_spec(name: str = DEFAULT_MODEL, pretrained: str | None = None) -> ModelSpec:
+    """``name`` with ``pretrained`` weights, or its default ones: the shipped file for the toy CLIP."""
+    if pretrained is None:
+        return toy_model_spec() if name == TOY_MODEL else ModelSpec(name, DEFAULT_PRETRAINED)
+    return ModelSpec(name, pretrained)
 
 
 class ClipModel:
