@@ -11,7 +11,8 @@ from tests.conftest import snapshot
 
 
 def _model_args(checkpoint: Path) -> list[str]:
-    return ["--model", "semlat-tiny", "--pretrained", str(checkpoint), "--device", "cpu"]
+    """The random-weight test CLIP on the CPU, with the fast weight-free regions."""
+    return ["--model", "semlat-tiny", "--pretrained", str(checkpoint), "--device", "cpu", "--backend", "classical"]
 
 
 def test_run_writes_heatmaps_segmentation_and_maps(cli, tmp_path, images_dir, tiny_checkpoint):
