@@ -46,12 +46,8 @@ def run_demo(out_dir: str | Path = "semlat-demo", seed: int = DEMO_SEED, n_views
     backend = default_backend()
     propose_regions(workspace, scene / "images", backend)
     key = embed_regions(workspace, toy_model_spec(), "masked-crop", backend, device=device)
-    if not _has_labels(Workspace.open(workspace), backend):
+    if not Workspace.open(workspace).has_labels(backend):
         label_regions(workspace, backend, descriptor="clip", device=device)
     queries = query_to_files(workspace, prompts, out / "queries", key, device=device)
     report = write_report(compute_metrics(workspace, key), out / "metrics")
     return DemoResult(scene, workspace, queries, report, backend, prompts)
-
-
-def _has_labels(ws: Workspace, region_set: str) -> bool:
-    return any(region.label >= 0 for record in ws.images()[:1] for region in ws.regions(region_set, record))

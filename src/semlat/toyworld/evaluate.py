@@ -21,13 +21,15 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import adjusted_rand_score
 
+from semlat.consistency.smooth import smooth_features
 from semlat.embed.model import ClipModel, ModelSpec, load_clip
 from semlat.embed.stage import embed_regions
 from semlat.errors import SemlatError
 from semlat.progress import track
 from semlat.query.fusion import score_maps
 from semlat.query.prompts import CANONICAL_PHRASES
-from semlat.regions.base import PROPOSERS
+from semlat.regions.base import default_backend
+from semlat.regions.label import label_regions
 from semlat.regions.stage import propose_regions
 from semlat.toyworld.io import read_ground_truth, write_scene
 from semlat.toyworld.scene import FLOOR_ID, SKY_ID, WALL_IDS
@@ -45,17 +47,22 @@ class EvalConfig:
     strategy: str | None  # None: the global-only baseline (no regions)
     fusion: str = "sum"
     score: str = "softmax"
+    smoothed: bool = False
 
     @property
     def name(self) -> str:
         if self.strategy is None:
             return "global-only"
-        return f"{self.masks} / {self.strategy} / {self.fusion} / {self.score}"
+        return f"{self.masks} / {self.strategy} / {self.fusion} / {self.score}" + (" / smoothed" if self.smoothed else "")
+
+    @property
+    def feature_set(self) -> str | None:
+        return None if self.strategy is None else self.strategy + ("-smoothed" if self.smoothed else "")
 
 
 def mask_sources() -> list[str]:
     """Every installed region backend that needs no user input, plus the ground-truth upper bound."""
-    return [name for name in ("classical", "mobile-sam") if name in PROPOSERS] + [GROUND_TRUTH]
+    return ["classical", *(["mobile-sam"] if default_backend() == "mobile-sam" else []), GROUND_TRUTH]
 
 
 def default_configs(sources: list[str]) -> list[EvalConfig]:
@@ -64,6 +71,7 @@ def default_configs(sources: list[str]) -> list[EvalConfig]:
         configs.append(EvalConfig(masks, "masked-full"))  # the original
         configs += [EvalConfig(masks, "masked-crop", fusion) for fusion in ("sum", "conceptfusion", "region")]
         configs += [EvalConfig(masks, "masked-crop", "sum", score) for score in ("relevancy", "cosine")]
+        configs += [EvalConfig(masks, "masked-crop", fusion, smoothed=True) for fusion in ("sum", "region")]
     return configs
 
 
@@ -134,13 +142,19 @@ def evaluate_scene(seed: int, model: ClipModel, spec: ModelSpec, work_dir: Path,
             strategy: embed_regions(root, spec, strategy, region_set, feature_set=strategy, device=str(model.device))
             for strategy in sorted({c.strategy for c in configs if c.masks == masks and c.strategy})
         }
+        if not ws.has_labels(region_set):
+            label_regions(root, region_set, descriptor="clip", feature_set="masked-crop")
+            ws = Workspace.open(root)
+        if any(c.smoothed for c in configs if c.masks == masks):
+            smoothed = smooth_features(root, keys["masked-crop"], out_feature_set="masked-crop-smoothed")
+            keys[smoothed.feature_set] = smoothed
         predicted_labels, true_ids = [], []
         for record, gt_class, instance in zip(ws.images(), truth_classes, truth.instances):
             regions = ws.regions(region_set, record)
             predicted_labels.append(_pixel_labels(regions, instance.shape).ravel())
             true_ids.append(instance.ravel())
             for config in (c for c in configs if c.masks == masks or (c.strategy is None and masks == sources[0])):
-                key = keys.get(config.strategy) or next(iter(keys.values()))
+                key = keys.get(config.feature_set) or next(iter(keys.values()))
                 _, vectors = ws.embeddings(key, record)
                 rles, features = ([r.rle for r in regions], vectors[1:]) if config.strategy else ([], vectors[:0])
                 maps = score_maps(
@@ -148,8 +162,7 @@ def evaluate_scene(seed: int, model: ClipModel, spec: ModelSpec, work_dir: Path,
                     canonical_features=canonical, shape=instance.shape,
                 )
                 ious[config.name] += _iou_per_class(maps.argmax(axis=0), gt_class).values()
-        if any(r.label >= 0 for record in ws.images() for r in ws.regions(region_set, record)):
-            ari[masks] = float(adjusted_rand_score(np.concatenate(true_ids), np.concatenate(predicted_labels)))
+        ari[masks] = float(adjusted_rand_score(np.concatenate(true_ids), np.concatenate(predicted_labels)))
     return {"seed": seed, "prompts": prompts, "ious": dict(ious), "ari": ari}
 
 

@@ -254,6 +254,10 @@ class Workspace:
     def region_sets(self) -> list[str]:
         return sorted(self.manifest.get("region_sets", {}))
 
+    def has_labels(self, region_set: str) -> bool:
+        """Whether any region of ``region_set`` carries a cross-view label."""
+        return self.rows("regions", f"region_set = {_quote(region_set)} AND label >= 0", ["label"]).num_rows > 0
+
     def region_set(self, name: str | None = None) -> str:
         """The region set to work on: ``name`` (checked), or the workspace's only one."""
         sets = self.region_sets()
