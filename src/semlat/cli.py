@@ -151,6 +151,7 @@ def query(
     fusion: Fusion = "sum",
     score: Score = "softmax",
     save_maps: Annotated[bool, typer.Option(help="Also save the raw maps as maps.npy.")] = False,
+    level: Annotated[Optional[list[int]], typer.Option(help="Only regions of this level (repeatable; masks --levels: 0 whole, 1 part, 2 sub-part).")] = None,
     region_set: RegionSet = None,
     features: Features = None,
     model: Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")] = None,
@@ -166,7 +167,7 @@ def query(
     prompt_list = parse_prompts(prompts, prompts_file)
     key = Workspace.open(workspace).feature_key(region_set, features)
     text_model = model_spec(model, pretrained) if model else None
-    query_to_files(workspace, prompt_list, output, key, image, fusion, score, save_maps, text_model, device)
+    query_to_files(workspace, prompt_list, output, key, image, fusion, score, save_maps, text_model, device, level)
     out.print(f"query results in {output}")
 
 

@@ -59,3 +59,21 @@ def test_unknown_fusion_or_score_fails_before_work(embedded):
         next(query_images(workspace, ["a"], fusion="mean"))
     with pytest.raises(SemlatError, match="unknown score"):
         next(query_images(workspace, ["a"], score="max"))
+
+
+def test_levels_select_regions(embedded):
+    workspace, key, _ = embedded
+    from semlat.types import Region
+    from semlat.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    image = ws.images()[0]
+    regions = ws.regions(key.region_set, image)
+    # Mark the first region as a part (level 1) of the image: querying level 0 must ignore it.
+    relevelled = [Region(r.region_id, r.rle, r.label, 1 if r.region_id == 0 else 0, r.score, r.bbox, r.area) for r in regions]
+    ws.write_regions(key.region_set, image.image_id, relevelled)
+    (everything,) = query_images(workspace, ["a", "b"], images=[image.file_name], score="cosine", fusion="region", device="cpu")
+    (level0,) = query_images(workspace, ["a", "b"], images=[image.file_name], score="cosine", fusion="region", device="cpu", levels=[0])
+    part = regions[0].mask()
+    assert not np.allclose(everything.maps[:, part], level0.maps[:, part])
+    np.testing.assert_allclose(everything.maps[:, ~part], level0.maps[:, ~part], atol=1e-6)

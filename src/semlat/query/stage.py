@@ -51,8 +51,12 @@ def query_images(
     score: str = "softmax",
     text_model: ModelSpec | None = None,
     device: str | None = None,
+    levels: list[int] | None = None,
 ):
-    """Yield a `QueryResult` per image (all images, or those named), streaming one at a time."""
+    """Yield a `QueryResult` per image (all images, or those named), streaming one at a time.
+
+    ``levels`` keeps only regions of those levels (SAM's 0 whole, 1 part, 2 sub-part); default all.
+    """
     if fusion not in FUSIONS:
         raise SemlatError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
     if score not in SCORES:
@@ -72,6 +76,9 @@ def query_images(
             raise SemlatError(f"features of image {record.file_name} do not match its regions: re-run `semlat embed`")
         if vectors.shape[1] != texts.shape[1]:
             raise SemlatError(f"features are {vectors.shape[1]}-d but the text model gives {texts.shape[1]}-d: pass the model that made them")
+        if levels is not None:  # nested whole/part/sub-part masks would otherwise be summed together
+            keep = [index for index, region in enumerate(regions) if region.level in levels]
+            regions, vectors = [regions[i] for i in keep], np.concatenate([vectors[:1], vectors[1:][keep]])
         maps = score_maps(
             [r.rle for r in regions], vectors[0], vectors[1:], texts,
             fusion=fusion, score=score, canonical_features=canonical, shape=(record.height, record.width),
@@ -90,6 +97,7 @@ def query_to_files(
     save_maps: bool = False,
     text_model: ModelSpec | None = None,
     device: str | None = None,
+    levels: list[int] | None = None,
 ) -> Path:
     """Run `query_images` and write, per image, a heatmap per prompt, a segmentation and optionally the maps.
 
@@ -100,7 +108,7 @@ def query_to_files(
     ws = Workspace.open(workspace)
     key = key or ws.feature_key()
     total = len(images) if images else len(ws.images())
-    results = query_images(workspace, prompts, images, key, fusion, score, text_model, device)
+    results = query_images(workspace, prompts, images, key, fusion, score, text_model, device, levels)
     for result in track(results, "querying", total=total):
         image_dir = out_dir / Path(result.image.file_name).stem
         image_dir.mkdir(parents=True, exist_ok=True)
@@ -110,6 +118,6 @@ def query_to_files(
         segmentation_figure(pixels, result.maps, prompts, image_dir / "segmentation.png")
         if save_maps:
             np.save(image_dir / "maps.npy", result.maps)
-    summary = {"prompts": prompts, "features": str(key), "fusion": fusion, "score": score}
+    summary = {"prompts": prompts, "features": str(key), "fusion": fusion, "score": score, "levels": levels}
     (out_dir / "query.json").write_text(json.dumps(summary, indent=2))
     return out_dir
