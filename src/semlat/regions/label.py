@@ -47,17 +47,6 @@ class LabelResult:
     n_images: int
 
 
-def _region_set(ws: Workspace, region_set: str | None) -> str:
-    names = ws.region_sets()
-    if region_set is None:
-        if len(names) != 1:
-            raise SemlatError(f"workspace {ws.root} has region sets {', '.join(names) or 'none'}: pass --region-set")
-        return names[0]
-    if region_set not in names:
-        raise SemlatError(f"no region set {region_set!r} in {ws.root} (has: {', '.join(names) or 'none'}): run `semlat masks` first")
-    return region_set
-
-
 def _clip_key(ws: Workspace, region_set: str, feature_set: str | None) -> FeatureKey | None:
     keys = [key for key in ws.feature_keys() if key.region_set == region_set]
     if feature_set is not None:
@@ -95,7 +84,7 @@ def label_regions(
     if n_labels < 1:
         raise SemlatError(f"--labels must be at least 1 (got {n_labels})")
     ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
-    name = _region_set(ws, region_set)
+    name = ws.region_set(region_set)
     key = _clip_key(ws, name, feature_set)
     if descriptor == "auto":
         descriptor = "clip" if key is not None else "sam"
