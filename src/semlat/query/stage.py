@@ -43,7 +43,7 @@ def text_model_spec(ws: Workspace, key: FeatureKey, override: ModelSpec | None) 
 
 
 def query_images(
-    workspace: str | Path,
+    workspace: str | Path | Workspace,
     prompts: list[str],
     images: list[str] | None = None,
     key: FeatureKey | None = None,
@@ -63,7 +63,7 @@ def query_images(
         raise SemlatError(f"unknown score {score!r}: choose one of {', '.join(SCORES)}")
     if not prompts:
         raise SemlatError("no prompts given: pass --prompts 'ceiling,ground' or --prompts-file FILE")
-    ws = Workspace.open(workspace)
+    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
     key = key or ws.feature_key()
     records = [ws.image(name) for name in images] if images else ws.images()
     clip = load_clip(text_model_spec(ws, key, text_model), device)
@@ -108,7 +108,7 @@ def query_to_files(
     ws = Workspace.open(workspace)
     key = key or ws.feature_key()
     total = len(images) if images else len(ws.images())
-    results = query_images(workspace, prompts, images, key, fusion, score, text_model, device, levels)
+    results = query_images(ws, prompts, images, key, fusion, score, text_model, device, levels)
     for result in track(results, "querying", total=total):
         image_dir = out_dir / Path(result.image.file_name).stem
         image_dir.mkdir(parents=True, exist_ok=True)
