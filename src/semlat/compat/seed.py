@@ -359,14 +359,7 @@ def _temp_in(directory: Path, name: str) -> Path:
 
 def _image_rows(ws: Workspace, key: FeatureKey, record: Any) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """(1+N, D) features and (N,) labels of one image in the seed's row order."""
-    regions = ws.regions(key.region_set, record)
-    ids, vectors = ws.embeddings(key, record)
-    expected = [WHOLE_IMAGE, *(region.region_id for region in regions)]
-    if ids.tolist() != expected:
-        raise SemlatError(
-            f"image {record.file_name} has {len(regions)} regions in {key.region_set!r} but embeddings {key} for region ids "
-            f"{ids.tolist()[:8]}{'...' if ids.size > 8 else ''}: run semlat embed to finish it"
-        )
+    regions, vectors = ws.regions_and_features(key, record)
     return vectors.astype(np.float32), np.array([region.label for region in regions], dtype=np.int64)
 
 

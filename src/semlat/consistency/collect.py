@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from semlat.errors import SemlatError
 from semlat.progress import track
-from semlat.types import NO_LABEL, WHOLE_IMAGE, FeatureKey
+from semlat.types import NO_LABEL, FeatureKey
 from semlat.workspace import Workspace
 
 
@@ -61,16 +61,9 @@ def collect_regions(ws: Workspace, key: FeatureKey, require_labels: bool = True)
     vectors: list[npt.NDArray[np.float32]] = []
     dim = int(ws.manifest.get("embedding_dim") or 0)
     for record in track(ws.images(), f"reading features {key}"):
-        regions = ws.regions(key.region_set, record)
-        ids, vecs = ws.embeddings(key, record)
-        expected = [WHOLE_IMAGE, *(r.region_id for r in regions)]
-        if ids.tolist() != expected:
-            raise SemlatError(
-                f"features {key} of image {record.file_name} do not match its regions "
-                f"({len(ids)} rows for {len(regions)} regions): run `semlat embed` for this region set first"
-            )
+        regions, vecs = ws.regions_and_features(key, record)
         image_ids.append(np.full(len(regions), record.image_id, np.int32))
-        region_ids.append(ids[1:].astype(np.int32))
+        region_ids.append(np.array([r.region_id for r in regions], np.int32))
         labels.append(np.array([r.label for r in regions], np.int32))
         vectors.append(vecs[1:].astype(np.float32))
         dim = vecs.shape[1]

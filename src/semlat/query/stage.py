@@ -16,7 +16,7 @@ from semlat.progress import track
 from semlat.query.fusion import FUSIONS, SCORES, score_maps
 from semlat.query.prompts import CANONICAL_PHRASES
 from semlat.query.render import heatmap_overlays, save_png, segmentation_figure, slugify
-from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord
+from semlat.types import FeatureKey, ImageRecord
 from semlat.workspace import Workspace
 
 
@@ -70,10 +70,7 @@ def query_images(
     texts = clip.encode_texts(prompts)
     canonical = clip.encode_texts(list(CANONICAL_PHRASES)) if score == "relevancy" else None
     for record in records:
-        regions = ws.regions(key.region_set, record)
-        ids, vectors = ws.embeddings(key, record)
-        if ids.tolist() != [WHOLE_IMAGE, *(r.region_id for r in regions)]:
-            raise SemlatError(f"features of image {record.file_name} do not match its regions: re-run `semlat embed`")
+        regions, vectors = ws.regions_and_features(key, record)
         if vectors.shape[1] != texts.shape[1]:
             raise SemlatError(f"features are {vectors.shape[1]}-d but the text model gives {texts.shape[1]}-d: pass the model that made them")
         if levels is not None:  # nested whole/part/sub-part masks would otherwise be summed together

@@ -22,7 +22,7 @@ import numpy.typing as npt  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from semlat.errors import SemlatError  # noqa: E402
-from semlat.types import FeatureKey, ImageRecord, Region  # noqa: E402
+from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region  # noqa: E402
 from semlat.workspace.manifest import new_manifest, package_versions, write_json_atomic  # noqa: E402
 
 MANIFEST_NAME = "semlat.json"
@@ -320,6 +320,17 @@ class Workspace:
         vectors = rows.column("vector").combine_chunks().flatten().to_numpy().reshape(len(ids), -1)
         order = np.argsort(ids, kind="stable")
         return ids[order].astype(np.int32), vectors[order].astype(np.float32)
+
+    def regions_and_features(self, key: FeatureKey, image: ImageRecord) -> tuple[list[Region], npt.NDArray[np.float32]]:
+        """An image's regions and their (1+N, D) features, row 0 the whole image, checked to pair up."""
+        regions = self.regions(key.region_set, image)
+        ids, vectors = self.embeddings(key, image)
+        if ids.tolist() != [WHOLE_IMAGE, *(region.region_id for region in regions)]:
+            raise SemlatError(
+                f"features {key} of image {image.file_name} do not match its {len(regions)} regions "
+                f"({len(ids)} rows): run `semlat embed` for this region set"
+            )
+        return regions, vectors
 
     def feature_keys(self) -> list[FeatureKey]:
         return [FeatureKey(*name.split("/", 2)) for name in sorted(self.manifest.get("feature_sets", {}))]
