@@ -38,6 +38,9 @@ Score = Annotated[str, typer.Option(help="softmax (the original), relevancy (LER
 MaxRegions = Annotated[int, typer.Option(help="Keep at most this many regions per image, largest first (0: all).")]
 MinArea = Annotated[float, typer.Option(help="Smallest region, as a fraction of the image area.")]
 Backend = Annotated[Optional[str], typer.Option(help="Region proposer: mobile-sam (the default when installed), sam, classical.")]
+Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
+TextModel = Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")]
+TextPretrained = Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")]
 Features = Annotated[Optional[str], typer.Option("--features", help="Feature set to use, e.g. raw or smoothed (default: the only one).")]
 
 
@@ -115,7 +118,7 @@ def import_seed(
 
 
 @app.command("export-seed")
-def export_seed(workspace: Workspace_, output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]) -> None:
+def export_seed(workspace: Workspace_, output: Output) -> None:
     """Write semantic_features.npz (row 0 the whole image, rows 1..N the regions) for existing tools."""
     from semlat.compat.seed import export_seed as run_export
 
@@ -144,7 +147,7 @@ def embed(
 @app.command()
 def query(
     workspace: Workspace_,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    output: Output,
     prompts: Prompts = None,
     prompts_file: PromptsFile = None,
     image: Annotated[Optional[list[str]], typer.Option(help="Image file name (repeatable; default: all).")] = None,
@@ -154,8 +157,8 @@ def query(
     level: Annotated[Optional[list[int]], typer.Option(help="Only regions of this level (repeatable; masks --levels: 0 whole, 1 part, 2 sub-part).")] = None,
     region_set: RegionSet = None,
     features: Features = None,
-    model: Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")] = None,
-    pretrained: Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")] = None,
+    model: TextModel = None,
+    pretrained: TextPretrained = None,
     device: Device = "auto",
 ) -> None:
     """Answer text prompts as heatmaps and segmentations."""
@@ -175,7 +178,7 @@ def query(
 def run(
     images_dir: Annotated[Path, typer.Argument(help="Folder of photos of one scene.")],
     workspace: Workspace_,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path("semlat-out"),
+    output: Output = Path("semlat-out"),
     prompts: Prompts = None,
     prompts_file: PromptsFile = None,
     backend: Backend = None,
@@ -202,7 +205,7 @@ def run(
 @app.command()
 def metrics(
     workspace: Workspace_,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    output: Output,
     features: Features = None,
     region_set: RegionSet = None,
     hints: Annotated[bool, typer.Option(help="Draw a sheet of example regions per label (reads the images).")] = True,
@@ -281,8 +284,8 @@ def search_command(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for search.png (contact sheet) and search.json.")] = None,
     region_set: RegionSet = None,
     features: Features = None,
-    model: Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")] = None,
-    pretrained: Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")] = None,
+    model: TextModel = None,
+    pretrained: TextPretrained = None,
     device: Device = "auto",
 ) -> None:
     """Rank regions (or images) of the whole collection by a text or an example region."""
