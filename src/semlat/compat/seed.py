@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 
 from semlat.errors import SemlatError
-from semlat.imageio import image_size
 from semlat.ingest import ScannedImage, scan_images
 from semlat.progress import track
 from semlat.types import WHOLE_IMAGE, FeatureKey, Region
@@ -156,10 +155,7 @@ def _scan(keys: list[str], images_dir: Path, masks_npz: Path) -> list[ScannedIma
         raise SemlatError(
             f"{len(missing)} image(s) named in {masks_npz} are not in {images_dir} (first: {missing[0]}): pass the folder the seed masks were made from"
         )
-    paths = [images_dir / key for key in keys]
-    for path in paths:
-        image_size(path)
-    return scan_images(paths)
+    return scan_images([images_dir / key for key in keys])
 
 
 def _image_regions(key: str, logits: npt.NDArray[Any], labels: npt.NDArray[np.int64], width: int, height: int) -> list[Region]:
