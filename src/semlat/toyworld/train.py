@@ -33,6 +33,7 @@ import open_clip
 import torch
 import torch.nn.functional as F
 
+from semlat.device import resolve_device
 from semlat.models import CONFIG_DIR
 from semlat.toyworld import clip_data
 from semlat.toyworld.clip_data import CLASS_NAMES, FLOOR, OBJECT, PROMPTS, WALL, ToyDataset
@@ -57,8 +58,8 @@ class TrainConfig:
         attribute_rate: share of object captions naming only a colour or only a shape.
         workers: rendering processes.
         scene_seed_start: seed of the first training scene (>= `clip_data.TRAIN_SEED_START`).
-        threads: torch threads while training (1 is fastest on a shared 2-core machine, where
-            OpenMP threads waiting on each other cost more than the second core gives).
+        threads: torch threads while training on CPU.
+        device: where the model trains ("auto": cuda when available); rendering stays on CPU.
     """
 
     minutes_budget: float = 20.0
@@ -72,7 +73,8 @@ class TrainConfig:
     warmup_steps: int = 60
     attribute_rate: float = 0.1
     workers: int = 2
-    threads: int = 1
+    threads: int = 2
+    device: str | None = "cpu"
     scene_seed_start: int = clip_data.TRAIN_SEED_START
 
 
@@ -229,6 +231,7 @@ def train_toy_clip(
     budget_s = minutes_budget * 60.0
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(seed)
+    device = resolve_device(cfg.device)
     model = create_toy_model()
     if init_from is not None:
         state = torch.load(init_from, map_location="cpu", weights_only=True)
@@ -237,6 +240,7 @@ def train_toy_clip(
     # initialisation (the transformer learns to read them), which keeps the optimiser off 3M rows.
     model.token_embedding.requires_grad_(False)
     size = int(open_clip.get_model_preprocess_cfg(model)["size"][0])
+    model.to(device)
 
     data_start = time.perf_counter()
     if dataset is None:
@@ -247,7 +251,7 @@ def train_toy_clip(
 
     tokenizer = open_clip.get_tokenizer(MODEL_NAME)
     bank = {caption.text: caption for caption in clip_data.caption_bank()}
-    mean, std = _norm_stats(model)
+    mean, std = (stat.to(device) for stat in _norm_stats(model))
 
     optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
     generator = torch.Generator().manual_seed(seed)
@@ -280,15 +284,15 @@ def train_toy_clip(
                 captions.setdefault(caption.text, (caption.kind, caption.colour, caption.shape, 0))
         texts = sorted(captions)
         meta = torch.tensor([captions[text] for text in texts], dtype=torch.int64)
-        positives = _positives(kinds, colours, shapes, meta[:, 0], meta[:, 1], meta[:, 2], contents, meta[:, 3])
-        ignore = _ignored(kinds, meta[:, 0])
+        positives = _positives(kinds, colours, shapes, meta[:, 0], meta[:, 1], meta[:, 2], contents, meta[:, 3]).to(device)
+        ignore = _ignored(kinds, meta[:, 0]).to(device)
         warmup = min(cfg.warmup_steps, max(1, total // 10))
         lr = cfg.lr * (step + 1) / warmup if step < warmup else 0.5 * cfg.lr * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        images = (_augment(dataset.images[idx], generator) - mean) / std
+        images = (_augment(dataset.images[idx], generator).to(device) - mean) / std
         image_features = F.normalize(model.encode_image(images), dim=-1)
-        text_features = F.normalize(model.encode_text(tokenizer(texts)), dim=-1)
+        text_features = F.normalize(model.encode_text(tokenizer(texts).to(device)), dim=-1)
         loss = contrastive_loss(image_features, text_features, positives, model.logit_scale.exp(), ignore)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -317,7 +321,7 @@ def train_toy_clip(
             print(f"step {step + 1}/{steps} loss {np.mean(losses[-25:]):.3f} scale {model.logit_scale.exp().item():.1f} {elapsed:.0f}s", flush=True)
     train_s = time.perf_counter() - train_start
     model.eval()
-    save_weights(model, out_path)
+    save_weights(model.cpu(), out_path)
     if log_path is not None:
         record = {
             "model": MODEL_NAME,
