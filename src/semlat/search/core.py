@@ -11,9 +11,9 @@ How a search runs:
    ANN index (`semlat.search.index`), asked without a prefilter (at 1M rows the prefilter scan
    costs 10× the search) and its nearest rows filtered here, with more asked for while too few
    pass; a selective filter falls back to the prefiltered index search (see `_candidates`).
-3. Label and minimum-area filters live in the regions table. We read the qualifying
-   (image, region) pairs once (its small columns only), narrow the LanceDB prefilter to their images, and post-filter the
-   nearest rows exactly; when too few survive, the candidate count is quadrupled and the query
+3. Label and minimum-area filters live in the regions table; its small columns are read once
+   per Workspace (`_RegionTable`). The qualifying (image, region) pairs narrow the LanceDB
+   prefilter to their images, and the nearest rows are post-filtered exactly; when too few survive, the candidate count is quadrupled and the query
    repeated until there are enough or every row was seen. With exact search the result is
    therefore the exact filtered top-k.
 4. Scores: ``cosine`` is f·t; ``relevancy`` is LERF's min over the canonical phrases of
@@ -23,12 +23,18 @@ How a search runs:
    a region outside that pool cannot appear, even if its relevancy is higher.
 5. ``by="image"`` ranks images by their best region; each image's hit is that region.
 
-Scores are recomputed in float64 from the stored vectors, so they equal `query`'s up to rounding.
+Cosine scores are LanceDB's exact float32 distances (1 − distance), so they equal `query`'s up to
+float32 rounding; relevancy is computed in float64 from the candidates' stored vectors.
+
+Per search, LanceDB is asked once (the nearest rows, their ids and distances only); what a search
+needs besides (images, the region set's labels, boxes and areas, whether there is an index) is
+read once per `Workspace` and kept (`Workspace.memo`), so keep a Workspace open to search often.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +56,7 @@ if TYPE_CHECKING:
     from semlat.embed.model import ModelSpec
 
 BY = ("region", "image")
+KEY_COLUMNS = ("region_set", "model_key", "feature_set")
 SEARCH_SCORES = ("cosine", "relevancy")
 RELEVANCY_POOL = 200
 """Cosine candidates rescored with relevancy (at least; 10 × top when that is more)."""
@@ -117,45 +124,69 @@ def _pair_keys(image_ids: npt.ArrayLike, region_ids: npt.ArrayLike) -> npt.NDArr
     return (np.asarray(image_ids, np.int64) << 32) | (np.asarray(region_ids, np.int64) & 0xFFFFFFFF)
 
 
-def _images_table(ws: Workspace, image_ids: npt.ArrayLike | None = None) -> pa.Table:
-    where = None if image_ids is None else f"image_id IN ({', '.join(map(str, sorted({int(i) for i in image_ids})))})"
-    return ws.rows("images", where, ["image_id", "file_name", "width", "height"])
+@dataclass(frozen=True)
+class _RegionTable:
+    """A region set's small columns (no masks), sorted by `_pair_keys`: 36 bytes per region.
+
+    Read once per Workspace (`Workspace.memo`; at 1M regions about a second) and kept, so that
+    every later search finds its hits' labels, boxes and areas, and applies the label and area
+    filters, without asking LanceDB again.
+    """
+
+    keys: npt.NDArray[np.int64]
+    label: npt.NDArray[np.int32]
+    bbox: npt.NDArray[np.float32]
+    area: npt.NDArray[np.int64]
+
+    @classmethod
+    def load(cls, ws: Workspace, region_set: str) -> _RegionTable:
+        rows = ws.rows("regions", f"region_set = {_quote(region_set)}", ["image_id", "region_id", "label", "bbox", "area"])
+        if rows.num_rows == 0:
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
+        keys = _pair_keys(rows.column("image_id").to_numpy(), rows.column("region_id").to_numpy())
+        order = np.argsort(keys, kind="stable")
+        bbox = rows.column("bbox").combine_chunks().flatten().to_numpy().reshape(-1, 4)
+        return cls(keys[order], rows.column("label").to_numpy()[order], bbox[order], rows.column("area").to_numpy()[order])
+
+    def find(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Row of each key, −1 where the region is unknown."""
+        rows = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
+        found = (rows < len(self.keys)) & (self.keys[rows] == keys) if len(self.keys) else np.zeros(len(keys), bool)
+        return np.where(found, rows, -1)
+
+
+def _region_table(ws: Workspace, region_set: str) -> _RegionTable:
+    return ws.memo("regions", ("search", region_set), lambda: _RegionTable.load(ws, region_set))
 
 
 def _glob_images(ws: Workspace, image_glob: str) -> npt.NDArray[np.int64]:
     """Ids of the images whose file name (or its stem) matches ``image_glob``."""
-    rows = _images_table(ws)
-    names = rows.column("file_name").to_pylist() if rows.num_rows else []
-    chosen = [i for i, name in enumerate(names) if fnmatch.fnmatchcase(name, image_glob) or fnmatch.fnmatchcase(Path(name).stem, image_glob)]
+    images = ws.images()
+    chosen = [r.image_id for r in images if fnmatch.fnmatchcase(r.file_name, image_glob) or fnmatch.fnmatchcase(Path(r.file_name).stem, image_glob)]
     if not chosen:
-        examples = ", ".join(names[:3]) or "none"
+        examples = ", ".join(r.file_name for r in images[:3]) or "none"
         raise SemlatError(f"no image matches {image_glob!r} (images are named like {examples})")
-    return rows.column("image_id").to_numpy().astype(np.int64)[chosen]
+    return np.asarray(chosen, np.int64)
 
 
 def _allowed_regions(
     ws: Workspace, key: FeatureKey, image_ids: npt.NDArray[np.int64] | None, label: int | None, min_area: float | None
 ) -> npt.NDArray[np.int64] | None:
-    """Sorted `_pair_keys` of the regions passing the label and area filters; None when there are none to apply.
-
-    One read of the regions table's small columns (no masks): at 1M regions about a second.
-    """
+    """Sorted `_pair_keys` of the regions passing the label and area filters; None when there are none to apply."""
     if label is None and min_area is None:
         return None
-    where = f"region_set = {_quote(key.region_set)}"
+    regions = _region_table(ws, key.region_set)
+    region_images = regions.keys >> 32
+    keep = np.ones(len(regions.keys), dtype=bool) if image_ids is None else np.isin(region_images, image_ids)
     if label is not None:
-        where += f" AND label = {int(label)}"
-    rows = ws.rows("regions", where, ["image_id", "region_id", "area"])
-    if rows.num_rows == 0:
-        return np.zeros(0, np.int64)
-    region_images = rows.column("image_id").to_numpy().astype(np.int64)
-    keep = np.ones(rows.num_rows, dtype=bool) if image_ids is None else np.isin(region_images, image_ids)
+        keep &= regions.label == label
     if min_area is not None:
-        images = _images_table(ws)
-        sizes = dict(zip(images.column("image_id").to_pylist(), (np.asarray(images.column("width")) * np.asarray(images.column("height"))).tolist()))
-        image_area = np.array([sizes.get(i, 0) for i in region_images.tolist()], dtype=np.float64)
-        keep &= rows.column("area").to_numpy() >= min_area * image_area
-    return np.unique(_pair_keys(region_images[keep], rows.column("region_id").to_numpy()[keep]))
+        images = ws.images()  # sorted by image id
+        ids = np.array([r.image_id for r in images], np.int64)
+        areas = np.array([r.width * r.height for r in images], np.float64)
+        image_area = areas[np.minimum(np.searchsorted(ids, region_images), max(len(ids) - 1, 0))] if len(ids) else np.zeros(len(region_images))
+        keep &= regions.area >= min_area * image_area
+    return regions.keys[keep]
 
 
 def _where(key: FeatureKey, image_ids: list[int] | None, whole_images: bool) -> str:
@@ -168,14 +199,6 @@ def _where(key: FeatureKey, image_ids: list[int] | None, whole_images: bool) -> 
     if image_ids is not None:
         where += f" AND image_id IN ({', '.join(map(str, sorted(image_ids)))})"
     return where
-
-
-def _region_rows(ws: Workspace, region_set: str, image_ids: set[int]) -> dict[tuple[int, int], dict]:
-    if not image_ids:
-        return {}
-    where = f"region_set = {_quote(region_set)} AND image_id IN ({', '.join(map(str, sorted(image_ids)))})"
-    rows = ws.rows("regions", where, ["image_id", "region_id", "label", "bbox", "area"]).to_pylist()
-    return {(row["image_id"], row["region_id"]): row for row in rows}
 
 
 def search(
@@ -257,33 +280,37 @@ def search(
     narrowed = set(np.unique(allowed >> 32).tolist()) if allowed is not None else (set(image_ids.tolist()) if image_ids is not None else None)
 
     wanted = top if score == "cosine" else max(RELEVANCY_POOL, 10 * top)
-    ids, vectors = _candidates(table, query_vector, _Filters(key, narrowed, whole_images, allowed), wanted, top, by, settings)
+    filters = _Filters(key, narrowed, whole_images, allowed, mixed_keys=len(ws.feature_keys()) > 1)
+    ids, cosines, vectors = _candidates(table, query_vector, filters, wanted, top, by, settings, with_vectors=canonical is not None)
     if ids.shape[0] == 0:
         return []
 
-    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    scores = vectors @ query_vector
+    scores = cosines
     if canonical is not None:
-        scores = scores_from_cosines(scores[:, None], "relevancy", vectors @ canonical.T)[:, 0]
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        scores = scores_from_cosines((vectors @ query_vector)[:, None], "relevancy", vectors @ canonical.T)[:, 0]
     order = np.lexsort((ids[:, 1], ids[:, 0], -scores))
     if by == "image":
         _, first = np.unique(ids[order, 0], return_index=True)
         order = order[np.sort(first)]
     order = order[:top]
+    return _hits(ws, key.region_set, ids[order], scores[order])
 
-    chosen = {int(ids[i, 0]) for i in order}
-    meta = _region_rows(ws, key.region_set, chosen)
-    images = _images_table(ws, chosen).to_pylist()
-    records = {row["image_id"]: row for row in images}
+
+def _hits(ws: Workspace, region_set: str, ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]) -> list[SearchHit]:
+    """The ranked (image id, region id) pairs with their images' names and their regions' label, box and area."""
+    regions = _region_table(ws, region_set)
+    rows = regions.find(_pair_keys(ids[:, 0], ids[:, 1]))
+    images = ws.memo("images", "by_id", lambda: {record.image_id: record for record in ws.images()})
     hits = []
-    for i in order:
-        image_id, region_id = int(ids[i, 0]), int(ids[i, 1])
-        image = records.get(image_id, {"file_name": f"image {image_id}", "width": 0, "height": 0})
-        row = meta.get((image_id, region_id))
-        if region_id == WHOLE_IMAGE or row is None:
-            row = {"label": NO_LABEL, "bbox": (0.0, 0.0, float(image["width"]), float(image["height"])), "area": image["width"] * image["height"]}
-        bbox = tuple(float(v) for v in row["bbox"])
-        hits.append(SearchHit(image["file_name"], image_id, region_id, int(row["label"]), float(scores[i]), bbox, int(row["area"])))
+    for (image_id, region_id), row, score in zip(ids.tolist(), rows.tolist(), scores.tolist()):
+        image = images.get(image_id)
+        name, width, height = (image.file_name, image.width, image.height) if image else (f"image {image_id}", 0, 0)
+        if region_id == WHOLE_IMAGE or row < 0:
+            label, bbox, area = NO_LABEL, (0.0, 0.0, float(width), float(height)), width * height
+        else:
+            label, bbox, area = int(regions.label[row]), tuple(float(v) for v in regions.bbox[row]), int(regions.area[row])
+        hits.append(SearchHit(name, image_id, region_id, label, float(score), bbox, area))
     return hits
 
 
@@ -293,6 +320,8 @@ class _Filters:
     image_ids: set[int] | None
     whole_images: bool
     allowed: npt.NDArray[np.int64] | None
+    mixed_keys: bool = True
+    """Whether the embeddings table holds several feature keys (else its rows need no key check)."""
 
     def where(self) -> str:
         """The LanceDB prefilter; the image ids go in only while the list stays short."""
@@ -304,8 +333,9 @@ class _Filters:
         ids = _pairs(rows)
         keep = np.ones(len(ids), dtype=bool)
         if not checked:
-            for column in ("region_set", "model_key", "feature_set"):
-                keep &= np.asarray(pc.equal(rows.column(column), getattr(self.key, column)).to_numpy(zero_copy_only=False), dtype=bool)
+            if self.mixed_keys:
+                for column in KEY_COLUMNS:
+                    keep &= np.asarray(pc.equal(rows.column(column), getattr(self.key, column)).to_numpy(zero_copy_only=False), dtype=bool)
             if not self.whole_images:
                 keep &= ids[:, 1] >= 0
         if self.image_ids is not None:
@@ -327,26 +357,32 @@ def _candidates(
     top: int,
     by: str,
     settings: IndexSettings | None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """(N, 2) (image_id, region_id) and (N, D) vectors of the nearest rows passing every filter.
+    with_vectors: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64] | None]:
+    """(N, 2) (image_id, region_id), (N,) cosines and, ``with_vectors``, (N, D) vectors of the nearest
+    rows passing every filter.
 
     Enough of them for ``wanted`` regions (and ``top`` distinct images when ranking images),
-    unless fewer rows pass the filters.
+    unless fewer rows pass the filters. The cosines are LanceDB's exact distances (flat search,
+    or the index's candidates re-ranked on their full vectors: ``refine_factor``).
 
     Exact search prefilters in LanceDB (the flat scan reads every row anyway). Through the index
     a prefilter costs a scan of the filter columns of the whole table (≈ 10× the search itself
     at 1M rows), so the index is asked without one and its nearest rows are filtered here,
     asking for 4× more while too few pass; past `POSTFILTER_ROWS` rows (a selective filter)
     the index is asked with the prefilter instead, and if the index runs out of probed rows the
-    rest is searched exactly.
+    rest is searched exactly. Only the columns needed are read: every extra column costs a
+    random read per row.
     """
     vector = query_vector.astype(np.float32)
-    columns = ["image_id", "region_id", "vector"]
+    columns = ["image_id", "region_id", *(["vector"] if with_vectors else [])]
     postfilter = settings is not None
-    limit = max(wanted, top) * (_FIRST_FETCH if filters.allowed is not None or by == "image" else 1) * (2 if postfilter else 1)
+    limit = max(wanted, top) * (_FIRST_FETCH if filters.allowed is not None or by == "image" else 1)
+    if postfilter:  # room for the whole-image rows the filter drops
+        limit = math.ceil(limit * 1.25)
     while True:
         if postfilter:
-            rows = nearest(table, vector, None, limit, [*columns, "region_set", "model_key", "feature_set"], settings)
+            rows = nearest(table, vector, None, limit, [*columns, *(KEY_COLUMNS if filters.mixed_keys else ())], settings)
         else:
             rows = nearest(table, vector, filters.where(), limit, columns, settings)
         keep = filters.keep(rows, checked=not postfilter)
@@ -361,5 +397,8 @@ def _candidates(
             settings = None
         else:
             limit *= 4
-    vectors = rows.column("vector").combine_chunks().flatten().to_numpy().reshape(rows.num_rows, -1)
-    return ids[keep], vectors[keep].astype(np.float64)
+    cosines = 1.0 - rows.column("_distance").to_numpy().astype(np.float64)
+    vectors = None
+    if with_vectors:
+        vectors = rows.column("vector").combine_chunks().flatten().to_numpy().reshape(rows.num_rows, -1)[keep].astype(np.float64)
+    return ids[keep], cosines[keep], vectors

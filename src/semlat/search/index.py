@@ -49,7 +49,7 @@ class IndexSettings:
     index_type: str = "IVF_PQ"
     num_partitions: int | None = None
     num_sub_vectors: int | None = None
-    nprobes: int = 8
+    nprobes: int = 4
     refine_factor: int = 10
     ef: int = 64
 
@@ -112,6 +112,7 @@ def build_index(ws: Workspace, settings: IndexSettings | None = None, min_rows: 
     table.create_index(VECTOR_COLUMN, config=config, replace=True)
     seconds = time.perf_counter() - start
     _image_id_indexes(ws)
+    ws.forget(TABLE)
     record = {**asdict(settings), "metric": "cosine", "rows": rows, "dim": dim, "build_seconds": round(seconds, 3)}
     ws.manifest["index"] = record
     ws.save_manifest()
@@ -158,6 +159,7 @@ def ensure_index(ws: Workspace, min_rows: int = AUTO_INDEX_ROWS) -> str:
         regions = ws.table("regions")
         if regions is not None:
             regions.optimize()
+        ws.forget(TABLE)
         return "updated"
     return "none"
 
@@ -186,19 +188,21 @@ def search_plan(ws: Workspace, exact: bool | None, build: bool = True) -> tuple[
     ``exact=None`` (the default of `search`) first runs `ensure_index` when ``build``, then uses
     the index only on tables of at least `AUTO_INDEX_ROWS` rows, so small sets are searched
     exactly even if someone built an index on them. ``exact=False`` always uses the index.
+    Both checks are made once per Workspace and table state (`Workspace.memo`), not per search.
     """
     table = embeddings_table(ws)
     if table is None:
         return None, None
-    if exact is None and build and ensure_index(ws) == "built":
-        table = embeddings_table(ws)  # a handle opened before the build does not see the index
     if exact:
         return table, None
-    if _vector_index(table) is None:
+    if exact is None and build:
+        ws.memo(TABLE, "ensure_index", lambda: ensure_index(ws))
+    has_index, rows = ws.memo(TABLE, "index_state", lambda: (_vector_index(table) is not None, table.count_rows()))
+    if not has_index:
         if exact is False:
             raise SemlatError(f"workspace {ws.root} has no vector index: run `semlat index -w {ws.root}` first")
         return table, None
-    if exact is None and table.count_rows() < AUTO_INDEX_ROWS:
+    if exact is None and rows < AUTO_INDEX_ROWS:
         return table, None
     return table, search_settings(ws)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 os.environ.setdefault("LANCE_LOG", "error")
 
@@ -24,6 +24,8 @@ import pyarrow as pa  # noqa: E402
 from semlat.errors import SemlatError  # noqa: E402
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region  # noqa: E402
 from semlat.workspace.manifest import new_manifest, package_versions, write_json_atomic  # noqa: E402
+
+T = TypeVar("T")
 
 MANIFEST_NAME = "semlat.json"
 DATABASE_NAME = "db"
@@ -80,12 +82,19 @@ def embeddings_stage(key: FeatureKey) -> str:
 
 
 class Workspace:
-    """A scene's workspace directory. Open with `Workspace.open` or `Workspace.create`."""
+    """A scene's workspace directory. Open with `Workspace.open` or `Workspace.open_or_create`.
+
+    A Workspace keeps its LanceDB table handles open, so it sees the tables as they were when it
+    first used them plus its own writes (LanceDB's default consistency); open a new one to see
+    what another process wrote since.
+    """
 
     def __init__(self, root: Path, manifest: dict[str, Any]):
         self.root = root
         self.manifest = manifest
         self._db = lancedb.connect(str(root / DATABASE_NAME))
+        self._tables: dict[str, Any] = {}
+        self._memo: dict[tuple[str, Hashable], Any] = {}
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -130,11 +139,33 @@ class Workspace:
 
     # -- tables --------------------------------------------------------------------------
     def _table(self, name: str, schema: pa.Schema | None = None):
-        if name in self._db.list_tables().tables:
-            return self._db.open_table(name)
-        if schema is None:
-            return None
-        return self._db.create_table(name, schema=schema)
+        table = self._tables.get(name)
+        if table is None:
+            if name in self._db.list_tables().tables:
+                table = self._db.open_table(name)
+            elif schema is None:
+                return None
+            else:
+                table = self._db.create_table(name, schema=schema)
+            self._tables[name] = table
+        return table
+
+    def memo(self, table: str, key: Hashable, load: Callable[[], T]) -> T:
+        """``load()``, computed once and kept until this Workspace next changes ``table``.
+
+        For what is read from a table again and again (search reads the images and the regions'
+        small columns once, then answers every query from memory).
+        """
+        if (table, key) not in self._memo:
+            value = load()
+            self._memo[(table, key)] = value
+            return value
+        return self._memo[(table, key)]
+
+    def forget(self, table: str) -> None:
+        """Drop what `memo` keeps from ``table`` (every write through this Workspace does this)."""
+        for key in [key for key in self._memo if key[0] == table]:
+            del self._memo[key]
 
     def table(self, name: str):
         """The LanceDB table ``name`` (for vector search and indexes), or None if it does not exist."""
@@ -154,8 +185,13 @@ class Workspace:
 
     # -- images --------------------------------------------------------------------------
     def images(self) -> list[ImageRecord]:
-        rows = self.rows("images").to_pylist()
-        return sorted((ImageRecord(**row) for row in rows), key=lambda record: record.image_id)
+        """Every registered image, by image id."""
+
+        def load() -> list[ImageRecord]:
+            rows = self.rows("images").to_pylist()
+            return sorted((ImageRecord(**row) for row in rows), key=lambda record: record.image_id)
+
+        return list(self.memo("images", "records", load))
 
     def image(self, name: str) -> ImageRecord:
         for record in self.images():
@@ -185,6 +221,7 @@ class Workspace:
             records.append(record)
         if new:
             self._table("images", IMAGES_SCHEMA).add(pa.Table.from_pylist([vars(r) for r in new], schema=IMAGES_SCHEMA))
+            self.forget("images")
         return records
 
     # -- ledger --------------------------------------------------------------------------
@@ -195,6 +232,7 @@ class Workspace:
     def _commit_unit(self, stage: str, image_id: int, table: str, where: str, rows: pa.Table) -> None:
         """Replace an image's rows for one stage (one atomic add), then enter it in the ledger."""
         target = self._table(table, rows.schema)
+        self.forget(table)
         target.delete(where)
         if rows.num_rows:
             target.add(rows)
@@ -360,4 +398,4 @@ class Workspace:
     def compact(self) -> None:
         """Merge the many small per-image commits so later reads stay fast."""
         for name in self._db.list_tables().tables:
-            self._db.open_table(name).optimize()
+            self._table(name).optimize()
