@@ -60,7 +60,7 @@ def train(out: Path, recipe: str, device: str, threads: int, seed: int = 0) -> N
     name = recipe if seed == 0 else f"{recipe}-seed{seed}"
     weights = train_toy_clip(out / f"{name}.pt", 20.0, seed=seed, steps=spec["steps"], dataset=data, config=config, progress=False)
     seconds = time.perf_counter() - start
-    result = evaluate_zero_shot(weights, range(0, 20), n_views=4, device=device)
+    result = evaluate_zero_shot(weights, range(20), n_views=4, device=device)
     record = {"recipe": name, "seed": seed, **spec, "samples": len(data), "train_seconds": round(seconds, 1), "device": device, "heldout": result}
     (out / f"{name}.json").write_text(json.dumps(record, indent=2))
     print(name, {k: result[k]["accuracy"] for k in ("masked-crop", "crop", "masked-full")}, flush=True)
