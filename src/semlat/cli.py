@@ -58,6 +58,7 @@ def masks(
     batch_size: Annotated[Optional[int], typer.Option(help="clustered: images per batch clustering [default: 4].")] = None,
     prompt: Annotated[Optional[str], typer.Option(help="clustered: decoder prompts per label, points (the original) or box-mask [default: points].")] = None,
     max_points: Annotated[Optional[int], typer.Option(help="clustered: point prompts per label, 0 for every cell (the original, slower) [default: 16].")] = None,
+    components: Annotated[Optional[bool], typer.Option("--components/--no-components", help="clustered: one prompt per connected group of a label's cells, so objects sharing a label get a mask each [default: off, the original].")] = None,
     points_per_side: Annotated[Optional[int], typer.Option(help="automatic: grid of point prompts per side [default: 32].")] = None,
     pred_iou_thresh: Annotated[Optional[float], typer.Option(help="automatic: keep masks whose predicted IoU is at least this [default: 0.88].")] = None,
     stability_score_thresh: Annotated[Optional[float], typer.Option(help="automatic: keep masks whose stability score is at least this [default: 0.95].")] = None,
@@ -77,7 +78,7 @@ def masks(
     else:
         params = dict(
             mode=mode, sam_type=sam_type, checkpoint=checkpoint, n_labels=labels, levels=levels, batch_size=batch_size,
-            prompt=prompt, max_points=max_points, points_per_side=points_per_side, pred_iou_thresh=pred_iou_thresh,
+            prompt=prompt, max_points=max_points, components=components, points_per_side=points_per_side, pred_iou_thresh=pred_iou_thresh,
             stability_score_thresh=stability_score_thresh, mask_nms_thresh=mask_nms_thresh,
             max_regions=max_regions, min_area=min_area, device=device,
         )

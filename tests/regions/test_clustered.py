@@ -12,6 +12,7 @@ from PIL import Image
 from skimage import data
 
 from semlat.regions import cache as cache_files
+from semlat.regions.clustered import ClusteredProposer
 from semlat.regions.label import label_regions
 from semlat.regions.stage import propose_regions
 from semlat.types import FeatureKey
@@ -90,6 +91,34 @@ def test_box_and_mask_prompts_also_agree(stereo):
     ws = propose_regions(workspace, folder, "mobile-sam", region_set="boxes", prompt="box-mask", **FAST)
     agree, chance = agreement(ws, "boxes", disparity)
     print(f"box+mask prompts: agreement {agree:.3f} (chance {chance:.3f})")
+    assert agree > chance + 0.2
+
+
+def test_components_prompt_each_connected_group_of_a_label():
+    proposer = ClusteredProposer(components=True, min_component_cells=4)
+    grid = np.full((64, 64), -1, np.int16)
+    grid[2:6, 2:6] = 3  # two separate blobs of label 3
+    grid[40:50, 40:50] = 3
+    grid[20:21, 20:22] = 3  # a 2-cell speck: dropped
+    grid[10:20, 30:40] = 7
+    prompts = proposer._prompt_cells(grid)
+    assert [label for label, _ in prompts] == [3, 3, 7]
+    assert [int(cells.sum()) for _, cells in prompts] == [16, 100, 100]
+    assert not prompts[0][1][40:50, 40:50].any()
+    original = ClusteredProposer()._prompt_cells(grid)
+    assert [(label, int(cells.sum())) for label, cells in original] == [(3, 118), (7, 100)]
+
+
+def test_components_keep_labels_and_add_masks(stereo):
+    folder, workspace, disparity = stereo
+    ws = propose_regions(workspace, folder, "mobile-sam", region_set="components", components=True, **FAST)
+    plain = Workspace.open(workspace)
+    for record in ws.images():
+        split, merged = ws.regions("components", record), plain.regions("mobile-sam", record)
+        assert {r.label for r in split} == {r.label for r in merged}
+        assert len(split) >= len(merged)
+    agree, chance = agreement(ws, "components", disparity)
+    print(f"components: agreement {agree:.3f} (chance {chance:.3f})")
     assert agree > chance + 0.2
 
 

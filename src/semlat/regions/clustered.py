@@ -9,7 +9,8 @@ every image's 64×64 grid of batch clusters into a grid of cross-view labels. On
 latents (fp16) are ever in memory, plus one 64×64 grid and a few prototypes per image.
 
 Pass 2 (`ClusteredProposer.propose_record`) prompts the decoder once per label present in an
-image (all labels of an image in one batched call): with positive points at the label's cells
+image (with ``components``, once per connected group of a label's cells; all prompts of an image
+in one batched call): with positive points at the label's cells
 (``prompt="points"``, the original) or with the label's box plus its coarse mask as logits
 (``prompt="box-mask"``). SAM's three outputs are merged by max (the original) or, with
 ``levels``, kept as levels 0..2 (whole, part, sub-part: ordered by area). Masks are refined to
@@ -34,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import ndimage
 
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
@@ -80,6 +82,10 @@ class ClusteredProposer:
             cost about 5x the decoder time of 16 for a similar cross-view agreement.
         min_cell_coverage: a cell joins the clustering when at least this fraction of it is image
             content; cells mostly in SAM's padding get no label, so no label lives in the padding.
+        components: prompt each connected group (8-neighbours) of a label's cells on its own, so
+            objects that share a label get a mask each; off is the original (one prompt per label).
+        min_component_cells: with ``components``, smaller groups are dropped (a label keeps at
+            least its largest group); 16 cells are a 64×64 patch of SAM's 1024 input.
         levels: keep SAM's three masks per label as levels 0..2 instead of merging them by max.
         min_area: smallest mask kept, as a fraction of the image area.
         max_regions: keep at most this many regions per image, largest first (0: all).
@@ -99,6 +105,8 @@ class ClusteredProposer:
     prompt: str = "points"
     max_points: int = 16
     min_cell_coverage: float = 0.5
+    components: bool = False
+    min_component_cells: int = 16
     levels: bool = False
     min_area: float = 0.0
     max_regions: int = 0
@@ -222,13 +230,30 @@ class ClusteredProposer:
         return todo
 
     # -- pass 2: prompt the decoder per label ---------------------------------------------
+    def _prompt_cells(self, grid: npt.NDArray[np.int16]) -> list[tuple[int, npt.NDArray[np.bool_]]]:
+        """(label, cells) of each decoder prompt: one per label present in the image (the original),
+        or with ``components`` one per connected group of a label's cells, so that two objects
+        sharing a label get a mask each instead of one prompt straddling both."""
+        prompts = []
+        for label in (int(label) for label in np.unique(grid) if label >= 0):
+            cells = grid == label
+            if not self.components:
+                prompts.append((label, cells))
+                continue
+            parts, count = ndimage.label(cells, structure=np.ones((3, 3), bool))
+            sizes = np.bincount(parts.ravel(), minlength=count + 1)[1:]
+            keep = [k for k in range(count) if sizes[k] >= self.min_component_cells] or [int(np.argmax(sizes))]
+            prompts += [(label, parts == k + 1) for k in keep]
+        return prompts
+
     def _prompts(self, grid: npt.NDArray[np.int16], encoded: Encoded) -> tuple[list[int], dict[str, npt.NDArray]]:
         h, w = encoded.input_size
-        present = [int(label) for label in np.unique(grid) if label >= 0]
+        prompt_cells = self._prompt_cells(grid)
+        present = [label for label, _ in prompt_cells]
         if self.prompt == "points":
             per_label = []
-            for label in present:
-                rows, cols = np.nonzero(grid == label)
+            for _, inside in prompt_cells:
+                rows, cols = np.nonzero(inside)
                 if self.max_points > 0 and rows.size > self.max_points:
                     pick = np.linspace(0, rows.size - 1, self.max_points).round().astype(int)
                     rows, cols = rows[pick], cols[pick]
@@ -244,8 +269,7 @@ class ClusteredProposer:
         boxes = np.zeros((len(present), 4), np.float32)
         masks = np.zeros((len(present), LOW_RES, LOW_RES), np.float32)
         scale = LOW_RES // GRID
-        for i, label in enumerate(present):
-            inside = grid == label
+        for i, (_, inside) in enumerate(prompt_cells):
             rows, cols = np.nonzero(inside)
             boxes[i] = [cols.min() * CELL, rows.min() * CELL, min((cols.max() + 1) * CELL, w), min((rows.max() + 1) * CELL, h)]
             masks[i] = np.where(np.kron(inside, np.ones((scale, scale))) > 0, MASK_PROMPT_LOGIT, -MASK_PROMPT_LOGIT)

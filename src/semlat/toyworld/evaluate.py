@@ -37,6 +37,10 @@ from semlat.types import Region
 from semlat.workspace import Workspace
 
 GROUND_TRUTH = "ground-truth"
+MASK_SETTINGS: dict[str, dict[str, Any]] = {"classical": {}, "mobile-sam": {"mode": "clustered", "components": True}}
+"""Proposer settings per mask source. Clustered MobileSAM prompts each connected group of a label's
+cells (``components``): the toy scenes' objects often share a label with one another, and one
+prompt per label then straddles them (seed 0: mIoU 0.28 with, 0.195 without)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def class_of_instance(classes: dict[int, str]) -> dict[int, str]:
 def _build_workspace(root: Path, scene_dir: Path, masks: str) -> Workspace:
     images = scene_dir / "images"
     if masks != GROUND_TRUTH:
-        return propose_regions(root, images, backend=masks)
+        return propose_regions(root, images, backend=masks, **MASK_SETTINGS.get(masks, {}))
     from semlat.imageio import list_images
     from semlat.ingest import scan_images
 
@@ -188,6 +192,7 @@ def evaluate(
         "model": spec.key(),
         "seeds": seeds,
         "views_per_scene": n_views,
+        "mask_settings": {source: MASK_SETTINGS.get(source, {}) for source in sources},
         "configs": [
             {**asdict(c), "name": c.name, "miou": float(np.mean([v for s in per_scene for v in s["ious"].get(c.name, [])]))}
             for c in configs
@@ -206,6 +211,8 @@ def evaluate(
 def markdown_table(summary: dict[str, Any]) -> str:
     lines = [
         f"# semlat eval — model {summary['model']}, seeds {summary['seeds']}, {summary['views_per_scene']} views each",
+        "",
+        "Mask settings: " + "; ".join(f"{source} {settings or 'defaults'}" for source, settings in summary.get("mask_settings", {}).items()),
         "",
         "| configuration | mIoU |",
         "|---|---|",
