@@ -111,6 +111,25 @@ def test_filters_on_image_name_label_and_area(known):
     assert ranked(search(ws, vector=q, label=7, top=2, by="image")) == [(2, 2), (0, 0)]
 
 
+def test_a_workspace_that_searched_sees_its_own_later_writes(known, tmp_path):
+    ws, order = known
+    q = np.eye(DIM)[0]
+    assert search(ws, vector=q, top=1)[0].label == 5  # the kept region columns are now in memory
+    record = ws.image("view_01.png")
+    relabelled = [Region(r.region_id, r.rle, 9, r.level, r.score, r.bbox, r.area) for r in ws.regions(KEY.region_set, record)]
+    ws.write_regions(KEY.region_set, record.image_id, relabelled)
+    assert [h.label for h in search(ws, vector=q, top=1)] == [9]
+    assert ranked(search(ws, vector=q, label=9)) == [p for p in order if p[0] == 1]
+    folder = tmp_path / "more"
+    folder.mkdir()
+    Image.fromarray(np.zeros((24, 32, 3), np.uint8)).save(folder / "late.png")
+    (late,) = ws.add_images([(folder / "late.png", 32, 24, "sha-late")])
+    ws.write_regions(KEY.region_set, late.image_id, [Region.from_mask(0, np.ones((24, 32), bool), label=1)])
+    ws.write_embeddings(KEY, late.image_id, [-1, 0], unit(np.stack([np.eye(DIM)[2], np.eye(DIM)[0]])))
+    (hit,) = search(ws, vector=q, top=1)
+    assert (hit.image, hit.label, hit.area) == ("late.png", 1, 24 * 32)
+
+
 def test_query_by_example_returns_the_region_itself_first(known):
     ws, _ = known
     for image, region in [("view_00.png", 3), ("view_02", 1), ("view_01.png", 0)]:
