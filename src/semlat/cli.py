@@ -354,20 +354,21 @@ def toyworld_train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Weights file to write (.pt).")],
     minutes: Annotated[float, typer.Option(help="Wall-clock budget for rendering and training.")] = 20.0,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
-    scenes: Annotated[Optional[int], typer.Option(help="Training scenes (default: fitted to the budget).")] = None,
+    scenes: Annotated[Optional[int], typer.Option(help="Training scenes [default: 150].")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Optimiser steps (default: fitted to the budget).")] = None,
     init_from: Annotated[Optional[Path], typer.Option(help="Continue from these weights.")] = None,
+    device: Annotated[str, typer.Option(help="Where the model trains: cpu (the shipped weights' recipe), cuda, auto.")] = "cpu",
 ) -> None:
     """Train the small CLIP on rendered toy scenes, then report held-out zero-shot accuracy."""
     import json
 
-    from semlat.toyworld.train import evaluate_zero_shot, train_toy_clip
+    from semlat.toyworld.train import TrainConfig, evaluate_zero_shot, train_toy_clip
 
     weights = train_toy_clip(
         output, minutes_budget=minutes, seed=seed, n_scenes=scenes, steps=steps, init_from=init_from,
-        log_path=output.with_suffix(".json"),
+        log_path=output.with_suffix(".json"), config=TrainConfig(device=device),
     )
-    out.print(json.dumps(evaluate_zero_shot(weights), indent=2))
+    out.print(json.dumps(evaluate_zero_shot(weights, device=device), indent=2))
 
 
 @toyworld_app.command("render")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -130,6 +132,21 @@ def test_one_step_training_gives_a_loadable_checkpoint(small_scene_samples, tmp_
     clip = load_clip(ModelSpec(MODEL_NAME, str(path)), device="cpu")
     assert clip.image_size == SIZE
     assert clip.encode_texts(["red sphere"]).shape == (1, 64)
+
+
+def test_fixed_step_count_and_log(small_scene_samples, tmp_path):
+    images, labels = small_scene_samples
+    dataset = ToyDataset(images, labels[:, 0], labels[:, 1], labels[:, 2], labels[:, 3], labels[:, 4])
+    log = tmp_path / "toy.json"
+    train_toy_clip(tmp_path / "toy.pt", 1, steps=5, dataset=dataset, config=TrainConfig(batch_size=8), log_path=log, progress=False)
+    record = json.loads(log.read_text())
+    assert record["steps"] == 5 and record["batch_size"] == 8 and record["config"]["device"] == "cpu"
+
+
+def test_train_cli_rejects_an_unknown_device_before_rendering(cli, tmp_path):
+    code, out, err = cli("toyworld", "train", "-o", tmp_path / "toy.pt", "--device", "tpu")
+    assert code == 2 and "unknown device 'tpu'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "toy.pt").exists()
 
 
 def test_build_dataset_rejects_held_out_seeds():
