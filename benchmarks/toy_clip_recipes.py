@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -30,8 +31,11 @@ CHUNK_SCENES = 150
 
 def parse_recipe(name: str) -> dict[str, float]:
     """``s300-b256-n1800-lr1e-3`` → scenes 300, batch 256, steps 1800, lr 1e-3."""
-    parts = dict((part[0] if not part.startswith("lr") else "lr", part[1:] if not part.startswith("lr") else part[2:]) for part in name.split("-", 3))
-    return {"scenes": int(parts["s"]), "batch": int(parts["b"]), "steps": int(parts["n"]), "lr": float(parts["lr"])}
+    match = re.fullmatch(r"s(\d+)-b(\d+)-n(\d+)-lr([0-9.e-]+)", name)
+    if match is None:
+        raise SystemExit(f"recipe {name!r} is not sSCENES-bBATCH-nSTEPS-lrLR, e.g. s150-b128-n4000-lr1e-3")
+    scenes, batch, steps, lr = match.groups()
+    return {"scenes": int(scenes), "batch": int(batch), "steps": int(steps), "lr": float(lr)}
 
 
 def concat(datasets: list[ToyDataset]) -> ToyDataset:

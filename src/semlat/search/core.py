@@ -13,8 +13,9 @@ How a search runs:
    pass; a selective filter falls back to the prefiltered index search (see `_candidates`).
 3. Label and minimum-area filters live in the regions table; its small columns are read once
    per Workspace (`_RegionTable`). The qualifying (image, region) pairs narrow the LanceDB
-   prefilter to their images, and the nearest rows are post-filtered exactly; when too few survive, the candidate count is quadrupled and the query
-   repeated until there are enough or every row was seen. With exact search the result is
+   prefilter to their images, and the nearest rows are post-filtered exactly; when too few
+   survive, the candidate count is quadrupled and the query repeated until there are enough or
+   every row was seen. With exact search the result is
    therefore the exact filtered top-k.
 4. Scores: ``cosine`` is f·t; ``relevancy`` is LERF's min over the canonical phrases of
    1 / (1 + exp(10 (f·φ_c − f·t))), the same function as `semlat query` uses. Relevancy is not

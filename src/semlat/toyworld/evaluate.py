@@ -192,7 +192,7 @@ def evaluate(
         "model": spec.key(),
         "seeds": seeds,
         "views_per_scene": n_views,
-        "mask_settings": {source: MASK_SETTINGS.get(source, {}) for source in sources},
+        "mask_settings": {source: MASK_SETTINGS.get(source, {}) for source in sources if source != GROUND_TRUTH},
         "configs": [
             {**asdict(c), "name": c.name, "miou": float(np.mean([v for s in per_scene for v in s["ious"].get(c.name, [])]))}
             for c in configs

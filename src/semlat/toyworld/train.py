@@ -60,7 +60,7 @@ class TrainConfig:
 
     Args:
         minutes_budget: wall-clock budget for data + training; the step count is fitted to it.
-        n_scenes: training scenes to render (2 workers render 150 in about 95 s on 2 cores).
+        n_scenes: training scenes to render (2 workers render 150 in about 85 s on 2 cores).
         steps: optimiser steps; None fits them to what is left of the budget after rendering.
         max_steps: upper bound on the steps (e.g. 1 for a smoke test).
         batch_size: images per step.

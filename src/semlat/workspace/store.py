@@ -157,9 +157,7 @@ class Workspace:
         small columns once, then answers every query from memory).
         """
         if (table, key) not in self._memo:
-            value = load()
-            self._memo[(table, key)] = value
-            return value
+            self._memo[(table, key)] = load()
         return self._memo[(table, key)]
 
     def forget(self, table: str) -> None:
