@@ -40,7 +40,7 @@ GROUND_TRUTH = "ground-truth"
 MASK_SETTINGS: dict[str, dict[str, Any]] = {"classical": {}, "mobile-sam": {"mode": "clustered", "components": True}}
 """Proposer settings per mask source. Clustered MobileSAM prompts each connected group of a label's
 cells (``components``): the toy scenes' objects often share a label with one another, and one
-prompt per label then straddles them (seed 0: mIoU 0.28 with, 0.195 without)."""
+prompt per label then straddles them (seed 0: mIoU 0.28 with, 0.194 without)."""
 
 
 @dataclass(frozen=True)
