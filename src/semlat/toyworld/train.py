@@ -259,7 +259,7 @@ def train_toy_clip(
     data_s = time.perf_counter() - data_start
 
     tokenizer = open_clip.get_tokenizer(MODEL_NAME)
-    tokens: dict[str, torch.Tensor] = {}  # caption -> token ids (tokenizing costs ~10% of a CPU step)
+    tokens: dict[str, torch.Tensor] = {}  # caption -> token ids: the tokenizer is slow next to this small model
 
     def tokenize(texts: list[str]) -> torch.Tensor:
         new = [text for text in texts if text not in tokens]
