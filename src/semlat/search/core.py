@@ -151,9 +151,10 @@ class _RegionTable:
 
     def find(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Row of each key, −1 where the region is unknown."""
-        rows = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
-        found = (rows < len(self.keys)) & (self.keys[rows] == keys) if len(self.keys) else np.zeros(len(keys), bool)
-        return np.where(found, rows, -1)
+        if len(self.keys) == 0:
+            return np.full(len(keys), -1, np.int64)
+        rows = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[rows] == keys, rows, -1)
 
 
 def _region_table(ws: Workspace, region_set: str) -> _RegionTable:
