@@ -47,8 +47,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from semlat.consistency import compute_metrics, refine_labels, smooth_features
 from semlat.ingest import scan_images
+from semlat.stages.consistency import compute_metrics, refine_labels, smooth_features
 from semlat.types import WHOLE_IMAGE, FeatureKey, Region
 from semlat.workspace import Workspace
 
@@ -108,10 +108,12 @@ def view_regions(index: int, gt_map, rng) -> list[Region]:
     junk[y : y + bh, x : x + bw] = True
     masks.append(junk)
     labels.append(JUNK_LABEL)
-    return [Region.from_mask(i, m, label=int(l)) for i, (m, l) in enumerate(zip(masks, labels))]
+    return [Region.from_mask(i, m, label=int(lab)) for i, (m, lab) in enumerate(zip(masks, labels))]
 
 
-def colour_histogram(pixels: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_] | None = None, bins: int = 6) -> npt.NDArray[np.float32]:
+def colour_histogram(
+    pixels: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_] | None = None, bins: int = 6
+) -> npt.NDArray[np.float32]:
     chosen = pixels.reshape(-1, 3) if mask is None else pixels[mask]
     index = (chosen.astype(np.int64) * bins // 256) @ np.array([bins * bins, bins, 1])
     hist = np.sqrt(np.bincount(index, minlength=bins**3).astype(np.float64))
@@ -146,8 +148,8 @@ def build_scene(name: str, root: Path, checkpoint: Path, seed: int) -> dict[str,
                 vectors = [colour_histogram(image)] + [colour_histogram(image, r.mask()) for r in image_regions]
                 ws.write_embeddings(key, record.image_id, [WHOLE_IMAGE, *(r.region_id for r in image_regions)], np.stack(vectors))
         else:
-            from semlat.embed.model import ModelSpec
-            from semlat.embed.stage import embed_regions
+            from semlat.encoders.openclip import ModelSpec
+            from semlat.stages.embed import embed_regions
 
             embed_regions(ws.root, ModelSpec("semlat-tiny", str(checkpoint)), region_set=REGION_SET, device="cpu", batch_size=32)
         spaces[feature] = Workspace.open(ws.root)  # embed_regions updated the manifest through its own handle
@@ -205,8 +207,8 @@ def quality(metrics, truth: dict[tuple[int, int], int]) -> dict[str, float]:
     p1 = float(np.mean(gt_kept[np.argmax(sim, axis=1)] == gt_kept))
     labelled = table.labelled & (gt >= 0)
     labels, members_gt = table.labels[labelled], gt[labelled]
-    majority = {int(l): int(np.bincount(members_gt[labels == l]).argmax()) for l in np.unique(labels)}
-    purity = float(np.mean([majority[int(l)] == g for l, g in zip(labels, members_gt)]))
+    majority = {int(lab): int(np.bincount(members_gt[labels == lab]).argmax()) for lab in np.unique(labels)}
+    purity = float(np.mean([majority[int(lab)] == g for lab, g in zip(labels, members_gt)]))
     per_gt = [sum(1 for m in majority.values() if m == g) for g in np.unique(members_gt)]
     return {"proto_acc": correct / max(tried, 1), "xview_p1": p1, "purity": purity, "labels_per_gt": float(np.mean(per_gt))}
 
@@ -268,20 +270,30 @@ def main() -> None:
     stages = [s for s in next(iter(scenes.values()))["colorhist"] if s != "refine_plans"]
     aggregate = {
         feature: {
-            stage: {k: float(np.mean([scenes[s][feature][stage][k] for s in scenes])) for k in scenes[args.scenes[0]][feature][stage]}
+            stage: {
+                k: float(np.mean([scenes[s][feature][stage][k] for s in scenes])) for k in scenes[args.scenes[0]][feature][stage]
+            }
             for stage in stages
         }
         for feature in ("colorhist", "tiny-clip")
     }
     result = {
         "setup": {
-            "scenes": args.scenes, "views_per_scene": VIEWS, "gt_segments": GT_SEGMENTS, "split_labels": SPLIT,
-            "label_noise": NOISE, "junk_label": JUNK_LABEL, "seed": args.seed,
+            "scenes": args.scenes,
+            "views_per_scene": VIEWS,
+            "gt_segments": GT_SEGMENTS,
+            "split_labels": SPLIT,
+            "label_noise": NOISE,
+            "junk_label": JUNK_LABEL,
+            "seed": args.seed,
             "smoothing": {"prototype": {"alpha": 0.5, "trim": 0.2}, "knn": {"alpha": 0.5, "k": 5}},
             "refine": [{"delete_k": 1.0, "merge_threshold": 0.6}, {"delete_k": 2.0, "merge_threshold": 0.9}],
-            "features": {"colorhist": "6x6x6 RGB histogram of masked pixels, sqrt, L2 (216-d)",
-                         "tiny-clip": "random-weight OpenCLIP semlat-tiny (32-d), masked-crop, torch seed 0"},
-            "machine": platform.platform(), "seconds": round(time.perf_counter() - started, 1),
+            "features": {
+                "colorhist": "6x6x6 RGB histogram of masked pixels, sqrt, L2 (216-d)",
+                "tiny-clip": "random-weight OpenCLIP semlat-tiny (32-d), masked-crop, torch seed 0",
+            },
+            "machine": platform.platform(),
+            "seconds": round(time.perf_counter() - started, 1),
         },
         "aggregate": aggregate,
         "scenes": scenes,
@@ -293,7 +305,16 @@ def main() -> None:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    columns = ("labels", "mean_cosine_to_prototype", "mean_intra_variance", "mean_overall_similarity", "proto_acc", "xview_p1", "purity", "labels_per_gt")
+    columns = (
+        "labels",
+        "mean_cosine_to_prototype",
+        "mean_intra_variance",
+        "mean_overall_similarity",
+        "proto_acc",
+        "xview_p1",
+        "purity",
+        "labels_per_gt",
+    )
     lines = ["# Consistency benchmark (generated by benchmarks/bench_consistency.py)", ""]
     setup = result["setup"]
     lines.append(f"Scenes: {', '.join(setup['scenes'])}; {setup['views_per_scene']} crop/flip views each; means over scenes.")
@@ -309,9 +330,16 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for feature, stages_rows in result["aggregate"].items():
         stages = list(stages_rows)
-        lines += [f"## {feature}: {setup['features'][feature]}", "", "| stage | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+        lines += [
+            f"## {feature}: {setup['features'][feature]}",
+            "",
+            "| stage | " + " | ".join(columns) + " |",
+            "|---" * (len(columns) + 1) + "|",
+        ]
         for stage, row in stages_rows.items():
-            lines.append(f"| {stage} | " + " | ".join(f"{row[c]:.4f}" if c != "labels" else f"{row[c]:.1f}" for c in columns) + " |")
+            lines.append(
+                f"| {stage} | " + " | ".join(f"{row[c]:.4f}" if c != "labels" else f"{row[c]:.1f}" for c in columns) + " |"
+            )
         lines.append("")
         for stage in [name for name in stages if name != "raw" and not name.startswith("refined")]:
             drops = [
@@ -320,7 +348,10 @@ def markdown(result: dict[str, Any]) -> str:
                 for measure in ("proto_acc", "xview_p1")
                 if data[feature][stage][measure] < data[feature]["raw"][measure]
             ]
-            up = sum(data[feature][stage]["mean_cosine_to_prototype"] > data[feature]["raw"]["mean_cosine_to_prototype"] for data in result["scenes"].values())
+            up = sum(
+                data[feature][stage]["mean_cosine_to_prototype"] > data[feature]["raw"]["mean_cosine_to_prototype"]
+                for data in result["scenes"].values()
+            )
             lines.append(
                 f"- {stage} vs raw: coherence (mean cosine) up in {up}/{len(result['scenes'])} scenes; "
                 f"quality drops: {', '.join(drops) or 'none'}"
@@ -332,8 +363,10 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{sum(p['junk_label_deleted'] for p in plans)}/{len(plans)} scenes, split labels merged back "
                 f"{sum(p['split_labels_merged_back'] for p in plans)}/{SPLIT * len(plans)}, true labels deleted "
                 f"{sum(p['true_labels_deleted'] for p in plans)}/{GT_SEGMENTS * len(plans)}; per scene: "
-                + "; ".join(f"{scene}: deleted {data[feature]['refine_plans'][name]['deleted']}, merged {data[feature]['refine_plans'][name]['merged']}"
-                            for scene, data in result["scenes"].items())
+                + "; ".join(
+                    f"{scene}: deleted {data[feature]['refine_plans'][name]['deleted']}, merged {data[feature]['refine_plans'][name]['merged']}"
+                    for scene, data in result["scenes"].items()
+                )
             )
         lines.append("")
     return "\n".join(lines) + "\n"

@@ -37,7 +37,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def photos(count: int, folder: Path) -> list[Path]:
     from skimage import data
 
-    sources = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(), *data.stereo_motorcycle()[:2], data.immunohistochemistry(), data.hubble_deep_field()]
+    sources = [
+        data.astronaut(),
+        data.coffee(),
+        data.chelsea(),
+        data.rocket(),
+        *data.stereo_motorcycle()[:2],
+        data.immunohistochemistry(),
+        data.hubble_deep_field(),
+    ]
     paths = []
     for index in range(count):
         image = Image.fromarray(sources[index % len(sources)])
@@ -62,7 +70,7 @@ def speed(n_images: int, n_auto: int, points_per_side: int) -> dict:
 
     from semlat.regions import sam as sam_module
     from semlat.regions.automatic import AutomaticProposer
-    from semlat.regions.stage import propose_regions
+    from semlat.stages.masks import propose_regions
 
     encode_seconds: list[float] = []
     original_encode = sam_module.SamModel.encode
@@ -107,7 +115,9 @@ def speed(n_images: int, n_auto: int, points_per_side: int) -> dict:
             "measured_on_images": n_images,
             "s_per_image": round(per_image, 2),
             "encoder_s_per_image": round(clustered_encode / n_images, 2),
-            "rest_s_per_image (decoder, clustering, full-size masks, workspace writes)": round((clustered_seconds - clustered_encode) / n_images, 2),
+            "rest_s_per_image (decoder, clustering, full-size masks, workspace writes)": round(
+                (clustered_seconds - clustered_encode) / n_images, 2
+            ),
             "masks_per_image": round(float(np.mean(clustered_masks)), 2),
             "settings": "defaults: batch 4, PCA 20, K 5, 15 labels, 16 points per label, latents cached as fp16",
         },
@@ -125,10 +135,10 @@ def speed(n_images: int, n_auto: int, points_per_side: int) -> dict:
 def memory_child(n_images: int) -> None:
     """One clustered run over ``n_images`` synthetic photos, stand-in encoder; prints peak RSS."""
     import torch
+    from tests.conftest import scene_image
 
     from semlat.regions import sam as sam_module
-    from semlat.regions.stage import propose_regions
-    from tests.conftest import scene_image
+    from semlat.stages.masks import propose_regions
 
     model = sam_module.load_sam(sam_module.SamSpec.resolve("mobile-sam"), "cpu")
     projection = torch.as_tensor(np.random.default_rng(0).normal(size=(256, 3)).astype(np.float32))
@@ -147,7 +157,16 @@ def memory_child(n_images: int) -> None:
         start = time.perf_counter()
         propose_regions(Path(tmp) / "ws", folder, "mobile-sam", device="cpu")
         seconds = time.perf_counter() - start
-    print(json.dumps({"images": n_images, "peak_rss_mb": round(peak_rss_mb(), 1), "after_model_load_mb": round(baseline, 1), "s": round(seconds, 1)}))
+    print(
+        json.dumps(
+            {
+                "images": n_images,
+                "peak_rss_mb": round(peak_rss_mb(), 1),
+                "after_model_load_mb": round(baseline, 1),
+                "s": round(seconds, 1),
+            }
+        )
+    )
 
 
 def memory(counts: list[int]) -> dict:
@@ -155,7 +174,12 @@ def memory(counts: list[int]) -> dict:
     for count in counts:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         result = subprocess.run(
-            [sys.executable, __file__, "--memory-child", str(count)], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+            [sys.executable, __file__, "--memory-child", str(count)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=True,
         )
         runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
     growth = runs[-1]["peak_rss_mb"] - runs[0]["peak_rss_mb"]

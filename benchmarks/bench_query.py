@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from semlat.query.fusion import FUSIONS, SCORES, score_maps
-from semlat.regions.rle import encode
+from semlat.rle import encode
+from semlat.scoring.fusion import FUSIONS, SCORES, score_maps
 
 RESULTS = Path(__file__).parent / "results" / "query.json"
 MIB = 1024 * 1024
@@ -72,8 +72,13 @@ def make_case(height: int, width: int, regions: int, prompts: int, dim: int, see
 
 def fast(case: dict[str, Any], fusion: str = "sum", score: str = "softmax") -> npt.NDArray[np.float32]:
     return score_maps(
-        case["rles"], case["global"], case["regions"], case["texts"],
-        fusion=fusion, score=score, canonical_features=case["canonical"],
+        case["rles"],
+        case["global"],
+        case["regions"],
+        case["texts"],
+        fusion=fusion,
+        score=score,
+        canonical_features=case["canonical"],
     )
 
 
@@ -163,8 +168,12 @@ def main() -> None:
 
     case_a = make_case(750, 1000, 40, 10, 512, seed=0)
     report["case_a"] = {
-        "size": "1000x750 (W x H)", "regions": 40, "prompts": 10, "dim": 512,
-        "fusion": "sum", "score": "softmax",
+        "size": "1000x750 (W x H)",
+        "regions": 40,
+        "prompts": 10,
+        "dim": 512,
+        "fusion": "sum",
+        "score": "softmax",
         **timings(lambda: fast(case_a), runs=21),
         **peak_memory(lambda: fast(case_a)),
     }
@@ -179,7 +188,10 @@ def main() -> None:
     dense_b = timings(lambda: dense_original(case_b), runs=3, warmup=0)
     diff = float(np.abs(fast(case_b) - dense_original(case_b)).max())
     report["case_b"] = {
-        "size": "320x240 (W x H)", "regions": 20, "prompts": 5, "dim": 512,
+        "size": "320x240 (W x H)",
+        "regions": 20,
+        "prompts": 5,
+        "dim": 512,
         "fast": {**fast_b, **peak_memory(lambda: fast(case_b))},
         "dense_original_numpy_float32": {**dense_b, **peak_memory(lambda: dense_original(case_b))},
         "speedup_median": dense_b["median_ms"] / fast_b["median_ms"],

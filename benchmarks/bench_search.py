@@ -42,9 +42,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from semlat.search import IndexSettings, build_index, search
-from semlat.search.core import _where
-from semlat.search.index import _image_id_indexes, embeddings_table, nearest
+from semlat.stages.search import IndexSettings, build_index, search
+from semlat.stages.search.core import _where
+from semlat.stages.search.index import _image_id_indexes, embeddings_table, nearest
 from semlat.types import FeatureKey
 from semlat.workspace import Workspace
 from semlat.workspace.store import IMAGES_SCHEMA, REGIONS_SCHEMA, embeddings_schema
@@ -104,7 +104,9 @@ def unit(x: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def build_workspace(root: Path, rows: int, clusters: Clusters) -> tuple[Workspace, npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+def build_workspace(
+    root: Path, rows: int, clusters: Clusters
+) -> tuple[Workspace, npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
     """The workspace with ``rows`` embeddings; returns it, all vectors, and which rows are regions."""
     ws = Workspace.open_or_create(root)
     n_images = -(-rows // ROWS_PER_IMAGE)
@@ -167,7 +169,9 @@ def build_workspace(root: Path, rows: int, clusters: Clusters) -> tuple[Workspac
     return ws, vectors, is_region
 
 
-def exact_top(vectors: npt.NDArray[np.float32], valid: npt.NDArray[np.bool_], queries: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
+def exact_top(
+    vectors: npt.NDArray[np.float32], valid: npt.NDArray[np.bool_], queries: npt.NDArray[np.float32], k: int
+) -> npt.NDArray[np.int64]:
     """Exact top-k row numbers by cosine (vectors are unit), blocked matmul."""
     best_score = np.full((len(queries), k), -np.inf, np.float32)
     best_index = np.zeros((len(queries), k), np.int64)
@@ -219,7 +223,9 @@ def regenerate(rows: int, clusters: Clusters) -> tuple[npt.NDArray[np.float32], 
     return vectors, (np.arange(rows) % ROWS_PER_IMAGE) != 0
 
 
-def search_rows(ws: Workspace, settings: IndexSettings, queries: npt.NDArray[np.float32]) -> tuple[list[float], list[npt.NDArray[np.int64]]]:
+def search_rows(
+    ws: Workspace, settings: IndexSettings, queries: npt.NDArray[np.float32]
+) -> tuple[list[float], list[npt.NDArray[np.int64]]]:
     """`search(ws, vector=q, top=10)` for every query with ``settings``; latencies and found row numbers."""
     ws.manifest["index"].update(nprobes=settings.nprobes, refine_factor=settings.refine_factor, ef=settings.ef)
     times, hits = latency_ms(lambda q: search(ws, vector=q, top=10), queries)
@@ -240,11 +246,21 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="semlat-bench-search-"))
     root = workdir / "ws"
     result: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__, "processor": platform.machine()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "processor": platform.machine(),
+        },
         "data": {
-            "rows": args.rows, "dim": DIM, "centres": CENTRES, "subspace_dim": SUBSPACE,
+            "rows": args.rows,
+            "dim": DIM,
+            "centres": CENTRES,
+            "subspace_dim": SUBSPACE,
             "vector": "normalize(centre + 0.6*u + 0.3*e), u in the centre's 16-d subspace, e isotropic",
-            "queries": QUERIES, "k": 10, "whole_image_rows_excluded": True,
+            "queries": QUERIES,
+            "k": 10,
+            "whole_image_rows_excluded": True,
         },
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "notes": NOTES,
@@ -265,7 +281,9 @@ def main() -> None:
     truth = exact_top(vectors, is_region, queries, 10)
     result["exact_numpy_seconds_for_200_queries"] = round(time.perf_counter() - start, 2)
     sample = -np.sort(-(queries[:20] @ vectors.T), axis=1)[:, :1000]
-    result["data"]["mean_cosine_of_kth_neighbour"] = {str(r): round(float(sample[:, r - 1].mean()), 3) for r in (1, 10, 11, 100, 1000) if r <= sample.shape[1]}
+    result["data"]["mean_cosine_of_kth_neighbour"] = {
+        str(r): round(float(sample[:, r - 1].mean()), 3) for r in (1, 10, 11, 100, 1000) if r <= sample.shape[1]
+    }
     del vectors, sample
     gc.collect()
 
@@ -273,7 +291,11 @@ def main() -> None:
     where = _where(KEY, None, whole_images=False)
     columns = ["image_id", "region_id"]
     exact_times, exact_found = latency_ms(lambda q: nearest(table, q, where, 10, columns, None), queries[:5])
-    result["exact_lancedb_flat_search"] = {**summary(exact_times), "queries": 5, "recall@10": recall([row_numbers(t) for t in exact_found], truth[:5])}
+    result["exact_lancedb_flat_search"] = {
+        **summary(exact_times),
+        "queries": 5,
+        "recall@10": recall([row_numbers(t) for t in exact_found], truth[:5]),
+    }
 
     build_stats = workdir / "build.json"
     if args.reuse:
@@ -303,7 +325,8 @@ def main() -> None:
         raw_times, _ = latency_ms(lambda q, s=s: nearest(table, q, None, 10, columns, s), queries)
         times, found = search_rows(ws, s, queries)
         entry = {
-            "nprobes": nprobes, "refine_factor": refine,
+            "nprobes": nprobes,
+            "refine_factor": refine,
             "search_api": {**summary(times), "recall@10": round(recall(found, truth), 4)},
             "lancedb_query_only": summary(raw_times),
             "load_average_1min": round(os.getloadavg()[0], 2),
@@ -315,11 +338,21 @@ def main() -> None:
     result["rss_mib_while_searching"] = round(rss_mib(), 1)
 
     floor_times, _ = latency_ms(
-        lambda q: table.search(q, vector_column_name="vector").distance_type("cosine").select(["image_id", "_distance"]).nprobes(1).limit(10).to_arrow(),
+        lambda q: (
+            table.search(q, vector_column_name="vector")
+            .distance_type("cosine")
+            .select(["image_id", "_distance"])
+            .nprobes(1)
+            .limit(10)
+            .to_arrow()
+        ),
         queries[:50],
     )
     images_table = ws.table("images")
-    lookup_times, _ = latency_ms(lambda q: images_table.search().where(f"image_id = {int(abs(q[0]) * 1e6) % 1000}").select(["file_name"]).to_arrow(), queries[:50])
+    lookup_times, _ = latency_ms(
+        lambda q: images_table.search().where(f"image_id = {int(abs(q[0]) * 1e6) % 1000}").select(["file_name"]).to_arrow(),
+        queries[:50],
+    )
     result["lancedb_floor"] = {
         "index_query_nprobes_1_no_refine": summary(floor_times),
         "btree_lookup_one_row_of_images_table": {**summary(lookup_times), "rows": images_table.count_rows()},
@@ -335,7 +368,11 @@ def main() -> None:
     result["first_search_on_newly_opened_workspace"] = {**summary(cold), "queries": 5}
 
     prefilter_times, _ = latency_ms(lambda q: nearest(table, q, where, 10, columns, IndexSettings()), queries[:20])
-    result["index_search_with_lancedb_prefilter_on_1M_rows"] = {**summary(prefilter_times), "queries": 20, "note": "why search() filters the index's nearest rows itself"}
+    result["index_search_with_lancedb_prefilter_on_1M_rows"] = {
+        **summary(prefilter_times),
+        "queries": 20,
+        "note": "why search() filters the index's nearest rows itself",
+    }
 
     default = IndexSettings()
     chosen = next((e for e in sweep if e["nprobes"] == default.nprobes and e["refine_factor"] == default.refine_factor), None)

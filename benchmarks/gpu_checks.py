@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from semlat.embed.model import ModelSpec, load_clip, toy_model_spec
-from semlat.embed.strategies import region_view
+from semlat.encoders.openclip import ModelSpec, load_clip, toy_model_spec
+from semlat.encoders.views import region_view
 from semlat.regions import clustering
-from semlat.toyworld import make_scene, orbit_cameras, render_view
 from semlat.types import Region
+from semlat_toy import make_scene, orbit_cameras, render_view
 
 DEVICE = "cuda"
 """Compared with the CPU (``--device cpu`` runs the script without a GPU, comparing CPU to itself)."""

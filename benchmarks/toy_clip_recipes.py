@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from semlat.toyworld import clip_data
-from semlat.toyworld.clip_data import ToyDataset
-from semlat.toyworld.train import TrainConfig, evaluate_zero_shot, train_toy_clip
+from semlat_toy import clip_data
+from semlat_toy.clip_data import ToyDataset
+from semlat_toy.train import TrainConfig, evaluate_zero_shot, train_toy_clip
 
 CHUNK_SCENES = 150
 
@@ -50,7 +50,9 @@ def render(out: Path, chunks: int, workers: int) -> None:
         if path.is_file():
             continue
         start = time.perf_counter()
-        data = clip_data.build_dataset(CHUNK_SCENES, 32, seed_start=clip_data.TRAIN_SEED_START + chunk * CHUNK_SCENES, workers=workers, progress=False)
+        data = clip_data.build_dataset(
+            CHUNK_SCENES, 32, seed_start=clip_data.TRAIN_SEED_START + chunk * CHUNK_SCENES, workers=workers, progress=False
+        )
         torch.save(vars(data), path)
         print(f"chunk {chunk}: {len(data)} samples in {time.perf_counter() - start:.0f}s", flush=True)
 
@@ -62,10 +64,20 @@ def train(out: Path, recipe: str, device: str, threads: int, seed: int = 0) -> N
     config = TrainConfig(batch_size=spec["batch"], lr=spec["lr"], threads=threads, device=device)
     start = time.perf_counter()
     name = recipe if seed == 0 else f"{recipe}-seed{seed}"
-    weights = train_toy_clip(out / f"{name}.pt", 20.0, seed=seed, steps=spec["steps"], dataset=data, config=config, progress=False)
+    weights = train_toy_clip(
+        out / f"{name}.pt", 20.0, seed=seed, steps=spec["steps"], dataset=data, config=config, progress=False
+    )
     seconds = time.perf_counter() - start
     result = evaluate_zero_shot(weights, range(20), n_views=4, device=device)
-    record = {"recipe": name, "seed": seed, **spec, "samples": len(data), "train_seconds": round(seconds, 1), "device": device, "heldout": result}
+    record = {
+        "recipe": name,
+        "seed": seed,
+        **spec,
+        "samples": len(data),
+        "train_seconds": round(seconds, 1),
+        "device": device,
+        "heldout": result,
+    }
     (out / f"{name}.json").write_text(json.dumps(record, indent=2))
     print(name, {k: result[k]["accuracy"] for k in ("masked-crop", "crop", "masked-full")}, flush=True)
 
@@ -76,7 +88,9 @@ def summary(out: Path) -> None:
     print("|---|---|---|---|---|---|")
     for row in sorted(rows, key=lambda r: -r["heldout"]["masked-crop"]["accuracy"]):
         h = row["heldout"]
-        print(f"| {row['recipe']} | {row['samples']} | {h['masked-crop']['accuracy']:.3f} | {h['crop']['accuracy']:.3f} | {h['masked-full']['accuracy']:.3f} | {row['train_seconds']} |")
+        print(
+            f"| {row['recipe']} | {row['samples']} | {h['masked-crop']['accuracy']:.3f} | {h['crop']['accuracy']:.3f} | {h['masked-full']['accuracy']:.3f} | {row['train_seconds']} |"
+        )
 
 
 def main() -> None:

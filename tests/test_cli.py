@@ -23,7 +23,9 @@ def test_run_writes_heatmaps_segmentation_and_maps(cli, tmp_path, images_dir, ti
         for name in ("red-box.png", "ground.png", "segmentation.png"):
             assert Image.open(out / stem / name).size[0] > 0
         assert Image.open(out / stem / "red-box.png").size == (96, 72)
-    code, _, err = cli("query", "-w", ws, "-o", out, "--prompts", "a,b,c", "--image", "view_01.png", "--save-maps", "--device", "cpu")
+    code, _, err = cli(
+        "query", "-w", ws, "-o", out, "--prompts", "a,b,c", "--image", "view_01.png", "--save-maps", "--device", "cpu"
+    )
     assert code == 0, err
     maps = np.load(out / "view_01" / "maps.npy")
     assert maps.shape == (3, 72, 96)
@@ -77,17 +79,29 @@ BAD_INPUTS = {
     "unknown backend": (lambda d, c: ["masks", d, "--backend", "nope"], "unknown region backend"),
     "zero prompts": (lambda d, c: ["query", "-o", d.parent / "o", "--prompts", " , "], "no prompts"),
     "unknown model name": (lambda d, c: ["embed", "--model", "ViT-Nope", "--pretrained", str(c)], "unknown model"),
-    "missing checkpoint": (lambda d, c: ["embed", "--model", "semlat-tiny", "--pretrained", str(d / "none.pt")], "does not exist"),
+    "missing checkpoint": (
+        lambda d, c: ["embed", "--model", "semlat-tiny", "--pretrained", str(d / "none.pt")],
+        "does not exist",
+    ),
     "unknown pretrained tag": (lambda d, c: ["embed", "--model", "semlat-tiny", "--pretrained", "laion"], "no pretrained tag"),
     "run with missing checkpoint": (
         lambda d, c: ["run", d, "--prompts", "a", "--model", "semlat-tiny", "--pretrained", str(d / "none.pt")],
         "does not exist",
     ),
-    "unknown image in query": (lambda d, c: ["query", "-o", d.parent / "o", "--prompts", "a", "--image", "zzz.png"], "no image named"),
+    "unknown image in query": (
+        lambda d, c: ["query", "-o", d.parent / "o", "--prompts", "a", "--image", "zzz.png"],
+        "no image named",
+    ),
 }
 
 
-NEED_A_WORKSPACE = {"zero prompts", "unknown model name", "missing checkpoint", "unknown pretrained tag", "unknown image in query"}
+NEED_A_WORKSPACE = {
+    "zero prompts",
+    "unknown model name",
+    "missing checkpoint",
+    "unknown pretrained tag",
+    "unknown image in query",
+}
 CASES = [(case, existing) for case in BAD_INPUTS for existing in (False, True) if existing or case not in NEED_A_WORKSPACE]
 
 

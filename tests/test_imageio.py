@@ -10,7 +10,7 @@ def test_modes_become_uint8_rgb(tmp_path):
     gray = np.arange(12 * 16, dtype=np.uint8).reshape(12, 16)
     Image.fromarray(gray).save(tmp_path / "gray.png")
     Image.fromarray(np.dstack([gray] * 3 + [np.zeros_like(gray)]), "RGBA").save(tmp_path / "rgba.png")
-    Image.fromarray((gray.astype(np.uint16) * 257)).save(tmp_path / "deep.png")
+    Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "deep.png")
     for name in ("gray.png", "rgba.png", "deep.png"):
         pixels = load_rgb(tmp_path / name)
         assert pixels.shape == (12, 16, 3) and pixels.dtype == np.uint8

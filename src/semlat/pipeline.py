@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from semlat.embed.model import ModelSpec, resolve_weights
-from semlat.embed.stage import embed_regions
-from semlat.query.stage import query_to_files
-from semlat.regions.stage import propose_regions
+from semlat.encoders.openclip import ModelSpec, resolve_weights
+from semlat.stages.embed import embed_regions
+from semlat.stages.masks import propose_regions
+from semlat.stages.query.stage import query_to_files
 
 
 def run_pipeline(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from semlat.regions import rle as rle_ops
+from semlat import rle as rle_ops
 
 WHOLE_IMAGE = -1
 """Region id under which the whole-image embedding is stored."""

@@ -13,8 +13,8 @@ from skimage import data
 
 from semlat.regions import cache as cache_files
 from semlat.regions.clustered import ClusteredProposer
-from semlat.regions.label import label_regions
-from semlat.regions.stage import propose_regions
+from semlat.stages.label import label_regions
+from semlat.stages.masks import propose_regions
 from semlat.types import FeatureKey
 from semlat.workspace import Workspace, regions_stage
 

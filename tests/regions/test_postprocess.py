@@ -25,7 +25,12 @@ def test_mask_nms_drops_near_duplicates_and_keeps_the_best():
 
 def test_containment_levels_whole_part_subpart():
     shape = (256, 256)
-    whole, part, sub, other = (_box(shape, 0, 200, 0, 200), _box(shape, 20, 120, 20, 120), _box(shape, 30, 60, 30, 60), _box(shape, 220, 250, 220, 250))
+    whole, part, sub, other = (
+        _box(shape, 0, 200, 0, 200),
+        _box(shape, 20, 120, 20, 120),
+        _box(shape, 30, 60, 30, 60),
+        _box(shape, 220, 250, 220, 250),
+    )
     levels = containment_levels(np.stack([sub, whole, other, part]))
     assert levels.tolist() == [2, 0, 0, 1]
 
@@ -74,4 +79,6 @@ def test_atomic_files_never_leave_partial_ones(tmp_path):
     path.write_bytes(b"garbage")
     assert cache_files.load_npy(path) is None
     assert [p.name for p in path.parent.iterdir()] == ["x.npy"]
-    assert cache_files.latents_dir(cache_files.region_cache_dir(tmp_path, "my set/1"), "m") == tmp_path / "cache" / "latents" / "m"
+    assert (
+        cache_files.latents_dir(cache_files.region_cache_dir(tmp_path, "my set/1"), "m") == tmp_path / "cache" / "latents" / "m"
+    )

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from semlat.errors import SemlatError
-from semlat.regions.stage import propose_regions
+from semlat.stages.masks import propose_regions
 from semlat.workspace import Workspace
 from tests.conftest import scene_image, snapshot
 

@@ -5,7 +5,7 @@ full image. A vectorised mask NMS then removes near-duplicates that SAM's box NM
 With ``levels``, each mask's level is how deep it sits in the containment hierarchy of the kept
 masks (0: not inside another; 1: a part; 2: a sub-part or deeper). In a collection run every
 region also gets its mean SAM latent as a descriptor, and once every image is written the
-collection is labelled across views with `semlat.regions.label.label_regions` (``n_labels``).
+collection is labelled across views with `semlat.stages.label.label_regions` (``n_labels``).
 """
 
 from __future__ import annotations
@@ -127,11 +127,18 @@ class AutomaticProposer:
 
     def finish(self, workspace, region_set: str, records: list[ImageRecord], cache_dir: Path) -> None:
         if self.n_labels > 0:
-            from semlat.regions.label import label_regions
+            from semlat.stages.label import label_regions
 
             label_regions(
-                workspace, region_set, self.n_labels, descriptor="sam", backend=self.backend,
-                sam_type=self.sam_type, checkpoint=self.checkpoint, device=self.device, seed=self.seed,
+                workspace,
+                region_set,
+                self.n_labels,
+                descriptor="sam",
+                backend=self.backend,
+                sam_type=self.sam_type,
+                checkpoint=self.checkpoint,
+                device=self.device,
+                seed=self.seed,
             )
 
 

@@ -121,7 +121,12 @@ class ClusteredProposer:
         self.spec = SamSpec.resolve(self.backend, self.sam_type, self.checkpoint)
         if self.prompt not in PROMPTS:
             raise SemlatError(f"unknown --prompt {self.prompt!r}: use {' or '.join(PROMPTS)}")
-        for option, value in (("--batch-size", self.batch_size), ("--labels", self.n_labels), ("--batch-clusters", self.batch_clusters), ("--pca-dim", self.pca_dim)):
+        for option, value in (
+            ("--batch-size", self.batch_size),
+            ("--labels", self.n_labels),
+            ("--batch-clusters", self.batch_clusters),
+            ("--pca-dim", self.pca_dim),
+        ):
             if value < 1:
                 raise SemlatError(f"{option} must be at least 1 (got {value})")
         if not 0 <= self.min_area < 1:
@@ -217,7 +222,11 @@ class ClusteredProposer:
         path = cache_dir / STATE_NAME
         saved = cache_files.load_npy(path) if path.is_file() else None
         todo = [r for r in records if r.image_id not in done]
-        if isinstance(saved, dict) and str(saved.get("fingerprint")) == fingerprint and saved.get("grids", np.zeros(0)).shape == (len(records), GRID, GRID):
+        if (
+            isinstance(saved, dict)
+            and str(saved.get("fingerprint")) == fingerprint
+            and saved.get("grids", np.zeros(0)).shape == (len(records), GRID, GRID)
+        ):
             self._state = {key: value for key, value in saved.items() if key != "fingerprint"}
         else:
             if saved is not None:
@@ -315,4 +324,3 @@ class ClusteredProposer:
         """Every image is written: drop the latent cache (the small clustering file stays)."""
         if not self.keep_latents:
             shutil.rmtree(cache_files.latents_dir(cache_dir, self.spec.tag()), ignore_errors=True)
-

@@ -12,7 +12,9 @@ import numpy.typing as npt
 import torch
 
 
-def pca(features: npt.NDArray[np.float32], dim: int, device: torch.device | None = None, seed: int = 0) -> npt.NDArray[np.float32]:
+def pca(
+    features: npt.NDArray[np.float32], dim: int, device: torch.device | None = None, seed: int = 0
+) -> npt.NDArray[np.float32]:
     """Project (n, d) features on their first ``dim`` principal components."""
     dim = max(1, min(dim, features.shape[0], features.shape[1]))
     if device is not None and device.type == "cuda":

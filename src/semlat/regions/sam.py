@@ -79,7 +79,9 @@ class SamSpec:
         """Check the choice and find the weights, failing with one clear line before any work."""
         if backend == "mobile-sam":
             if sam_type not in (None, "vit_t"):
-                raise SemlatError(f"--sam-type {sam_type} does not apply to mobile-sam (always vit_t): use --backend sam for {sam_type}")
+                raise SemlatError(
+                    f"--sam-type {sam_type} does not apply to mobile-sam (always vit_t): use --backend sam for {sam_type}"
+                )
             if importlib.util.find_spec(MOBILE_SAM_PACKAGE) is None:
                 raise SemlatError(f"the mobile-sam backend needs MobileSAM's code and weights: {MOBILE_SAM_INSTALL}")
             if checkpoint is None:
@@ -93,7 +95,9 @@ class SamSpec:
         if backend == "sam":
             sam_type = sam_type or "vit_h"
             if sam_type not in OFFICIAL_CHECKPOINTS:
-                raise SemlatError(f"unknown --sam-type {sam_type!r} for sam: choose vit_h, vit_l or vit_b (vit_t is --backend mobile-sam)")
+                raise SemlatError(
+                    f"unknown --sam-type {sam_type!r} for sam: choose vit_h, vit_l or vit_b (vit_t is --backend mobile-sam)"
+                )
             official = OFFICIAL_CHECKPOINTS[sam_type]
             if checkpoint is None:
                 raise SemlatError(
@@ -159,7 +163,9 @@ def load_sam(spec: SamSpec, device: str | None = None) -> SamModel:
             try:
                 model = module.sam_model_registry[spec.sam_type](checkpoint=str(path))
             except (RuntimeError, OSError, EOFError, KeyError, ValueError) as exc:
-                raise SemlatError(f"checkpoint {path} cannot be loaded as SAM {spec.sam_type} ({str(exc).splitlines()[0][:200]}): pass the right --checkpoint/--sam-type") from exc
+                raise SemlatError(
+                    f"checkpoint {path} cannot be loaded as SAM {spec.sam_type} ({str(exc).splitlines()[0][:200]}): pass the right --checkpoint/--sam-type"
+                ) from exc
             except Exception as exc:  # unpickling garbage raises assorted errors
                 if "pickle" in type(exc).__module__ or "Unpickling" in type(exc).__name__:
                     raise SemlatError(f"checkpoint {path} is not a SAM checkpoint ({exc}): pass the right --checkpoint") from exc

@@ -6,7 +6,7 @@ import json
 import os
 import platform
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ def package_versions() -> dict[str, str]:
 def new_manifest() -> dict[str, Any]:
     return {
         "format": FORMAT_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "packages": package_versions(),
         "images_dir": None,
         "region_sets": {},

@@ -103,7 +103,9 @@ class Workspace:
         root = Path(root)
         manifest_path = root / MANIFEST_NAME
         if not manifest_path.is_file():
-            raise SemlatError(f"{root} is not a semlat workspace (no {MANIFEST_NAME}): run `semlat masks` or `semlat import-seed` first")
+            raise SemlatError(
+                f"{root} is not a semlat workspace (no {MANIFEST_NAME}): run `semlat masks` or `semlat import-seed` first"
+            )
         try:
             manifest = json.loads(manifest_path.read_text())
         except json.JSONDecodeError as exc:
@@ -132,7 +134,9 @@ class Workspace:
         entries = self.manifest.setdefault(section, {})
         existing = entries.get(name)
         if existing is not None and existing != config:
-            raise SemlatError(f"{section[:-1].replace('_', ' ')} {name!r} in this workspace was made with other settings ({existing}): {hint}")
+            raise SemlatError(
+                f"{section[:-1].replace('_', ' ')} {name!r} in this workspace was made with other settings ({existing}): {hint}"
+            )
         if existing is None:
             entries[name] = config
             self.save_manifest()
@@ -210,7 +214,9 @@ class Workspace:
             record = known.get(path.name)
             if record is not None:
                 if record.sha256 != sha:
-                    raise SemlatError(f"image {path.name} differs from the one in workspace {self.root}: use a new workspace for changed photos")
+                    raise SemlatError(
+                        f"image {path.name} differs from the one in workspace {self.root}: use a new workspace for changed photos"
+                    )
                 records.append(record)
                 continue
             record = ImageRecord(next_id, path.name, str(path.resolve()), width, height, sha)
@@ -388,8 +394,8 @@ class Workspace:
         return keys[0]
 
     def search(self, query: str | None = None, **options: Any) -> list:
-        """Rank regions (or images) of the whole collection: see `semlat.search.search`."""
-        from semlat.search import search
+        """Rank regions (or images) of the whole collection: see `semlat.stages.search.search`."""
+        from semlat.stages.search import search
 
         return search(self, query, **options)
 

@@ -1,0 +1,11 @@
+"""The `semlat` command line: one module per stage, each command a few lines over the Python API.
+
+Commands of other packages join through the ``semlat.cli`` entry-point group (a callable that
+takes the Typer app), as the toy world's `demo`, `eval` and `toyworld` do.
+"""
+# isort: skip_file  (modules register their commands on import, in pipeline order for --help)
+
+from semlat.cli import masks, embed, query, search, consistency, formats, info  # noqa: F401
+from semlat.cli.app import app, main
+
+__all__ = ["app", "main"]

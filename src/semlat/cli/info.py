@@ -1,0 +1,17 @@
+"""`semlat info`."""
+
+from __future__ import annotations
+
+from semlat.cli.app import app, out
+from semlat.cli.options import Workspace_
+
+
+@app.command()
+def info(workspace: Workspace_) -> None:
+    """What a workspace holds."""
+    from semlat.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    out.print(f"{len(ws.images())} images; region sets: {', '.join(ws.region_sets()) or 'none'}")
+    for key in ws.feature_keys():
+        out.print(f"features: {key} ({ws.manifest['feature_sets'][str(key)]})")

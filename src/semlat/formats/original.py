@@ -1,0 +1,424 @@
+"""Import and export the original research code's npz files (see DESIGN.md, "The original code").
+
+The seed code writes ``refined_mask.npz`` (SAM low-res logits per image), ``refined_label.npz``
+(a cross-view label per mask) and ``semantic_features.npz`` (whole image + one CLIP vector per
+mask). Import turns the logits into full-resolution binary masks exactly as the seed's retrieval
+step does, and stores them (and optionally the features) in a workspace. Export writes the
+workspace back out in the seed's format so its scripts and notebooks keep working.
+
+Import checks every input before the workspace is created or touched, so a bad file costs
+nothing to undo; writing is then per image and resumable like every other stage.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F
+
+from semlat.errors import SemlatError
+from semlat.ingest import ScannedImage, scan_images
+from semlat.progress import track
+from semlat.types import WHOLE_IMAGE, FeatureKey, Region
+from semlat.workspace.store import MANIFEST_NAME, Workspace, embeddings_stage, regions_stage
+
+SEED_REGION_SET = "seed"
+"""Region set that imported seed masks go to unless the caller names another."""
+
+SEED_GRID = 256
+"""Side of SAM's low-res logit grid, which covers the padded 1024-square frame."""
+
+MASK_WEIGHT = 0.8
+"""Weight the seed gives a pixel inside a mask; applied at fusion time, not stored."""
+
+_CHUNK_BYTES = 1 << 28
+"""Upper bound on the float32 (masks, L, L) buffer of one resize batch."""
+
+_NPZ_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError, pickle.UnpicklingError)
+
+FEATURES_FILE = "semantic_features.npz"
+LABELS_FILE = "refined_label.npz"
+
+
+# -- mask post-processing -------------------------------------------------------------------
+def seed_masks_to_binary(logits: npt.NDArray[np.floating], height: int, width: int) -> npt.NDArray[np.bool_]:
+    """Turn (N, 256, 256) SAM low-res logits into (N, H, W) binary masks, as the seed's retrieval step.
+
+    The seed smooths with a 4x4 box filter (padding 1, zeros counted: 256 -> 255), gives 0.8 to
+    cells whose filtered logit exceeds 0.5, resizes that weight bilinearly to the long side L
+    and crops to the image. We keep the mask where the resized weight is >= 0.4, the bilinear
+    midpoint, and apply the 0.8 weight at fusion time. Masks are resized in batches so the
+    (batch, L, L) buffer stays bounded for large photos.
+    """
+    logits = np.asarray(logits)
+    if logits.ndim != 3 or logits.shape[1:] != (SEED_GRID, SEED_GRID):
+        raise ValueError(f"expected (N, {SEED_GRID}, {SEED_GRID}) logits, got {logits.shape}")
+    side = max(height, width)
+    out = np.empty((logits.shape[0], height, width), dtype=bool)
+    batch = max(1, _CHUNK_BYTES // (4 * side * side))
+    with torch.inference_mode():
+        for start in range(0, logits.shape[0], batch):
+            chunk = torch.from_numpy(np.ascontiguousarray(logits[start : start + batch], dtype=np.float32))
+            filtered = F.avg_pool2d(chunk[:, None], kernel_size=4, stride=1, padding=1, count_include_pad=True)
+            weight = torch.where(filtered > 0.5, MASK_WEIGHT, 0.0)
+            resized = F.interpolate(weight, size=(side, side), mode="bilinear", align_corners=False)
+            out[start : start + batch] = (resized[:, 0, :height, :width] >= MASK_WEIGHT / 2).numpy()
+    return out
+
+
+# -- reading npz files ---------------------------------------------------------------------
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _open_npz(path: Path, what: str) -> np.lib.npyio.NpzFile:
+    """Open an npz lazily, turning every way it can be broken into one clear error."""
+    if not path.is_file():
+        raise SemlatError(f"{what} file {path} does not exist: pass the {what} npz written by the seed code")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except _NPZ_ERRORS as exc:
+        raise SemlatError(
+            f"{what} file {path} is truncated or not an npz file: copy it again from the seed run ({_one_line(exc)})"
+        ) from exc
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise SemlatError(
+            f"{what} file {path} is truncated or not an npz file: pass the .npz the seed code wrote, not a single array"
+        )
+    return loaded
+
+
+def _read(npz: np.lib.npyio.NpzFile, key: str, path: Path, what: str) -> npt.NDArray[Any]:
+    """One array of an npz; a damaged member is reported like a damaged file."""
+    try:
+        return np.asarray(npz[key])
+    except _NPZ_ERRORS as exc:
+        raise SemlatError(
+            f"{what} file {path} is truncated or not an npz file: entry {key!r} cannot be read ({_one_line(exc)}); copy it again from the seed run"
+        ) from exc
+
+
+def _check_keys(mask_keys: list[str], label_keys: list[str], masks_npz: Path, labels_npz: Path) -> None:
+    """Masks and labels must describe exactly the same images."""
+    no_labels = sorted(set(mask_keys) - set(label_keys))
+    if no_labels:
+        raise SemlatError(
+            f"{len(no_labels)} image(s) in {masks_npz} have no labels in {labels_npz} (first: {no_labels[0]}): pass the label file from the same seed run"
+        )
+    no_masks = sorted(set(label_keys) - set(mask_keys))
+    if no_masks:
+        raise SemlatError(
+            f"{len(no_masks)} image(s) in {labels_npz} have no masks in {masks_npz} (first: {no_masks[0]}): pass the mask file from the same seed run"
+        )
+    if not mask_keys:
+        raise SemlatError(f"{masks_npz} holds no images: pass the refined_mask.npz written by the seed mask step")
+
+
+def _check_logits(logits: npt.NDArray[Any], key: str, masks_npz: Path) -> None:
+    if logits.ndim != 3 or logits.shape[1:] != (SEED_GRID, SEED_GRID) or logits.dtype.kind not in "fiu":
+        raise SemlatError(
+            f"masks of {key} in {masks_npz} have shape {logits.shape} ({logits.dtype}), expected (N, {SEED_GRID}, {SEED_GRID}) "
+            "SAM low-res logits: pass the refined_mask.npz of the seed mask step"
+        )
+
+
+def _check_labels(labels: npt.NDArray[Any], count: int, key: str, masks_npz: Path, labels_npz: Path) -> npt.NDArray[np.int64]:
+    """Labels as int64, one per mask, each fitting the workspace's int32 label column."""
+    if labels.ndim != 1 or labels.shape[0] != count:
+        raise SemlatError(
+            f"{key}: {count} masks in {masks_npz} but labels of shape {labels.shape} in {labels_npz}: pass the label file from the same seed run"
+        )
+    integral = labels.dtype.kind in "iu" or (
+        labels.dtype.kind == "f" and bool(np.all(np.isfinite(labels) & (labels == np.round(labels))))
+    )
+    info = np.iinfo(np.int32)
+    if not integral or (count and (labels.min() < info.min or labels.max() > info.max)):
+        raise SemlatError(
+            f"labels of {key} in {labels_npz} are not 32-bit integers ({labels.dtype}): pass the refined_label.npz of the seed mask step"
+        )
+    return labels.astype(np.int64)
+
+
+# -- validation ------------------------------------------------------------------------------
+@dataclass
+class _SeedImage:
+    """One image of the seed files, checked and with its regions encoded, ready to write."""
+
+    key: str
+    scanned: ScannedImage
+    regions: list[Region]
+
+
+def _scan(keys: list[str], images_dir: Path, masks_npz: Path) -> list[ScannedImage]:
+    """Check every image named in the npz is in ``images_dir`` and readable."""
+    if not images_dir.is_dir():
+        raise SemlatError(f"image folder {images_dir} does not exist: pass the folder the seed masks were made from")
+    missing = [key for key in keys if not (images_dir / key).is_file()]
+    if missing:
+        raise SemlatError(
+            f"{len(missing)} image(s) named in {masks_npz} are not in {images_dir} (first: {missing[0]}): pass the folder the seed masks were made from"
+        )
+    return scan_images([images_dir / key for key in keys])
+
+
+def _image_regions(key: str, logits: npt.NDArray[Any], labels: npt.NDArray[np.int64], width: int, height: int) -> list[Region]:
+    """Post-process one image's masks; an empty mask is an error, since it cannot be embedded."""
+    masks = seed_masks_to_binary(logits, height, width)
+    regions = []
+    for index, (mask, label) in enumerate(zip(masks, labels, strict=True)):
+        if not mask.any():
+            raise SemlatError(
+                f"mask {index} of {key} is empty after the seed's post-processing ({width}x{height} image): "
+                "check the masks belong to these images, or drop that mask from both npz files"
+            )
+        regions.append(Region.from_mask(index, mask, label=int(label)))
+    return regions
+
+
+def _check_masks(
+    scanned: list[ScannedImage], masks_npz: Path, labels_npz: Path, masks: np.lib.npyio.NpzFile, labels: np.lib.npyio.NpzFile
+) -> list[_SeedImage]:
+    """Read, check and post-process every image's masks, one image at a time."""
+    items = []
+    for path, width, height, sha in track(scanned, "checking seed masks"):
+        key = path.name
+        logits = _read(masks, key, masks_npz, "masks")
+        _check_logits(logits, key, masks_npz)
+        image_labels = _check_labels(_read(labels, key, labels_npz, "labels"), logits.shape[0], key, masks_npz, labels_npz)
+        items.append(_SeedImage(key, (path, width, height, sha), _image_regions(key, logits, image_labels, width, height)))
+    return items
+
+
+def _feature_dim(vectors: npt.NDArray[Any], key: str, regions: int, features_npz: Path) -> int:
+    """Check one image's features are (1 + regions, D), finite and non-zero; returns D."""
+    expected = 1 + regions
+    if vectors.ndim != 2 or vectors.shape[0] != expected or vectors.shape[1] == 0 or vectors.dtype.kind not in "fiu":
+        raise SemlatError(
+            f"features of {key} in {features_npz} have shape {vectors.shape}, expected ({expected}, D) "
+            f"(whole image + {regions} masks): pass the semantic_features.npz from the same seed run"
+        )
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    if not np.all(np.isfinite(norms)) or np.any(norms == 0):
+        raise SemlatError(
+            f"features of {key} in {features_npz} hold NaN, infinite or all-zero rows: re-run the seed retrieval step"
+        )
+    return int(vectors.shape[1])
+
+
+def _check_features(features_npz: Path, items: list[_SeedImage]) -> int:
+    """Check the features cover every image with one row per region plus the whole image; returns D."""
+    dims: set[int] = set()
+    with _open_npz(features_npz, "features") as features:
+        keys = set(features.files)
+        for item in track(items, "checking seed features"):
+            if item.key not in keys:
+                raise SemlatError(
+                    f"image {item.key} has no features in {features_npz}: pass the semantic_features.npz from the same seed run"
+                )
+            dim = _feature_dim(_read(features, item.key, features_npz, "features"), item.key, len(item.regions), features_npz)
+            if dims and dim not in dims:
+                raise SemlatError(
+                    f"features of {item.key} in {features_npz} are {dim}-d but earlier ones are {dims.pop()}-d: pass one model's features"
+                )
+            dims.add(dim)
+    return dims.pop()
+
+
+def _check_workspace(
+    workspace: Path, items: list[_SeedImage], claims: list[tuple[str, str, dict[str, Any]]], dim: int | None
+) -> None:
+    """Refuse, before writing anything, what the Workspace would refuse half-way through."""
+    if not (workspace / MANIFEST_NAME).is_file():
+        if workspace.exists() and not workspace.is_dir():
+            raise SemlatError(f"workspace path {workspace} is a file: pass a directory")
+        return
+    ws = Workspace.open(workspace)
+    for section, name, config in claims:
+        existing = ws.manifest.get(section, {}).get(name)
+        if existing is not None and existing != config:
+            raise SemlatError(
+                f"{section[:-1].replace('_', ' ')} {name!r} in {workspace} was made with other settings ({existing}): "
+                "import under another region set name or into a new workspace"
+            )
+    known_dim = ws.manifest.get("embedding_dim")
+    if dim is not None and known_dim is not None and known_dim != dim:
+        raise SemlatError(
+            f"workspace {workspace} holds {known_dim}-d features and {dim}-d ones were given: use a new workspace for these features"
+        )
+    known = {record.file_name: record.sha256 for record in ws.images()}
+    for item in items:
+        path, _, _, sha = item.scanned
+        if known.get(path.name, sha) != sha:
+            raise SemlatError(
+                f"image {path.name} differs from the one in workspace {workspace}: use a new workspace for changed photos"
+            )
+
+
+def _normalised(vectors: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    vectors = vectors.astype(np.float64)
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+# -- import ----------------------------------------------------------------------------------
+def import_seed(
+    workspace: Path,
+    images_dir: Path,
+    masks_npz: Path,
+    labels_npz: Path,
+    features_npz: Path | None = None,
+    model_key: str = "seed-import",
+    region_set: str = SEED_REGION_SET,
+) -> Workspace:
+    """Import the seed's masks, labels and (optionally) features into a workspace.
+
+    Args:
+        workspace: Workspace directory; created if it holds none.
+        images_dir: Folder holding the images the npz files are keyed by (file names).
+        masks_npz: The seed's ``refined_mask.npz``.
+        labels_npz: The seed's ``refined_label.npz``.
+        features_npz: The seed's ``semantic_features.npz``; its rows are stored L2-normalised
+            under ``FeatureKey(region_set, model_key, "raw")``.
+        model_key: Model name recorded for the imported features.
+        region_set: Region set the masks go to; region ids are the npz order 0..N-1.
+
+    Returns:
+        The opened workspace. Images already imported are skipped, so a re-run resumes.
+    """
+    workspace, images_dir, masks_npz, labels_npz = Path(workspace), Path(images_dir), Path(masks_npz), Path(labels_npz)
+    features_npz = None if features_npz is None else Path(features_npz)
+    with _open_npz(masks_npz, "masks") as masks, _open_npz(labels_npz, "labels") as labels:
+        keys = sorted(masks.files)
+        _check_keys(keys, list(labels.files), masks_npz, labels_npz)
+        items = _check_masks(_scan(keys, images_dir, masks_npz), masks_npz, labels_npz, masks, labels)
+    dim = _check_features(features_npz, items) if features_npz is not None else None
+
+    key = FeatureKey(region_set, model_key, "raw")
+    region_config = {"backend": "seed-import", "masks": str(masks_npz.resolve()), "labels": str(labels_npz.resolve())}
+    claims = [("region_sets", region_set, region_config)]
+    if features_npz is not None:
+        claims.append(("feature_sets", str(key), {"strategy": "seed-import", "features": str(features_npz.resolve())}))
+    _check_workspace(workspace, items, claims, dim)
+
+    ws = Workspace.open_or_create(workspace)
+    for section, name, config in claims:
+        ws.claim_config(section, name, config, hint="import under another region set name or into a new workspace")
+    records = ws.add_images([item.scanned for item in items])
+    wrote = _write_regions(ws, region_set, items, records)
+    if features_npz is not None:
+        wrote |= _write_features(ws, key, features_npz, items, records)
+    if wrote:
+        ws.compact()
+    return ws
+
+
+def _write_regions(ws: Workspace, region_set: str, items: list[_SeedImage], records: list[Any]) -> bool:
+    """Write each image's regions not yet in the ledger; True if anything was written."""
+    done = ws.done_images(regions_stage(region_set))
+    todo = [(item, record) for item, record in zip(items, records, strict=True) if record.image_id not in done]
+    for item, record in track(todo, "importing seed masks"):
+        ws.write_regions(region_set, record.image_id, item.regions)
+    return bool(todo)
+
+
+def _write_features(ws: Workspace, key: FeatureKey, features_npz: Path, items: list[_SeedImage], records: list[Any]) -> bool:
+    """Write each image's normalised features not yet in the ledger; True if anything was written."""
+    done = ws.done_images(embeddings_stage(key))
+    todo = [(item, record) for item, record in zip(items, records, strict=True) if record.image_id not in done]
+    with _open_npz(features_npz, "features") as features:
+        for item, record in track(todo, "importing seed features"):
+            vectors = _normalised(_read(features, item.key, features_npz, "features"))
+            ws.write_embeddings(key, record.image_id, [WHOLE_IMAGE, *range(len(item.regions))], vectors)
+    return bool(todo)
+
+
+# -- export ----------------------------------------------------------------------------------
+def _pick_key(ws: Workspace, key: FeatureKey | None) -> FeatureKey:
+    keys = ws.feature_keys()
+    if key is None:
+        if not keys:
+            raise SemlatError(f"no embeddings in workspace {ws.root}: run semlat embed first")
+        if len(keys) > 1:
+            raise SemlatError(f"workspace {ws.root} holds several feature sets ({', '.join(map(str, keys))}): pick one to export")
+        return keys[0]
+    if key not in keys:
+        available = ", ".join(map(str, keys)) or "none"
+        raise SemlatError(
+            f"no embeddings {key} in workspace {ws.root} (available: {available}): run semlat embed first or pick another"
+        )
+    return key
+
+
+class _NpzWriter:
+    """Streams arrays into an npz (what np.savez writes) so no image's arrays wait in memory."""
+
+    def __init__(self, path: Path):
+        self._zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+
+    def add(self, name: str, array: npt.NDArray[Any]) -> None:
+        with self._zip.open(f"{name}.npy", "w", force_zip64=True) as handle:
+            np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+def _temp_in(directory: Path, name: str) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    return Path(tmp)
+
+
+def _image_rows(ws: Workspace, key: FeatureKey, record: Any) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """(1+N, D) features and (N,) labels of one image in the seed's row order."""
+    regions, vectors = ws.regions_and_features(key, record)
+    return vectors.astype(np.float32), np.array([region.label for region in regions], dtype=np.int64)
+
+
+def export_seed(workspace: Path, out_dir: Path, key: FeatureKey | None = None) -> Path:
+    """Write ``semantic_features.npz`` and ``refined_label.npz`` in the seed's format.
+
+    Args:
+        workspace: An existing workspace.
+        out_dir: Folder to write into (created if missing); files are replaced atomically.
+        key: Feature set to export; defaults to the workspace's only one.
+
+    Returns:
+        Path of the written ``semantic_features.npz``.
+    """
+    ws = Workspace.open(workspace)
+    key = _pick_key(ws, key)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done = ws.done_images(regions_stage(key.region_set))
+    records = [record for record in ws.images() if record.image_id in done]
+    if not records:
+        raise SemlatError(
+            f"region set {key.region_set!r} of workspace {ws.root} has no images: run semlat masks or import-seed first"
+        )
+    temps = {name: _temp_in(out_dir, name) for name in (FEATURES_FILE, LABELS_FILE)}
+    try:
+        writers = {name: _NpzWriter(path) for name, path in temps.items()}
+        try:
+            for record in track(records, "exporting seed npz"):
+                vectors, labels = _image_rows(ws, key, record)
+                writers[FEATURES_FILE].add(record.file_name, vectors)
+                writers[LABELS_FILE].add(record.file_name, labels)
+        finally:
+            for writer in writers.values():
+                writer.close()
+        for name, path in temps.items():
+            os.replace(path, out_dir / name)
+    finally:
+        for path in temps.values():
+            path.unlink(missing_ok=True)
+    return out_dir / FEATURES_FILE

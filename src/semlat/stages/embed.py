@@ -1,0 +1,110 @@
+"""The embed stage: the whole image and every region of every image through CLIP.
+
+Region views from several images share a batch; an image's vectors are written (one commit)
+as soon as all of them are encoded, so memory holds one batch plus the images in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from semlat.encoders.openclip import ClipModel, ModelSpec, load_clip
+from semlat.encoders.views import STRATEGIES, region_view, resize_center_crop
+from semlat.errors import SemlatError
+from semlat.imageio import load_rgb
+from semlat.progress import track
+from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region
+from semlat.workspace import Workspace, embeddings_stage
+
+
+@dataclass
+class _PendingImage:
+    record: ImageRecord
+    region_ids: list[int]
+    vectors: list[npt.NDArray[np.float32] | None]
+    missing: int
+
+
+def _views(record: ImageRecord, regions: list[Region], strategy: str, size: int) -> Iterator[torch.Tensor]:
+    """The whole-image view, then one view per region, in region-id order."""
+    path = Path(record.path)
+    pixels = load_rgb(path)
+    if pixels.shape[:2] != (record.height, record.width):
+        raise SemlatError(f"image {path} is not the size it was registered with: re-create the workspace")
+    image = torch.from_numpy(pixels).permute(2, 0, 1).float().div_(255.0)
+    yield resize_center_crop(image, size)
+    for region in regions:
+        yield region_view(image, torch.from_numpy(region.mask()), region, strategy, size)
+
+
+def embed_regions(
+    workspace: str | Path,
+    spec: ModelSpec = ModelSpec(),
+    strategy: str = "masked-crop",
+    region_set: str | None = None,
+    feature_set: str = "raw",
+    device: str | None = None,
+    batch_size: int = 64,
+) -> FeatureKey:
+    """Embed the whole image and every region of every image; resumes a killed run.
+
+    Args:
+        workspace: an existing workspace with regions.
+        spec: the OpenCLIP model and weights.
+        strategy: how regions are cut out (`semlat.encoders.views`).
+        region_set: which regions (default: the only set).
+        feature_set: name under which the vectors are stored.
+        device: "auto", "cpu", "cuda", ...
+        batch_size: views per forward pass.
+    Returns:
+        The key under which the features are stored.
+    """
+    if strategy not in STRATEGIES:
+        raise SemlatError(f"unknown region strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    ws = Workspace.open(workspace)
+    region_set = ws.region_set(region_set)
+    model = load_clip(spec, device)
+    key = FeatureKey(region_set, spec.key(), feature_set)
+    ws.claim_config("models", key.model_key, spec.record(), hint="use another workspace")
+    ws.claim_config("feature_sets", str(key), {"strategy": strategy}, hint="pass --feature-set with a new name to keep both")
+    done = ws.done_images(embeddings_stage(key))
+    todo = [record for record in ws.images() if record.image_id not in done]
+    _encode_stream(ws, model, key, todo, strategy, batch_size)
+    ws.compact()
+    return key
+
+
+def _encode_stream(
+    ws: Workspace, model: ClipModel, key: FeatureKey, records: list[ImageRecord], strategy: str, batch_size: int
+) -> None:
+    """Fill batches with views from consecutive images; write each image when its last view is encoded."""
+    batch: list[torch.Tensor] = []
+    owners: list[tuple[_PendingImage, int]] = []
+
+    def flush() -> None:
+        vectors = model.encode_images(torch.stack(batch))
+        for (pending, index), vector in zip(owners, vectors):
+            pending.vectors[index] = vector
+            pending.missing -= 1
+            if pending.missing == 0:
+                ids = [WHOLE_IMAGE, *pending.region_ids]
+                ws.write_embeddings(key, pending.record.image_id, ids, np.stack(pending.vectors))
+        batch.clear()
+        owners.clear()
+
+    for record in track(records, f"embedding ({model.spec.name})"):
+        regions = ws.regions(key.region_set, record)
+        pending = _PendingImage(record, [r.region_id for r in regions], [None] * (1 + len(regions)), 1 + len(regions))
+        for index, view in enumerate(_views(record, regions, strategy, model.image_size)):
+            batch.append(view)
+            owners.append((pending, index))
+            if len(batch) == batch_size:
+                flush()
+    if batch:
+        flush()

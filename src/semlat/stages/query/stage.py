@@ -1,0 +1,130 @@
+"""The query stage: text prompts against every region of the chosen images, written as pictures."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from semlat.encoders.openclip import ModelSpec, load_clip
+from semlat.errors import SemlatError
+from semlat.imageio import load_rgb
+from semlat.progress import track
+from semlat.scoring.fusion import FUSIONS, SCORES, score_maps
+from semlat.scoring.prompts import CANONICAL_PHRASES
+from semlat.stages.query.render import heatmap_overlays, save_png, segmentation_figure, slugify
+from semlat.types import FeatureKey, ImageRecord
+from semlat.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """One image's maps: (P, H, W) float32, one per prompt."""
+
+    image: ImageRecord
+    prompts: list[str]
+    maps: npt.NDArray[np.float32]
+
+
+def text_model_spec(ws: Workspace, key: FeatureKey, override: ModelSpec | None) -> ModelSpec:
+    """The CLIP whose text tower matches ``key``'s image features."""
+    if override is not None:
+        return override
+    record = ws.manifest.get("models", {}).get(key.model_key)
+    if record is None:
+        raise SemlatError(
+            f"features {key} were imported without a model: pass --model and --pretrained of the CLIP that made them"
+        )
+    spec = ModelSpec(record["name"], record["pretrained"])
+    if spec.checkpoint() is not None and spec.key() != key.model_key:
+        raise SemlatError(f"checkpoint {spec.pretrained} changed since the features were made: re-run `semlat embed`")
+    return spec
+
+
+def query_images(
+    workspace: str | Path | Workspace,
+    prompts: list[str],
+    images: list[str] | None = None,
+    key: FeatureKey | None = None,
+    fusion: str = "sum",
+    score: str = "softmax",
+    text_model: ModelSpec | None = None,
+    device: str | None = None,
+    levels: list[int] | None = None,
+):
+    """Yield a `QueryResult` per image (all images, or those named), streaming one at a time.
+
+    ``levels`` keeps only regions of those levels (SAM's 0 whole, 1 part, 2 sub-part); default all.
+    """
+    if fusion not in FUSIONS:
+        raise SemlatError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
+    if score not in SCORES:
+        raise SemlatError(f"unknown score {score!r}: choose one of {', '.join(SCORES)}")
+    if not prompts:
+        raise SemlatError("no prompts given: pass --prompts 'ceiling,ground' or --prompts-file FILE")
+    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+    key = key or ws.feature_key()
+    records = [ws.image(name) for name in images] if images else ws.images()
+    clip = load_clip(text_model_spec(ws, key, text_model), device)
+    texts = clip.encode_texts(prompts)
+    canonical = clip.encode_texts(list(CANONICAL_PHRASES)) if score == "relevancy" else None
+    for record in records:
+        regions, vectors = ws.regions_and_features(key, record)
+        if vectors.shape[1] != texts.shape[1]:
+            raise SemlatError(
+                f"features are {vectors.shape[1]}-d but the text model gives {texts.shape[1]}-d: pass the model that made them"
+            )
+        if levels is not None:  # nested whole/part/sub-part masks would otherwise be summed together
+            keep = [index for index, region in enumerate(regions) if region.level in levels]
+            regions, vectors = [regions[i] for i in keep], np.concatenate([vectors[:1], vectors[1:][keep]])
+        maps = score_maps(
+            [r.rle for r in regions],
+            vectors[0],
+            vectors[1:],
+            texts,
+            fusion=fusion,
+            score=score,
+            canonical_features=canonical,
+            shape=(record.height, record.width),
+        )
+        yield QueryResult(record, prompts, maps)
+
+
+def query_to_files(
+    workspace: str | Path,
+    prompts: list[str],
+    out_dir: str | Path,
+    key: FeatureKey | None = None,
+    images: list[str] | None = None,
+    fusion: str = "sum",
+    score: str = "softmax",
+    save_maps: bool = False,
+    text_model: ModelSpec | None = None,
+    device: str | None = None,
+    levels: list[int] | None = None,
+) -> Path:
+    """Run `query_images` and write, per image, a heatmap per prompt, a segmentation and optionally the maps.
+
+    Layout: ``OUT/<image stem>/<prompt>.png``, ``segmentation.png``, ``maps.npy`` (P, H, W), and
+    ``OUT/query.json`` with the prompts and settings.
+    """
+    out_dir = Path(out_dir)
+    ws = Workspace.open(workspace)
+    key = key or ws.feature_key()
+    total = len(images) if images else len(ws.images())
+    results = query_images(ws, prompts, images, key, fusion, score, text_model, device, levels)
+    for result in track(results, "querying", total=total):
+        image_dir = out_dir / Path(result.image.file_name).stem
+        image_dir.mkdir(parents=True, exist_ok=True)
+        pixels = load_rgb(Path(result.image.path))
+        for prompt, overlay in zip(prompts, heatmap_overlays(pixels, result.maps)):
+            save_png(overlay, image_dir / f"{slugify(prompt)}.png")
+        segmentation_figure(pixels, result.maps, prompts, image_dir / "segmentation.png")
+        if save_maps:
+            np.save(image_dir / "maps.npy", result.maps)
+    summary = {"prompts": prompts, "features": str(key), "fusion": fusion, "score": score, "levels": levels}
+    (out_dir / "query.json").write_text(json.dumps(summary, indent=2))
+    return out_dir

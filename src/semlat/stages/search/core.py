@@ -1,0 +1,424 @@
+"""Collection-wide retrieval: a text, an example region or a vector against every region of every image.
+
+How a search runs:
+
+1. The query becomes one L2-normalised vector: a text through the CLIP text tower that made the
+   features, an example region's own stored feature (``like=(image, region_id)``), or a vector.
+2. LanceDB returns the nearest rows by cosine that belong to the feature key (region set, model,
+   feature set), are real regions (``region_id >= 0``; the whole-image rows take part only with
+   ``whole_images=True``) and lie in the images matching ``image_glob``. Below the index
+   threshold: exact flat search with those conditions as a LanceDB prefilter. Above it: the
+   ANN index (`semlat.stages.search.index`), asked without a prefilter (at 1M rows the prefilter scan
+   costs 10× the search) and its nearest rows filtered here, with more asked for while too few
+   pass; a selective filter falls back to the prefiltered index search (see `_candidates`).
+3. Label and minimum-area filters live in the regions table; its small columns are read once
+   per Workspace (`_RegionTable`). The qualifying (image, region) pairs narrow the LanceDB
+   prefilter to their images, and the nearest rows are post-filtered exactly; when too few
+   survive, the candidate count is quadrupled and the query repeated until there are enough or
+   every row was seen. With exact search the result is
+   therefore the exact filtered top-k.
+4. Scores: ``cosine`` is f·t; ``relevancy`` is LERF's min over the canonical phrases of
+   1 / (1 + exp(10 (f·φ_c − f·t))), the same function as `semlat query` uses. Relevancy is not
+   a function of the cosine alone (each region's canonical cosines differ), so the ranking is
+   made by rescoring a pool of the best ``max(RELEVANCY_POOL, 10·top)`` cosine candidates:
+   a region outside that pool cannot appear, even if its relevancy is higher.
+5. ``by="image"`` ranks images by their best region; each image's hit is that region.
+
+Cosine scores are LanceDB's exact float32 distances (1 − distance), so they equal `query`'s up to
+float32 rounding; relevancy is computed in float64 from the candidates' stored vectors.
+
+Per search, LanceDB is asked once (the nearest rows, their ids and distances only); what a search
+needs besides (images, the region set's labels, boxes and areas, whether there is an index) is
+read once per `Workspace` and kept (`Workspace.memo`), so keep a Workspace open to search often.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from semlat.errors import SemlatError
+from semlat.scoring.fusion import scores_from_cosines
+from semlat.scoring.prompts import CANONICAL_PHRASES
+from semlat.stages.search.index import IndexSettings, nearest, search_plan
+from semlat.types import NO_LABEL, WHOLE_IMAGE, FeatureKey
+from semlat.workspace import Workspace
+from semlat.workspace.store import _quote
+
+if TYPE_CHECKING:
+    from semlat.encoders.openclip import ModelSpec
+
+BY = ("region", "image")
+KEY_COLUMNS = ("region_set", "model_key", "feature_set")
+SEARCH_SCORES = ("cosine", "relevancy")
+RELEVANCY_POOL = 200
+"""Cosine candidates rescored with relevancy (at least; 10 × top when that is more)."""
+_FIRST_FETCH = 4
+"""Candidates asked for at first, as a multiple of what is needed."""
+MAX_PREFILTER_IMAGES = 2000
+"""Longer image-id lists are not put in the LanceDB filter (they are checked on the results)."""
+POSTFILTER_ROWS = 4096
+"""Index searches filter this many nearest rows themselves at most, then let LanceDB prefilter."""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One ranked result: a region of an image (region_id −1: the whole image)."""
+
+    image: str
+    image_id: int
+    region_id: int
+    label: int
+    score: float
+    bbox: tuple[float, float, float, float]
+    area: int
+
+
+def parse_like(text: str) -> tuple[str, int]:
+    """``"IMAGE:REGION"`` → (image name, region id); the image name may itself contain colons."""
+    image, sep, region = text.rpartition(":")
+    try:
+        region_id = int(region)
+    except ValueError:
+        region_id = None
+    if not sep or not image or region_id is None:
+        raise SemlatError(f"--like {text!r} is not IMAGE:REGION: pass e.g. view_00.png:3 (`semlat info` lists images)")
+    return image, region_id
+
+
+def _query_vector(
+    ws: Workspace, key: FeatureKey, query: str | None, like: tuple[str, int] | None, vector: npt.ArrayLike | None
+) -> npt.NDArray[np.float64] | None:
+    """The query's stored or given vector; None for a text query (encoded later with the model)."""
+    given = sum(x is not None for x in (query, like, vector))
+    if given > 1:
+        raise SemlatError("pass one query: a text, --like IMAGE:REGION, or a vector, not several")
+    if like is not None:
+        name, region_id = like
+        record = ws.image(name)
+        ids, vectors = ws.embeddings(key, record)
+        hits = np.flatnonzero(ids == region_id)
+        if hits.size == 0:
+            known = f"regions 0..{int(ids.max())}" if ids.size and ids.max() >= 0 else "no regions"
+            raise SemlatError(
+                f"image {record.file_name} has no region {region_id} in features {key} ({known}; -1 is the whole image)"
+            )
+        return vectors[hits[0]].astype(np.float64)
+    if vector is not None:
+        array = np.asarray(vector, dtype=np.float64).reshape(-1)
+        if not np.isfinite(array).all() or np.linalg.norm(array) == 0:
+            raise SemlatError("the query vector must be finite and non-zero")
+        return array
+    if query is None or not query.strip():
+        raise SemlatError("empty query: pass a text such as 'fire extinguisher', or --like IMAGE:REGION")
+    return None
+
+
+def _pair_keys(image_ids: npt.ArrayLike, region_ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """One int64 per (image, region): image id in the high 32 bits."""
+    return (np.asarray(image_ids, np.int64) << 32) | (np.asarray(region_ids, np.int64) & 0xFFFFFFFF)
+
+
+@dataclass(frozen=True)
+class _RegionTable:
+    """A region set's small columns (no masks), sorted by `_pair_keys`: 36 bytes per region.
+
+    Read once per Workspace (`Workspace.memo`; at 1M regions about a second) and kept, so that
+    every later search finds its hits' labels, boxes and areas, and applies the label and area
+    filters, without asking LanceDB again.
+    """
+
+    keys: npt.NDArray[np.int64]
+    label: npt.NDArray[np.int32]
+    bbox: npt.NDArray[np.float32]
+    area: npt.NDArray[np.int64]
+
+    @classmethod
+    def load(cls, ws: Workspace, region_set: str) -> _RegionTable:
+        rows = ws.rows("regions", f"region_set = {_quote(region_set)}", ["image_id", "region_id", "label", "bbox", "area"])
+        if rows.num_rows == 0:
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
+        keys = _pair_keys(rows.column("image_id").to_numpy(), rows.column("region_id").to_numpy())
+        order = np.argsort(keys, kind="stable")
+        bbox = rows.column("bbox").combine_chunks().flatten().to_numpy().reshape(-1, 4)
+        return cls(keys[order], rows.column("label").to_numpy()[order], bbox[order], rows.column("area").to_numpy()[order])
+
+    def find(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Row of each key, −1 where the region is unknown."""
+        if len(self.keys) == 0:
+            return np.full(len(keys), -1, np.int64)
+        rows = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[rows] == keys, rows, -1)
+
+
+def _region_table(ws: Workspace, region_set: str) -> _RegionTable:
+    return ws.memo("regions", ("search", region_set), lambda: _RegionTable.load(ws, region_set))
+
+
+def _glob_images(ws: Workspace, image_glob: str) -> npt.NDArray[np.int64]:
+    """Ids of the images whose file name (or its stem) matches ``image_glob``."""
+    images = ws.images()
+    chosen = [
+        r.image_id
+        for r in images
+        if fnmatch.fnmatchcase(r.file_name, image_glob) or fnmatch.fnmatchcase(Path(r.file_name).stem, image_glob)
+    ]
+    if not chosen:
+        examples = ", ".join(r.file_name for r in images[:3]) or "none"
+        raise SemlatError(f"no image matches {image_glob!r} (images are named like {examples})")
+    return np.asarray(chosen, np.int64)
+
+
+def _allowed_regions(
+    ws: Workspace, key: FeatureKey, image_ids: npt.NDArray[np.int64] | None, label: int | None, min_area: float | None
+) -> npt.NDArray[np.int64] | None:
+    """Sorted `_pair_keys` of the regions passing the label and area filters; None when there are none to apply."""
+    if label is None and min_area is None:
+        return None
+    regions = _region_table(ws, key.region_set)
+    region_images = regions.keys >> 32
+    keep = np.ones(len(regions.keys), dtype=bool) if image_ids is None else np.isin(region_images, image_ids)
+    if label is not None:
+        keep &= regions.label == label
+    if min_area is not None:
+        images = ws.images()  # sorted by image id
+        ids = np.array([r.image_id for r in images], np.int64)
+        areas = np.array([r.width * r.height for r in images], np.float64)
+        image_area = (
+            areas[np.minimum(np.searchsorted(ids, region_images), max(len(ids) - 1, 0))]
+            if len(ids)
+            else np.zeros(len(region_images))
+        )
+        keep &= regions.area >= min_area * image_area
+    return regions.keys[keep]
+
+
+def _where(key: FeatureKey, image_ids: list[int] | None, whole_images: bool) -> str:
+    where = (
+        f"region_set = {_quote(key.region_set)} AND model_key = {_quote(key.model_key)} "
+        f"AND feature_set = {_quote(key.feature_set)}"
+    )
+    if not whole_images:
+        where += " AND region_id >= 0"
+    if image_ids is not None:
+        where += f" AND image_id IN ({', '.join(map(str, sorted(image_ids)))})"
+    return where
+
+
+def search(
+    workspace: Workspace | str | Path,
+    query: str | None = None,
+    *,
+    like: tuple[str, int] | None = None,
+    vector: npt.ArrayLike | None = None,
+    top: int = 20,
+    by: str = "region",
+    key: FeatureKey | None = None,
+    score: str = "cosine",
+    image_glob: str | None = None,
+    label: int | None = None,
+    min_area: float | None = None,
+    whole_images: bool = False,
+    exact: bool | None = None,
+    text_model: ModelSpec | None = None,
+    device: str | None = None,
+) -> list[SearchHit]:
+    """Rank the collection's regions (or images) against a text, an example region or a vector.
+
+    Args:
+        workspace: a `Workspace` or its directory.
+        query: text, encoded with the CLIP that made the features.
+        like: (image name, region id) of an example region; its own stored feature is the query.
+        vector: a (D,) query vector (normalised here).
+        top: how many hits.
+        by: "region" (every region ranked) or "image" (images ranked by their best region).
+        key: the features to search (default: the workspace's only feature set).
+        score: "cosine" or "relevancy" (LERF, against `CANONICAL_PHRASES`).
+        image_glob: only images whose file name (or stem) matches, e.g. ``"view_0*"``.
+        label: only regions with this cross-view label.
+        min_area: only regions covering at least this fraction of their image.
+        whole_images: let the whole-image features (region id −1) take part.
+        exact: True: always exact search; False: always the index; None: the index past
+            `AUTO_INDEX_ROWS` rows (built on first use), exact below.
+        text_model: the CLIP for text, only for imported features without a recorded model.
+        device: where the text model runs (auto by default).
+
+    Returns:
+        Up to ``top`` hits, best first.
+    """
+    if by not in BY:
+        raise SemlatError(f"unknown --by {by!r}: choose region or image")
+    if score not in SEARCH_SCORES:
+        raise SemlatError(f"unknown score {score!r} for search: choose one of {', '.join(SEARCH_SCORES)}")
+    if top < 1:
+        raise SemlatError(f"--top must be at least 1 (got {top})")
+    if min_area is not None and not 0 <= min_area <= 1:
+        raise SemlatError(f"--min-area is a fraction of the image area, between 0 and 1 (got {min_area})")
+    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+    key = key or ws.feature_key()
+    query_vector = _query_vector(ws, key, query, like, vector)
+
+    clip = None
+    if query_vector is None or score == "relevancy":
+        from semlat.encoders.openclip import (
+            load_clip,  # torch and open_clip load only when needed
+        )
+        from semlat.stages.query.stage import text_model_spec
+
+        clip = load_clip(text_model_spec(ws, key, text_model), device)
+    if query_vector is None:
+        query_vector = clip.encode_texts([query.strip()])[0].astype(np.float64)  # type: ignore[union-attr]
+    canonical = clip.encode_texts(list(CANONICAL_PHRASES)).astype(np.float64) if score == "relevancy" else None  # type: ignore[union-attr]
+    dim = ws.manifest.get("embedding_dim")
+    if dim is not None and query_vector.shape[0] != dim:
+        raise SemlatError(f"features are {dim}-d but the query is {query_vector.shape[0]}-d: pass the model that made them")
+    query_vector = query_vector / np.linalg.norm(query_vector)
+
+    table, settings = search_plan(ws, exact)
+    if table is None:
+        return []
+    image_ids = _glob_images(ws, image_glob) if image_glob is not None else None
+    allowed = _allowed_regions(ws, key, image_ids, label, min_area)
+    if allowed is not None and allowed.size == 0:
+        return []
+    narrowed = (
+        set(np.unique(allowed >> 32).tolist())
+        if allowed is not None
+        else (set(image_ids.tolist()) if image_ids is not None else None)
+    )
+
+    wanted = top if score == "cosine" else max(RELEVANCY_POOL, 10 * top)
+    filters = _Filters(key, narrowed, whole_images, allowed, mixed_keys=len(ws.feature_keys()) > 1)
+    ids, cosines, vectors = _candidates(
+        table, query_vector, filters, wanted, top, by, settings, with_vectors=canonical is not None
+    )
+    if ids.shape[0] == 0:
+        return []
+
+    scores = cosines
+    if canonical is not None:
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        scores = scores_from_cosines((vectors @ query_vector)[:, None], "relevancy", vectors @ canonical.T)[:, 0]
+    order = np.lexsort((ids[:, 1], ids[:, 0], -scores))
+    if by == "image":
+        _, first = np.unique(ids[order, 0], return_index=True)
+        order = order[np.sort(first)]
+    order = order[:top]
+    return _hits(ws, key.region_set, ids[order], scores[order])
+
+
+def _hits(ws: Workspace, region_set: str, ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]) -> list[SearchHit]:
+    """The ranked (image id, region id) pairs with their images' names and their regions' label, box and area."""
+    regions = _region_table(ws, region_set)
+    rows = regions.find(_pair_keys(ids[:, 0], ids[:, 1]))
+    images = ws.memo("images", "by_id", lambda: {record.image_id: record for record in ws.images()})
+    hits = []
+    for (image_id, region_id), row, score in zip(ids.tolist(), rows.tolist(), scores.tolist()):
+        image = images.get(image_id)
+        name, width, height = (image.file_name, image.width, image.height) if image else (f"image {image_id}", 0, 0)
+        if region_id == WHOLE_IMAGE or row < 0:
+            label, bbox, area = NO_LABEL, (0.0, 0.0, float(width), float(height)), width * height
+        else:
+            label, bbox, area = int(regions.label[row]), tuple(float(v) for v in regions.bbox[row]), int(regions.area[row])
+        hits.append(SearchHit(name, image_id, region_id, label, float(score), bbox, area))
+    return hits
+
+
+@dataclass(frozen=True)
+class _Filters:
+    key: FeatureKey
+    image_ids: set[int] | None
+    whole_images: bool
+    allowed: npt.NDArray[np.int64] | None
+    mixed_keys: bool = True
+    """Whether the embeddings table holds several feature keys (else its rows need no key check)."""
+
+    def where(self) -> str:
+        """The LanceDB prefilter; the image ids go in only while the list stays short."""
+        narrow = self.image_ids is not None and len(self.image_ids) <= MAX_PREFILTER_IMAGES
+        return _where(self.key, sorted(self.image_ids) if narrow else None, self.whole_images)
+
+    def keep(self, rows: pa.Table, checked: bool) -> npt.NDArray[np.bool_]:
+        """Which of ``rows`` pass; ``checked``: LanceDB already applied the key and whole-image conditions."""
+        ids = _pairs(rows)
+        keep = np.ones(len(ids), dtype=bool)
+        if not checked:
+            if self.mixed_keys:
+                for column in KEY_COLUMNS:
+                    keep &= np.asarray(
+                        pc.equal(rows.column(column), getattr(self.key, column)).to_numpy(zero_copy_only=False), dtype=bool
+                    )
+            if not self.whole_images:
+                keep &= ids[:, 1] >= 0
+        if self.image_ids is not None:
+            keep &= np.isin(ids[:, 0], np.fromiter(self.image_ids, dtype=np.int64, count=len(self.image_ids)))
+        if self.allowed is not None:
+            keep &= np.isin(_pair_keys(ids[:, 0], ids[:, 1]), self.allowed)
+        return keep
+
+
+def _pairs(rows: pa.Table) -> npt.NDArray[np.int64]:
+    return np.stack([rows.column("image_id").to_numpy(), rows.column("region_id").to_numpy()], axis=1).astype(np.int64)
+
+
+def _candidates(
+    table,
+    query_vector: npt.NDArray[np.float64],
+    filters: _Filters,
+    wanted: int,
+    top: int,
+    by: str,
+    settings: IndexSettings | None,
+    with_vectors: bool = False,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64] | None]:
+    """(N, 2) (image_id, region_id), (N,) cosines and, ``with_vectors``, (N, D) vectors of the nearest
+    rows passing every filter.
+
+    Enough of them for ``wanted`` regions (and ``top`` distinct images when ranking images),
+    unless fewer rows pass the filters. The cosines are LanceDB's exact distances (flat search,
+    or the index's candidates re-ranked on their full vectors: ``refine_factor``).
+
+    Exact search prefilters in LanceDB (the flat scan reads every row anyway). Through the index
+    a prefilter costs a scan of the filter columns of the whole table (≈ 10× the search itself
+    at 1M rows), so the index is asked without one and its nearest rows are filtered here,
+    asking for 4× more while too few pass; past `POSTFILTER_ROWS` rows (a selective filter)
+    the index is asked with the prefilter instead, and if the index runs out of probed rows the
+    rest is searched exactly. Only the columns needed are read: every extra column costs a
+    random read per row.
+    """
+    vector = query_vector.astype(np.float32)
+    columns = ["image_id", "region_id", *(["vector"] if with_vectors else [])]
+    postfilter = settings is not None
+    limit = max(wanted, top) * (_FIRST_FETCH if filters.allowed is not None or by == "image" else 1)
+    if postfilter:  # room for the whole-image rows the filter drops
+        limit = math.ceil(limit * 1.25)
+    while True:
+        if postfilter:
+            rows = nearest(table, vector, None, limit, [*columns, *(KEY_COLUMNS if filters.mixed_keys else ())], settings)
+        else:
+            rows = nearest(table, vector, filters.where(), limit, columns, settings)
+        keep = filters.keep(rows, checked=not postfilter)
+        ids = _pairs(rows)
+        enough = keep.sum() >= wanted and (by == "region" or np.unique(ids[keep, 0]).size >= top)
+        exhausted = rows.num_rows < limit
+        if enough or (exhausted and settings is None):
+            break
+        if postfilter and (exhausted or limit >= POSTFILTER_ROWS):
+            postfilter = False
+        elif exhausted:  # the index ran out of probed candidates: the rest exactly
+            settings = None
+        else:
+            limit *= 4
+    cosines = 1.0 - rows.column("_distance").to_numpy().astype(np.float64)
+    vectors = None
+    if with_vectors:
+        vectors = rows.column("vector").combine_chunks().flatten().to_numpy().reshape(rows.num_rows, -1)[keep].astype(np.float64)
+    return ids[keep], cosines[keep], vectors

@@ -1,0 +1,111 @@
+"""Search results on disk: a contact sheet PNG (region crops with their scores) and a JSON file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw
+
+from semlat.errors import SemlatError
+from semlat.imageio import load_rgb
+from semlat.stages.search.core import SearchHit
+from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord
+from semlat.workspace import Workspace
+from semlat.workspace.store import _quote
+
+TILE = 160
+CAPTION = 28
+COLUMNS = 5
+_DIM = 0.3
+"""Brightness kept outside the region in a crop."""
+
+
+def _mask(ws: Workspace, region_set: str, hit: SearchHit, shape: tuple[int, int]) -> npt.NDArray[np.bool_] | None:
+    if hit.region_id == WHOLE_IMAGE:
+        return None
+    from semlat import rle as rle_ops
+
+    rows = ws.rows(
+        "regions",
+        f"region_set = {_quote(region_set)} AND image_id = {hit.image_id} AND region_id = {hit.region_id}",
+        ["mask_rle"],
+    )
+    if rows.num_rows == 0:
+        return None
+    return rle_ops.decode({"size": list(shape), "counts": rows.column("mask_rle")[0].as_py()})
+
+
+def region_tile(
+    ws: Workspace, region_set: str, hit: SearchHit, size: int = TILE, record: ImageRecord | None = None
+) -> npt.NDArray[np.uint8]:
+    """The hit's bounding-box crop (with a small margin), outside the region dimmed, fitted in a square."""
+    if record is None:
+        record = next((r for r in ws.images() if r.image_id == hit.image_id), None)
+    try:
+        pixels = load_rgb(Path(record.path)) if record is not None else None
+    except SemlatError:
+        pixels = None
+    if pixels is None:  # the photo moved: a grey tile still shows the caption
+        return np.full((size, size, 3), 96, np.uint8)
+    mask = _mask(ws, region_set, hit, pixels.shape[:2])
+    if mask is not None:
+        pixels = np.where(mask[..., None], pixels, (pixels * _DIM).astype(np.uint8))
+    x, y, w, h = hit.bbox
+    margin = 0.1 * max(w, h)
+    height, width = pixels.shape[:2]
+    x0, y0 = max(0, int(x - margin)), max(0, int(y - margin))
+    x1, y1 = min(width, int(np.ceil(x + w + margin))), min(height, int(np.ceil(y + h + margin)))
+    crop = pixels[y0:y1, x0:x1] if x1 > x0 and y1 > y0 else pixels
+    image = Image.fromarray(crop)
+    image.thumbnail((size, size), Image.Resampling.LANCZOS if max(crop.shape[:2]) > size else Image.Resampling.NEAREST)
+    if max(image.size) < size:  # small regions are enlarged so they stay visible
+        scale = size / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.NEAREST)
+    tile = Image.new("RGB", (size, size), (24, 24, 24))
+    tile.paste(image, ((size - image.width) // 2, (size - image.height) // 2))
+    return np.asarray(tile)
+
+
+def contact_sheet(
+    ws: Workspace, region_set: str, hits: Sequence[SearchHit], path: str | Path, columns: int = COLUMNS, tile: int = TILE
+) -> Path:
+    """A grid of the hits' crops, best first, each captioned ``image:region`` and its score."""
+    if not hits:
+        raise SemlatError("no hits to draw a contact sheet of")
+    columns = max(1, min(columns, len(hits)))
+    rows = -(-len(hits) // columns)
+    sheet = Image.new("RGB", (columns * tile, rows * (tile + CAPTION)), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    records = {r.image_id: r for r in ws.images()}
+    for index, hit in enumerate(hits):
+        left, top = (index % columns) * tile, (index // columns) * (tile + CAPTION)
+        tile_pixels = region_tile(ws, region_set, hit, tile, records.get(hit.image_id))
+        sheet.paste(Image.fromarray(tile_pixels), (left, top))
+        name = hit.image if len(hit.image) <= 20 else hit.image[:9] + "…" + hit.image[-10:]
+        draw.text((left + 3, top + tile + 1), f"{index + 1}. {name}:{hit.region_id}", fill=(0, 0, 0))
+        draw.text((left + 3, top + tile + 14), f"score {hit.score:.3f}  label {hit.label}", fill=(60, 60, 60))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, format="PNG")
+    return path
+
+
+def write_results(
+    ws: Workspace, key: FeatureKey, hits: Sequence[SearchHit], out_dir: str | Path, settings: dict[str, Any]
+) -> tuple[Path, Path]:
+    """Write ``OUT/search.json`` (the settings and hits) and ``OUT/search.png`` (the contact sheet)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = {**settings, "features": str(key), "hits": [{**asdict(hit), "bbox": list(hit.bbox)} for hit in hits]}
+    json_path = out_dir / "search.json"
+    json_path.write_text(json.dumps(summary, indent=2))
+    png_path = out_dir / "search.png"
+    if hits:
+        contact_sheet(ws, key.region_set, hits, png_path)
+    return json_path, png_path

@@ -1,0 +1,266 @@
+"""Collection search on small workspaces whose ranking is known by construction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from semlat.errors import SemlatError
+from semlat.stages.search import SearchHit, build_index, parse_like, search, write_results
+from semlat.stages.search.index import IndexSettings, index_info, use_index
+from semlat.types import FeatureKey, Region
+from semlat.workspace import Workspace
+
+DIM = 16
+KEY = FeatureKey("rs", "toy:unit", "raw")
+
+
+def unit(x):
+    x = np.asarray(x, np.float64)
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def make_workspace(
+    root: Path, vectors_per_image: list[np.ndarray], labels: list[list[int]] | None = None, key: FeatureKey = KEY
+) -> Workspace:
+    """Images 24×32 with one horizontal band per region (region i covers rows 2i..2i+1, or more for i = 0).
+
+    ``vectors_per_image[i]`` is (1 + R, DIM): the whole image, then regions 0..R-1.
+    """
+    ws = Workspace.open_or_create(root)
+    folder = root.parent / f"{root.name}-images"
+    folder.mkdir(exist_ok=True)
+    entries = []
+    for index in range(len(vectors_per_image)):
+        path = folder / f"view_{index:02d}.png"
+        Image.fromarray(np.full((24, 32, 3), 40 * index % 255, np.uint8)).save(path)
+        entries.append((path, 32, 24, f"sha{index}"))
+    records = ws.add_images(entries)
+    ws.claim_config("region_sets", key.region_set, {"backend": "test"}, hint="")
+    ws.claim_config("feature_sets", str(key), {"strategy": "test"}, hint="")
+    for record, vectors in zip(records, vectors_per_image):
+        regions = []
+        for region_id in range(len(vectors) - 1):
+            mask = np.zeros((24, 32), bool)
+            rows = slice(0, 8) if region_id == 0 else slice(8 + 2 * region_id, 10 + 2 * region_id)
+            mask[rows, 4:28] = True
+            label = labels[record.image_id][region_id] if labels else region_id
+            regions.append(Region.from_mask(region_id, mask, label=label))
+        ws.write_regions(key.region_set, record.image_id, regions)
+        ws.write_embeddings(key, record.image_id, [-1, *range(len(vectors) - 1)], unit(vectors))
+    return ws
+
+
+@pytest.fixture
+def known(tmp_path):
+    """3 images × 4 regions. Region (i, r) = normalize(e0 + s·e_{1+4i+r}), with s chosen so that
+    the cosine with e0 falls strictly with a known order; the whole images point along e0 exactly."""
+    order = [(1, 2), (0, 1), (2, 0), (1, 0), (0, 3), (2, 2), (1, 3), (0, 0), (2, 3), (1, 1), (0, 2), (2, 1)]
+    spread = {pair: 0.1 + 0.15 * rank for rank, pair in enumerate(order)}
+    per_image = []
+    for i in range(3):
+        rows = [np.eye(DIM)[0]]
+        for r in range(4):
+            rows.append(np.eye(DIM)[0] + spread[(i, r)] * np.eye(DIM)[1 + 4 * i + r])
+        per_image.append(np.array(rows))
+    labels = [[7, 3, 3, 5], [3, 7, 5, 5], [5, 5, 7, 3]]
+    ws = make_workspace(tmp_path / "ws", per_image, labels)
+    return ws, order
+
+
+def ranked(hits: list[SearchHit]) -> list[tuple[int, int]]:
+    return [(h.image_id, h.region_id) for h in hits]
+
+
+def test_vector_query_ranks_regions_in_the_known_order(known):
+    ws, order = known
+    hits = search(ws, vector=np.eye(DIM)[0], top=12)
+    assert ranked(hits) == order
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    expected = 1 / np.sqrt(1 + (0.1 + 0.15 * np.arange(12)) ** 2)
+    np.testing.assert_allclose(scores, expected, atol=1e-6)
+
+
+def test_results_are_typed_with_region_metadata(known):
+    ws, _ = known
+    (hit,) = ws.search(vector=np.eye(DIM)[0], top=1)
+    assert isinstance(hit, SearchHit)
+    assert (hit.image, hit.image_id, hit.region_id, hit.label) == ("view_01.png", 1, 2, 5)
+    assert hit.bbox == (4.0, 12.0, 24.0, 2.0) and hit.area == 48
+
+
+def test_top_by_image_and_whole_image_rows(known):
+    ws, _ = known
+    assert ranked(search(ws, vector=np.eye(DIM)[0], top=3, by="image")) == [(1, 2), (0, 1), (2, 0)]
+    assert len(search(ws, vector=np.eye(DIM)[0], top=100)) == 12  # whole-image rows are left out
+    with_whole = search(ws, vector=np.eye(DIM)[0], top=3, whole_images=True)
+    assert {h.region_id for h in with_whole} == {-1} and all(h.score == pytest.approx(1.0) for h in with_whole)
+
+
+def test_filters_on_image_name_label_and_area(known):
+    ws, order = known
+    q = np.eye(DIM)[0]
+    assert ranked(search(ws, vector=q, image_glob="view_0[02]*")) == [p for p in order if p[0] != 1]
+    assert ranked(search(ws, vector=q, label=5)) == [p for p in order if p in {(0, 3), (1, 2), (1, 3), (2, 0), (2, 1)}]
+    big = search(ws, vector=q, min_area=0.2)  # only region 0 of each image is 8 rows high (1/3 of the image)
+    assert ranked(big) == [(2, 0), (1, 0), (0, 0)]
+    assert search(ws, vector=q, label=42) == []
+    assert ranked(search(ws, vector=q, label=7, top=2, by="image")) == [(2, 2), (0, 0)]
+
+
+def test_a_workspace_that_searched_sees_its_own_later_writes(known, tmp_path):
+    ws, order = known
+    q = np.eye(DIM)[0]
+    assert search(ws, vector=q, top=1)[0].label == 5  # the kept region columns are now in memory
+    record = ws.image("view_01.png")
+    relabelled = [Region(r.region_id, r.rle, 9, r.level, r.score, r.bbox, r.area) for r in ws.regions(KEY.region_set, record)]
+    ws.write_regions(KEY.region_set, record.image_id, relabelled)
+    assert [h.label for h in search(ws, vector=q, top=1)] == [9]
+    assert ranked(search(ws, vector=q, label=9)) == [p for p in order if p[0] == 1]
+    folder = tmp_path / "more"
+    folder.mkdir()
+    Image.fromarray(np.zeros((24, 32, 3), np.uint8)).save(folder / "late.png")
+    (late,) = ws.add_images([(folder / "late.png", 32, 24, "sha-late")])
+    ws.write_regions(KEY.region_set, late.image_id, [Region.from_mask(0, np.ones((24, 32), bool), label=1)])
+    ws.write_embeddings(KEY, late.image_id, [-1, 0], unit(np.stack([np.eye(DIM)[2], np.eye(DIM)[0]])))
+    (hit,) = search(ws, vector=q, top=1)
+    assert (hit.image, hit.label, hit.area) == ("late.png", 1, 24 * 32)
+
+
+def test_query_by_example_returns_the_region_itself_first(known):
+    ws, _ = known
+    for image, region in [("view_00.png", 3), ("view_02", 1), ("view_01.png", 0)]:
+        hits = search(ws, like=(image, region), top=3)
+        assert (Path(hits[0].image).stem, hits[0].region_id) == (Path(image).stem, region)
+        assert hits[0].score == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"query": ""}, "empty query"),
+        ({"query": "   "}, "empty query"),
+        ({}, "empty query"),
+        ({"like": ("view_00.png", 99)}, "has no region 99"),
+        ({"like": ("nope.png", 0)}, "no image named"),
+        ({"vector": np.zeros(DIM)}, "non-zero"),
+        ({"vector": np.ones(DIM + 1)}, "16-d"),
+        ({"vector": np.ones(DIM), "by": "label"}, "unknown --by"),
+        ({"vector": np.ones(DIM), "score": "softmax"}, "unknown score"),
+        ({"vector": np.ones(DIM), "top": 0}, "--top"),
+        ({"vector": np.ones(DIM), "image_glob": "*.tif"}, "no image matches"),
+        ({"vector": np.ones(DIM), "min_area": 5.0}, "fraction"),
+        ({"vector": np.ones(DIM), "like": ("view_00.png", 0)}, "one query"),
+    ],
+)
+def test_bad_queries_fail_with_one_clear_line(known, kwargs, message):
+    ws, _ = known
+    with pytest.raises(SemlatError, match=message):
+        search(ws, **kwargs)
+
+
+def test_empty_workspace_is_a_clear_error(tmp_path):
+    Workspace.open_or_create(tmp_path / "ws")
+    with pytest.raises(SemlatError, match="run `semlat embed` first"):
+        search(tmp_path / "ws", vector=np.ones(DIM))
+    with pytest.raises(SemlatError, match="not a semlat workspace"):
+        search(tmp_path / "missing", vector=np.ones(DIM))
+
+
+def test_parse_like():
+    assert parse_like("view_00.png:3") == ("view_00.png", 3)
+    assert parse_like("C:/scene/a.png:-1") == ("C:/scene/a.png", -1)
+    for bad in ("view_00.png", ":3", "a.png:x"):
+        with pytest.raises(SemlatError, match="IMAGE:REGION"):
+            parse_like(bad)
+
+
+def test_results_files_hold_the_hits_and_a_contact_sheet(known, tmp_path):
+    ws, order = known
+    hits = search(ws, vector=np.eye(DIM)[0], top=7)
+    json_path, png_path = write_results(ws, KEY, hits, tmp_path / "out", {"query": None, "top": 7})
+    saved = json.loads(json_path.read_text())
+    assert [(h["image_id"], h["region_id"]) for h in saved["hits"]] == order[:7]
+    assert saved["features"] == str(KEY)
+    sheet = Image.open(png_path)
+    assert sheet.size[0] == 5 * 160 and sheet.size[1] == 2 * (160 + 28)
+
+
+@pytest.fixture
+def clustered(tmp_path):
+    """600 regions (6 images × 100) around 12 centres: enough rows to train an index."""
+    rng = np.random.default_rng(0)
+    centres = unit(rng.normal(size=(12, DIM)))
+    per_image = [unit(centres[rng.integers(0, 12, 101)] + 0.3 * rng.normal(size=(101, DIM))) for _ in range(6)]
+    return make_workspace(tmp_path / "ws", per_image), rng
+
+
+def test_small_sets_are_searched_exactly_even_with_an_index(clustered):
+    ws, rng = clustered
+    queries = unit(rng.normal(size=(5, DIM)))
+    before = [ranked(search(ws, vector=q, top=10)) for q in queries]
+    record = build_index(ws, IndexSettings(num_partitions=2, num_sub_vectors=4))
+    assert index_info(ws)["metric"] == "cosine" and record["rows"] == 6 * 101
+    assert not use_index(ws, None)  # below the threshold: exact
+    assert [ranked(search(ws, vector=q, top=10)) for q in queries] == before
+    forced = [ranked(search(ws, vector=q, top=10, exact=False)) for q in queries]
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(forced, before)])
+    assert overlap >= 0.8  # approximate, but close
+
+
+def test_index_needs_rows(known):
+    ws, _ = known
+    with pytest.raises(SemlatError, match="need no index"):
+        build_index(ws)
+    with pytest.raises(SemlatError, match="no vector index"):
+        search(ws, vector=np.ones(DIM), exact=False)
+
+
+def test_text_query_finds_the_region_embedded_as_the_text_with_query_scores(tmp_path, tiny_checkpoint):
+    from semlat.encoders.openclip import ModelSpec, load_clip
+    from semlat.scoring.fusion import scores_from_cosines
+    from semlat.scoring.prompts import CANONICAL_PHRASES
+
+    spec = ModelSpec("semlat-tiny", str(tiny_checkpoint))
+    clip = load_clip(spec, "cpu")
+    zebra, *canonical = clip.encode_texts(["zebra", *CANONICAL_PHRASES]).astype(np.float64)
+    rng = np.random.default_rng(3)
+    per_image = [unit(rng.normal(size=(5, zebra.size))) for _ in range(3)]
+    per_image[1][3] = zebra  # region 2 of image 1
+    key = FeatureKey("rs", spec.key(), "raw")
+    Workspace.open_or_create(tmp_path / "ws").claim_config("models", key.model_key, spec.record(), hint="")
+    ws = make_workspace(tmp_path / "ws", per_image, key=key)
+
+    hits = search(ws, "zebra", top=5, device="cpu")
+    assert ranked(hits)[0] == (1, 2) and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    relevant = search(ws, "  zebra ", top=15, score="relevancy", device="cpu")
+    assert ranked(relevant)[0] == (1, 2) and len(relevant) == 12
+    for hit in relevant:
+        f = unit(per_image[hit.image_id][hit.region_id + 1]).astype(np.float64)
+        expected = scores_from_cosines(np.array([[f @ zebra]]), "relevancy", np.array([[f @ c for c in canonical]]))[0, 0]
+        assert hit.score == pytest.approx(expected, abs=1e-5)
+    assert [h.score for h in relevant] == sorted((h.score for h in relevant), reverse=True)
+
+
+def test_index_search_keeps_to_the_feature_key_and_filters(clustered):
+    ws, rng = clustered
+    other = FeatureKey(KEY.region_set, KEY.model_key, "smoothed")
+    ws.claim_config("feature_sets", str(other), {"strategy": "test"}, hint="")
+    for record in ws.images():  # the same vectors again under another feature set: twice the neighbours
+        ids, vectors = ws.embeddings(KEY, record)
+        ws.write_embeddings(other, record.image_id, ids, vectors)
+    build_index(ws, IndexSettings(num_partitions=2, num_sub_vectors=4))
+    q = unit(rng.normal(size=DIM))
+    for kwargs in ({}, {"label": 3}, {"image_glob": "view_04*"}, {"by": "image", "top": 4}):
+        exact = search(ws, vector=q, key=KEY, exact=True, **kwargs)
+        indexed = search(ws, vector=q, key=KEY, exact=False, **kwargs)
+        assert len(indexed) == len(exact) and len(set(ranked(indexed)) & set(ranked(exact))) >= 0.8 * len(exact)
+        if "image_glob" in kwargs:
+            assert {h.image for h in indexed} == {"view_04.png"}
+        if "label" in kwargs:
+            assert {h.label for h in indexed} == {3}

@@ -1,0 +1,28 @@
+import numpy as np
+import pytest
+
+from semlat import rle
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_runs_expand_to_the_decoded_mask(seed):
+    rng = np.random.default_rng(seed)
+    height, width = rng.integers(1, 200, 2)
+    mask = rng.random((height, width)) < rng.random()
+    if seed % 4 == 0:  # long runs need several 5-bit groups and negative deltas
+        mask = np.zeros((height, width), bool)
+        mask[rng.integers(0, height) :, rng.integers(0, width) :] = True
+    counts = rle.runs(rle.encode(mask))
+    assert counts.sum() == height * width
+    expanded = np.repeat(np.arange(counts.size) % 2 == 1, counts)
+    np.testing.assert_array_equal(expanded, mask.T.reshape(-1))
+
+
+def test_encode_decode_area_bbox():
+    mask = np.zeros((10, 12), bool)
+    mask[2:5, 3:9] = True
+    encoded = rle.encode(mask)
+    assert encoded["size"] == [10, 12] and isinstance(encoded["counts"], str)
+    np.testing.assert_array_equal(rle.decode(encoded), mask)
+    assert rle.area(encoded) == 18
+    assert rle.bbox(encoded) == (3.0, 2.0, 6.0, 3.0)
