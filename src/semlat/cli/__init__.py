@@ -3,9 +3,8 @@
 Commands of other packages join through the ``semlat.cli`` entry-point group (a callable that
 takes the Typer app), as the toy world's `demo`, `eval` and `toyworld` do.
 """
-# isort: skip_file  (modules register their commands on import, in pipeline order for --help)
 
-from semlat.cli import masks, embed, query, search, consistency, formats, info  # noqa: F401
+from semlat.cli import masks, embed, query, search, consistency, formats, info  # noqa: F401, I001  (pipeline order in --help)
 from semlat.cli.app import app, main
 
 __all__ = ["app", "main"]
