@@ -67,3 +67,12 @@ def test_one_name_one_configuration(ws):
     with pytest.raises(SemlatError, match="other settings.*rename"):
         ws.claim_config("region_sets", "set", {"backend": "sam"}, hint="rename")
     assert Workspace.open(ws.root).region_sets() == ["set"]
+
+
+def test_new_workspace_is_written_with_its_first_write(tmp_path):
+    root = tmp_path / "new" / "ws"
+    ws = Workspace.open_or_create(root)
+    assert ws.images() == [] and ws.region_sets() == []
+    assert not root.exists()  # opening and reading create nothing
+    ws.add_images([(tmp_path / "a.png", 4, 3, "0" * 64)])
+    assert (root / "semlat.json").is_file() and Workspace.open(root).images()[0].file_name == "a.png"

@@ -92,9 +92,18 @@ class Workspace:
     def __init__(self, root: Path, manifest: dict[str, Any]):
         self.root = root
         self.manifest = manifest
-        self._db = lancedb.connect(str(root / DATABASE_NAME))
+        self._connection: Any = None
         self._tables: dict[str, Any] = {}
         self._memo: dict[tuple[str, Hashable], Any] = {}
+
+    @property
+    def _db(self):
+        """The LanceDB connection, made on first use (connecting creates the directory)."""
+        if self._connection is None:
+            if not (self.root / MANIFEST_NAME).is_file():
+                self.save_manifest()  # a database never exists without its manifest
+            self._connection = lancedb.connect(str(self.root / DATABASE_NAME))
+        return self._connection
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -114,19 +123,21 @@ class Workspace:
 
     @classmethod
     def open_or_create(cls, root: str | Path) -> Workspace:
-        """Open the workspace at ``root``, creating an empty one if the directory holds none."""
+        """Open the workspace at ``root``, or a new empty one if the directory holds none.
+
+        A new workspace is written to disk with its first write (the manifest, then the
+        database), so a stage that fails on bad input before writing leaves nothing behind.
+        """
         root = Path(root)
         if (root / MANIFEST_NAME).is_file():
             return cls.open(root)
         if root.exists() and not root.is_dir():
             raise SemlatError(f"workspace path {root} is a file: pass a directory")
-        root.mkdir(parents=True, exist_ok=True)
-        workspace = cls(root, new_manifest())
-        workspace.save_manifest()
-        return workspace
+        return cls(root, new_manifest())
 
     def save_manifest(self) -> None:
         self.manifest["packages"] = package_versions()
+        self.root.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.root / MANIFEST_NAME, self.manifest)
 
     def claim_config(self, section: str, name: str, config: dict[str, Any], hint: str) -> None:
@@ -145,6 +156,8 @@ class Workspace:
     def _table(self, name: str, schema: pa.Schema | None = None):
         table = self._tables.get(name)
         if table is None:
+            if schema is None and self._connection is None and not (self.root / DATABASE_NAME).is_dir():
+                return None  # a workspace not yet written: reads find nothing and create nothing
             if name in self._db.list_tables().tables:
                 table = self._db.open_table(name)
             elif schema is None:
@@ -401,5 +414,7 @@ class Workspace:
 
     def compact(self) -> None:
         """Merge the many small per-image commits so later reads stay fast."""
+        if self._connection is None and not (self.root / DATABASE_NAME).is_dir():
+            return
         for name in self._db.list_tables().tables:
             self._table(name).optimize()
