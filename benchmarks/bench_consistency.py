@@ -148,10 +148,10 @@ def build_scene(name: str, root: Path, checkpoint: Path, seed: int) -> dict[str,
                 vectors = [colour_histogram(image)] + [colour_histogram(image, r.mask()) for r in image_regions]
                 ws.write_embeddings(key, record.image_id, [WHOLE_IMAGE, *(r.region_id for r in image_regions)], np.stack(vectors))
         else:
-            from semlat.encoders.openclip import ModelSpec
+            from semlat.encoders import ModelSpec
             from semlat.stages.embed import embed_regions
 
-            embed_regions(ws.root, ModelSpec("semlat-tiny", str(checkpoint)), region_set=REGION_SET, device="cpu", batch_size=32)
+            embed_regions(ws, model=ModelSpec("semlat-tiny", str(checkpoint)), region_set=REGION_SET, device="cpu", batch_size=32)
         spaces[feature] = Workspace.open(ws.root)  # embed_regions updated the manifest through its own handle
     spaces["gt"] = gt_maps
     return spaces
@@ -161,7 +161,7 @@ def tiny_checkpoint(folder: Path) -> Path:
     import open_clip
     import torch
 
-    from semlat.models import CONFIG_DIR
+    from semlat.encoders import CONFIG_DIR
 
     open_clip.add_model_config(CONFIG_DIR)
     torch.manual_seed(0)

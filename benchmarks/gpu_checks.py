@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from semlat.encoders.openclip import ModelSpec, load_clip, toy_model_spec
+from semlat.encoders import ModelSpec, load_encoder, toy_model_spec
 from semlat.encoders.views import region_view
 from semlat.regions import clustering
 from semlat.types import Region
@@ -46,7 +46,7 @@ def timed(run: Callable[[], Any], repeats: int, device: torch.device) -> tuple[A
 
 
 def clip_check(spec: ModelSpec, batch: int) -> dict[str, Any]:
-    cpu, gpu = load_clip(spec, "cpu"), load_clip(spec, DEVICE)
+    cpu, gpu = load_encoder(spec, "cpu"), load_encoder(spec, DEVICE)
     images = torch.rand(batch, 3, cpu.image_size, cpu.image_size, generator=torch.Generator().manual_seed(0))
     texts = ["a red sphere", "floor", "a photo of a blue cube", "wall"]
     f_cpu, t_cpu = timed(lambda: cpu.encode_images(images), 3, torch.device("cpu"))

@@ -16,7 +16,7 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     import open_clip
     import torch
 
-    from semlat.models import CONFIG_DIR
+    from semlat.encoders import CONFIG_DIR
 
     open_clip.add_model_config(CONFIG_DIR)
     torch.manual_seed(0)

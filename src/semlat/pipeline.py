@@ -4,26 +4,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from semlat.encoders.openclip import ModelSpec, resolve_weights
+from semlat.encoders import ModelSpec, check_model, model_spec
+from semlat.regions.base import default_backend
 from semlat.stages.embed import embed_regions
 from semlat.stages.masks import propose_regions
-from semlat.stages.query.stage import query_to_files
+from semlat.stages.query import query_to_files
+from semlat.workspace import Workspace
 
 
 def run_pipeline(
+    ws: Workspace,
     images_dir: str | Path,
-    workspace: str | Path,
     prompts: list[str],
     out_dir: str | Path,
-    backend: str = "classical",
-    spec: ModelSpec = ModelSpec(),
+    *,
+    backend: str | None = None,
+    model: ModelSpec | None = None,
     strategy: str = "masked-crop",
     fusion: str = "sum",
     score: str = "softmax",
     device: str | None = None,
 ) -> Path:
-    """Propose regions, embed them and answer ``prompts`` for every image; returns the output folder."""
-    resolve_weights(spec)  # a missing model fails before any region is written
-    propose_regions(workspace, images_dir, backend)
-    key = embed_regions(workspace, spec, strategy, region_set=backend, device=device)
-    return query_to_files(workspace, prompts, out_dir, key=key, fusion=fusion, score=score, device=device)
+    """Propose regions, embed them and answer ``prompts`` for every image; returns the output folder.
+
+    Args as the stages': `propose_regions`, `embed_regions`, `query_to_files`.
+    """
+    model = model or model_spec()
+    backend = backend or default_backend()
+    check_model(model)  # a missing model fails before any region is written
+    propose_regions(ws, images_dir, backend=backend)
+    key = embed_regions(ws, model=model, strategy=strategy, region_set=backend, device=device)
+    return query_to_files(ws, prompts, out_dir, key=key, fusion=fusion, score=score, device=device)

@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         device: Device = "auto",
     ) -> None:
         """Measure every configuration against the toy world's ground truth (mIoU, cross-view ARI)."""
-        from semlat.encoders.openclip import model_spec
+        from semlat.encoders import model_spec
         from semlat_toy.evaluate import evaluate as run_eval
         from semlat_toy.evaluate import markdown_table
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from semlat.encoders.openclip import toy_model_spec
+from semlat.encoders import toy_model_spec
 from semlat.stages.consistency.metrics import compute_metrics
 from semlat.stages.consistency.report import write_report
 from semlat.stages.embed import embed_regions
@@ -52,10 +52,11 @@ def run_demo(
     prompts = sorted(name for i, name in classes.items() if i >= OBJECT_ID_START) + ["floor", "wall"]
     workspace = out / "workspace"
     backend = DEMO_BACKEND
-    propose_regions(workspace, scene / "images", backend)
-    key = embed_regions(workspace, toy_model_spec(), "masked-crop", backend, device=device)
-    if not Workspace.open(workspace).has_labels(backend):
-        label_regions(workspace, backend, descriptor="clip", device=device)
-    queries = query_to_files(workspace, prompts, out / "queries", key, device=device)
-    report = write_report(compute_metrics(workspace, key), out / "metrics")
+    ws = Workspace.open_or_create(workspace)
+    propose_regions(ws, scene / "images", backend=backend)
+    key = embed_regions(ws, model=toy_model_spec(), strategy="masked-crop", region_set=backend, device=device)
+    if not ws.has_labels(backend):
+        label_regions(ws, backend, descriptor="clip", device=device)
+    queries = query_to_files(ws, prompts, out / "queries", key=key, device=device)
+    report = write_report(compute_metrics(ws, key=key), out / "metrics")
     return DemoResult(scene, workspace, queries, report, backend, prompts)

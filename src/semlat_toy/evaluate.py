@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import adjusted_rand_score
 
-from semlat.encoders.openclip import ClipModel, ModelSpec, load_clip
+from semlat.encoders import Encoder, ModelSpec, load_encoder
 from semlat.errors import SemlatError
 from semlat.progress import track
 from semlat.regions.base import default_backend
@@ -93,13 +93,14 @@ def class_of_instance(classes: dict[int, str]) -> dict[int, str]:
 
 def _build_workspace(root: Path, scene_dir: Path, masks: str) -> Workspace:
     images = scene_dir / "images"
+    ws = Workspace.open_or_create(root)
     if masks != GROUND_TRUTH:
-        return propose_regions(root, images, backend=masks, **MASK_SETTINGS.get(masks, {}))
+        propose_regions(ws, images, backend=masks, **MASK_SETTINGS.get(masks, {}))
+        return ws
     from semlat.imageio import list_images
     from semlat.ingest import scan_images
 
     truth = read_ground_truth(scene_dir)
-    ws = Workspace.open_or_create(root)
     ws.claim_config("region_sets", GROUND_TRUTH, {"backend": GROUND_TRUTH}, hint="use a new workspace")
     by_name = {record.file_name: record for record in ws.add_images(scan_images(list_images(images)))}
     for name, instance in zip(truth.names, truth.instances):
@@ -124,7 +125,7 @@ def _iou_per_class(predicted: npt.NDArray[np.integer], truth: npt.NDArray[np.int
 
 
 def evaluate_scene(
-    seed: int, model: ClipModel, spec: ModelSpec, work_dir: Path, n_views: int, configs: list[EvalConfig]
+    seed: int, model: Encoder, spec: ModelSpec, work_dir: Path, n_views: int, configs: list[EvalConfig]
 ) -> dict[str, Any]:
     """Render scene ``seed`` and score every configuration on it."""
     scene_dir = write_scene(work_dir / f"scene_{seed}", seed, n_views=n_views)
@@ -145,14 +146,15 @@ def evaluate_scene(
         ws = _build_workspace(root, scene_dir, masks)
         region_set = ws.region_sets()[0]
         keys = {
-            strategy: embed_regions(root, spec, strategy, region_set, feature_set=strategy, device=str(model.device))
+            strategy: embed_regions(
+                ws, model=spec, strategy=strategy, region_set=region_set, feature_set=strategy, device=str(model.device)
+            )
             for strategy in sorted({c.strategy for c in configs if c.masks == masks and c.strategy})
         }
         if not ws.has_labels(region_set):
-            label_regions(root, region_set, descriptor="clip", feature_set="masked-crop")
-            ws = Workspace.open(root)
+            label_regions(ws, region_set, descriptor="clip", feature_set="masked-crop")
         if any(c.smoothed for c in configs if c.masks == masks):
-            smoothed = smooth_features(root, keys["masked-crop"], out_feature_set="masked-crop-smoothed")
+            smoothed = smooth_features(ws, key=keys["masked-crop"], out_feature_set="masked-crop-smoothed")
             keys[smoothed.feature_set] = smoothed
         predicted_labels, true_ids = [], []
         for record, gt_class, instance in zip(ws.images(), truth_classes, truth.instances):
@@ -191,7 +193,7 @@ def evaluate(
         raise SemlatError("no seeds given: pass --seeds 0..3")
     sources = sources or mask_sources()
     configs = default_configs(sources)
-    model = load_clip(spec, device)
+    model = load_encoder(spec, device)
     per_scene = []
     with tempfile.TemporaryDirectory(prefix="semlat-eval-") as work:
         for seed in track(seeds, "evaluating scenes"):

@@ -1,10 +1,10 @@
 """Train and evaluate the toy CLIP (``semlat-toy``): an ordinary OpenCLIP model, trained on the toy world.
 
-The architecture is the JSON config ``semlat/models/configs/semlat-toy.json`` (a tiny ViT image
+The architecture is the JSON config ``semlat/encoders/configs/semlat-toy.json`` (a tiny ViT image
 tower, a small text transformer, the standard OpenCLIP tokenizer), so the result loads through
 the same code path as any OpenCLIP checkpoint::
 
-    load_clip(ModelSpec("semlat-toy", "path/to/semlat-toy.pt"))
+    load_encoder(ModelSpec("semlat-toy", "path/to/semlat-toy.pt"))
 
 Training is CLIP's symmetric InfoNCE with a learnable logit scale, except that a batch often
 holds several images of one class and captions that are true of several images ("a red object"):
@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from semlat.device import resolve_device
-from semlat.models import CONFIG_DIR
+from semlat.encoders import TOY_MODEL, image_normalization, register_configs
 from semlat_toy import clip_data
 from semlat_toy.clip_data import (
     CLASS_NAMES,
@@ -45,8 +45,6 @@ from semlat_toy.clip_data import (
     WALL,
     ToyDataset,
 )
-
-MODEL_NAME = "semlat-toy"
 
 
 @dataclass
@@ -89,21 +87,10 @@ class TrainConfig:
     scene_seed_start: int = clip_data.TRAIN_SEED_START
 
 
-def _register() -> None:
-    open_clip.add_model_config(CONFIG_DIR)
-
-
 def create_toy_model() -> torch.nn.Module:
     """A randomly initialised ``semlat-toy`` model."""
-    _register()
-    return open_clip.create_model(MODEL_NAME)
-
-
-def _norm_stats(model: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    cfg = open_clip.get_model_preprocess_cfg(model)
-    mean = torch.tensor(cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)).view(1, 3, 1, 1)
-    std = torch.tensor(cfg.get("std", open_clip.OPENAI_DATASET_STD)).view(1, 3, 1, 1)
-    return mean, std
+    register_configs()
+    return open_clip.create_model(TOY_MODEL)
 
 
 def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -263,7 +250,7 @@ def train_toy_clip(
         dataset = clip_data.build_dataset(n_scenes, size, seed_start=cfg.scene_seed_start, workers=cfg.workers, progress=progress)
     data_s = time.perf_counter() - data_start
 
-    tokenizer = open_clip.get_tokenizer(MODEL_NAME)
+    tokenizer = open_clip.get_tokenizer(TOY_MODEL)
     tokens: dict[str, torch.Tensor] = {}  # caption -> token ids: the tokenizer is slow next to this small model
 
     def tokenize(texts: list[str]) -> torch.Tensor:
@@ -273,7 +260,7 @@ def train_toy_clip(
         return torch.stack([tokens[text] for text in texts])
 
     bank = {caption.text: caption for caption in clip_data.caption_bank()}
-    mean, std = (stat.to(device) for stat in _norm_stats(model))
+    mean, std = (stat.to(device) for stat in image_normalization(model))
 
     optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
     generator = torch.Generator().manual_seed(seed)
@@ -357,7 +344,7 @@ def train_toy_clip(
     save_weights(model.cpu(), out_path)
     if log_path is not None:
         record = {
-            "model": MODEL_NAME,
+            "model": TOY_MODEL,
             "seed": seed,
             "weights": str(out_path),
             "weights_bytes": out_path.stat().st_size,
@@ -423,13 +410,12 @@ def evaluate_zero_shot(
         min_pixels: smallest visible object counted.
         device: where to run the model.
     """
-    from semlat.encoders.openclip import ModelSpec, load_clip
+    from semlat.encoders import TOY_WEIGHTS, ModelSpec, load_encoder
     from semlat.encoders.views import region_view
-    from semlat.models import TOY_WEIGHTS
     from semlat.types import Region
 
     model_path = Path(model_path) if model_path is not None else TOY_WEIGHTS
-    clip = load_clip(ModelSpec(MODEL_NAME, str(model_path)), device=device)
+    clip = load_encoder(ModelSpec(TOY_MODEL, str(model_path)), device=device)
     text = torch.from_numpy(clip.encode_texts(list(PROMPTS)))
     size = clip.image_size
     strategies = ("masked-crop", "crop", "masked-full")

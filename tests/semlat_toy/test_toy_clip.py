@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from semlat.encoders.openclip import ModelSpec, load_clip
+from semlat.encoders import TOY_MODEL, TOY_WEIGHTS, ModelSpec, load_encoder
 from semlat.encoders.views import region_view
-from semlat.models import TOY_WEIGHTS
 from semlat.types import Region
 from semlat_toy import make_scene, orbit_cameras, render_view
 from semlat_toy.clip_data import (
@@ -30,7 +29,7 @@ from semlat_toy.clip_data import (
     iter_samples,
     scene_samples,
 )
-from semlat_toy.train import MODEL_NAME, TrainConfig, _positives, contrastive_loss, train_toy_clip
+from semlat_toy.train import TrainConfig, _positives, contrastive_loss, train_toy_clip
 
 SIZE = 32
 
@@ -131,7 +130,7 @@ def test_one_step_training_gives_a_loadable_checkpoint(small_scene_samples, tmp_
     path = train_toy_clip(
         tmp_path / "toy.pt", minutes_budget=1, max_steps=1, dataset=dataset, config=TrainConfig(batch_size=16), progress=False
     )
-    clip = load_clip(ModelSpec(MODEL_NAME, str(path)), device="cpu")
+    clip = load_encoder(ModelSpec(TOY_MODEL, str(path)), device="cpu")
     assert clip.image_size == SIZE
     assert clip.encode_texts(["red sphere"]).shape == (1, 64)
 
@@ -165,7 +164,7 @@ def test_shipped_weights_are_small():
 
 def test_shipped_model_classifies_held_out_objects():
     """Objects of a held-out scene (seed 3), masked crops from one orbit view, top-1 over the 30 prompts."""
-    clip = load_clip(ModelSpec(MODEL_NAME, str(TOY_WEIGHTS)), device="cpu")
+    clip = load_encoder(ModelSpec(TOY_MODEL, str(TOY_WEIGHTS)), device="cpu")
     scene = make_scene(3)
     view = render_view(scene, orbit_cameras(8)[0])
     image = torch.from_numpy(view.image).permute(2, 0, 1).float() / 255.0

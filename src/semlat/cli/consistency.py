@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Features, Output, RegionSet, Workspace_
+from semlat.cli.options import Features, Output, RegionSet, Workspace_, open_features
 
 
 @app.command()
@@ -21,7 +21,8 @@ def metrics(
     """Semantic consistency of cross-view labels: metrics.json, plots and a self-contained report.html."""
     from semlat.stages.consistency import compute_metrics, write_report
 
-    result = compute_metrics(workspace, region_set=region_set, features=features)
+    ws, key = open_features(workspace, region_set, features)
+    result = compute_metrics(ws, key=key)
     report = write_report(result, output, hints=hints)
     summary = result.summary
     out.print(
@@ -49,17 +50,9 @@ def smooth(
     """Smooth region features across views into a new feature set (the source stays)."""
     from semlat.stages.consistency import smooth_features
 
-    key = smooth_features(
-        workspace,
-        method=method,
-        alpha=alpha,
-        k=k,
-        out_feature_set=out_features,
-        keep_outliers=keep_outliers,
-        region_set=region_set,
-        features=features,
-    )
-    out.print(f"features {key} in {workspace}")
+    ws, key = open_features(workspace, region_set, features)
+    new = smooth_features(ws, key=key, method=method, alpha=alpha, k=k, keep_outliers=keep_outliers, out_feature_set=out_features)
+    out.print(f"features {new} in {workspace}")
 
 
 @app.command()
@@ -77,14 +70,9 @@ def refine(
     """Merge & delete noisy labels (the original's rule) into a new region set; the old one stays."""
     from semlat.stages.consistency import refine_labels
 
+    ws, key = open_features(workspace, region_set, features)
     plan = refine_labels(
-        workspace,
-        delete_k=delete_k,
-        merge_threshold=merge_threshold,
-        dry_run=dry_run,
-        out_region_set=out_region_set,
-        region_set=region_set,
-        features=features,
+        ws, key=key, delete_k=delete_k, merge_threshold=merge_threshold, dry_run=dry_run, out_region_set=out_region_set
     )
     for line in plan.describe():
         out.print(line, highlight=False)

@@ -7,23 +7,28 @@ from typing import Annotated
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Device, FeatureSet, Model, Pretrained, RegionSet, Strategy, Workspace_
+from semlat.cli.options import Device, Model, OutFeatures, Pretrained, RegionSet, Strategy, Workspace_
 
 
 @app.command()
 def embed(
     workspace: Workspace_,
-    model: Model = "ViT-B-16",
+    model: Model = None,
     pretrained: Pretrained = None,
     strategy: Strategy = "masked-crop",
     region_set: RegionSet = None,
-    feature_set: FeatureSet = "raw",
+    features: OutFeatures = "raw",
     device: Device = "auto",
     batch_size: Annotated[int, typer.Option(help="Views per forward pass.")] = 64,
 ) -> None:
     """Embed every image and every region with CLIP."""
-    from semlat.encoders.openclip import model_spec
+    from semlat.encoders import model_spec
     from semlat.stages.embed import embed_regions
+    from semlat.workspace import Workspace
 
-    key = embed_regions(workspace, model_spec(model, pretrained), strategy, region_set, feature_set, device, batch_size)
+    ws = Workspace.open(workspace)
+    spec = model_spec(model, pretrained) if model else model_spec(pretrained=pretrained)
+    key = embed_regions(
+        ws, model=spec, strategy=strategy, region_set=region_set, feature_set=features, device=device, batch_size=batch_size
+    )
     out.print(f"features {key} in {workspace}")

@@ -1,4 +1,4 @@
-"""Regions: `semlat masks` and `semlat label`."""
+"""`semlat masks`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Backend, Device, MaxRegions, MinArea, RegionSet, Workspace_
+from semlat.cli.options import Backend, Device, MaxRegions, MinArea, Workspace_
 
 
 @app.command()
@@ -70,6 +70,7 @@ def masks(
     """Propose regions in every image."""
     from semlat.regions.base import default_backend
     from semlat.stages.masks import propose_regions
+    from semlat.workspace import Workspace
 
     backend = backend or default_backend()
     if backend == "classical":
@@ -93,28 +94,5 @@ def masks(
             min_area=min_area,
             device=device,
         )
-    ws = propose_regions(workspace, images_dir, backend, region_set, **params)
+    ws = propose_regions(Workspace.open_or_create(workspace), images_dir, backend=backend, region_set=region_set, **params)
     out.print(f"regions of {len(ws.images())} images in {workspace}")
-
-
-@app.command()
-def label(
-    workspace: Workspace_,
-    region_set: RegionSet = None,
-    labels: Annotated[int, typer.Option("--labels", help="Number of cross-view labels G.")] = 15,
-    descriptor: Annotated[str, typer.Option(help="auto (CLIP features when embedded, else SAM), clip, sam.")] = "auto",
-    feature_set: Annotated[
-        Optional[str], typer.Option("--feature-set", help="CLIP feature set for --descriptor clip (default: raw).")
-    ] = None,
-    checkpoint: Annotated[
-        Optional[Path], typer.Option(help="MobileSAM weights for SAM descriptors (default: the bundled ones).")
-    ] = None,
-    device: Device = "auto",
-) -> None:
-    """Cross-view labels for any backend's regions: clusters region descriptors over all images."""
-    from semlat.stages.label import label_regions
-
-    result = label_regions(workspace, region_set, labels, descriptor, feature_set, checkpoint=checkpoint, device=device)
-    out.print(
-        f"{result.n_labels} labels over {result.n_regions} regions of {result.n_images} images ({result.descriptor} descriptors)"
-    )

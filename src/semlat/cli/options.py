@@ -10,7 +10,7 @@ import typer
 Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory (one per scene).")]
 RegionSet = Annotated[Optional[str], typer.Option(help="Region set to use (default: the only one).")]
 Device = Annotated[str, typer.Option(help="auto (cuda if available), cpu, cuda, cuda:N.")]
-Model = Annotated[str, typer.Option(help="OpenCLIP architecture name.")]
+Model = Annotated[Optional[str], typer.Option(help="OpenCLIP architecture name [default: ViT-B-16].")]
 Pretrained = Annotated[
     Optional[str],
     typer.Option(
@@ -18,7 +18,7 @@ Pretrained = Annotated[
     ),
 ]
 Strategy = Annotated[str, typer.Option(help="Region views: masked-crop, masked-full (the original), crop.")]
-FeatureSet = Annotated[str, typer.Option("--feature-set", help="Name to store the features under.")]
+OutFeatures = Annotated[str, typer.Option("--features", help="Feature set to write the vectors to.")]
 Prompts = Annotated[Optional[str], typer.Option(help="Comma-separated prompts, e.g. 'ceiling,ground,toilet paper'.")]
 PromptsFile = Annotated[Optional[Path], typer.Option(help="File of comma- or line-separated prompts.")]
 Fusion = Annotated[str, typer.Option(help="sum (the original), conceptfusion, region.")]
@@ -30,5 +30,13 @@ Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
 TextModel = Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")]
 TextPretrained = Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")]
 Features = Annotated[
-    Optional[str], typer.Option("--features", help="Feature set to use, e.g. raw or smoothed (default: the only one).")
+    Optional[str], typer.Option("--features", help="Feature set to use, e.g. raw or smoothed (default: raw, or the only one).")
 ]
+
+
+def open_features(workspace: Path, region_set: str | None, features: str | None):
+    """The open workspace and the feature key ``--region-set``/``--features`` pick (`Workspace.feature_key`)."""
+    from semlat.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    return ws, ws.feature_key(region_set, features)

@@ -48,15 +48,26 @@ def query(
     device: Device = "auto",
 ) -> None:
     """Answer text prompts as heatmaps and segmentations."""
-    from semlat.encoders.openclip import model_spec
-    from semlat.scoring.prompts import parse_prompts
-    from semlat.stages.query.stage import query_to_files
+    from semlat.encoders import model_spec
+    from semlat.scoring import parse_prompts
+    from semlat.stages.query import query_to_files
     from semlat.workspace import Workspace
 
     prompt_list = parse_prompts(prompts, prompts_file)
-    key = Workspace.open(workspace).feature_key(region_set, features)
-    text_model = model_spec(model, pretrained) if model else None
-    query_to_files(workspace, prompt_list, output, key, image, fusion, score, save_maps, text_model, device, level)
+    ws = Workspace.open(workspace)
+    query_to_files(
+        ws,
+        prompt_list,
+        output,
+        images=image,
+        key=ws.feature_key(region_set, features),
+        fusion=fusion,
+        score=score,
+        levels=level,
+        save_maps=save_maps,
+        text_model=model_spec(model, pretrained) if model else None,
+        device=device,
+    )
     out.print(f"query results in {output}")
 
 
@@ -68,7 +79,7 @@ def run(
     prompts: Prompts = None,
     prompts_file: PromptsFile = None,
     backend: Backend = None,
-    model: Model = "ViT-B-16",
+    model: Model = None,
     pretrained: Pretrained = None,
     strategy: Strategy = "masked-crop",
     fusion: Fusion = "sum",
@@ -76,15 +87,23 @@ def run(
     device: Device = "auto",
 ) -> None:
     """masks → embed → query in one go (each step resumes)."""
+    from semlat.encoders import model_spec
     from semlat.pipeline import run_pipeline
-    from semlat.scoring.prompts import parse_prompts
+    from semlat.scoring import parse_prompts
+    from semlat.workspace import Workspace
 
     prompt_list = parse_prompts(prompts, prompts_file)
-    from semlat.encoders.openclip import model_spec
-    from semlat.regions.base import default_backend
-
-    spec = model_spec(model, pretrained)
+    spec = model_spec(model, pretrained) if model else model_spec(pretrained=pretrained)
     result = run_pipeline(
-        images_dir, workspace, prompt_list, output, backend or default_backend(), spec, strategy, fusion, score, device
+        Workspace.open_or_create(workspace),
+        images_dir,
+        prompt_list,
+        output,
+        backend=backend,
+        model=spec,
+        strategy=strategy,
+        fusion=fusion,
+        score=score,
+        device=device,
     )
     out.print(f"query results in {result}")

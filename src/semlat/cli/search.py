@@ -35,7 +35,7 @@ def search_command(
     device: Device = "auto",
 ) -> None:
     """Rank regions (or images) of the whole collection by a text or an example region."""
-    from semlat.encoders.openclip import model_spec
+    from semlat.encoders import model_spec
     from semlat.stages.search import AUTO_INDEX_ROWS, needs_index, parse_like, search, write_results
     from semlat.workspace import Workspace
 

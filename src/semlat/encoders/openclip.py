@@ -1,13 +1,13 @@
-"""Loading any OpenCLIP model (name + pretrained tag or local checkpoint) behind one small type."""
+"""The OpenCLIP family: any OpenCLIP architecture with a pretrained tag or a local checkpoint.
+
+The shipped configs (`semlat.encoders.toy`) are registered with OpenCLIP on first use, so the toy
+CLIP and the tiny test architecture load through the same path as ``ViT-B-16``.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -15,91 +15,43 @@ import numpy.typing as npt
 import open_clip
 import torch
 
-from semlat.device import resolve_device
+from semlat.encoders.base import ModelSpec
+from semlat.encoders.toy import CONFIG_DIR
 from semlat.errors import SemlatError
-from semlat.models import CONFIG_DIR, TOY_WEIGHTS
 
 DEFAULT_MODEL = "ViT-B-16"
 DEFAULT_PRETRAINED = "laion2b_s34b_b88k"
 _configs_registered = False
 
 
-def _register_configs() -> None:
+def register_configs() -> None:
+    """Make the shipped architecture configs known to OpenCLIP (once per process)."""
     global _configs_registered
     if not _configs_registered:
         open_clip.add_model_config(CONFIG_DIR)
         _configs_registered = True
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def image_normalization(model: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, std) as (1, 3, 1, 1) tensors: what the model's images are normalised with."""
+    cfg = open_clip.get_model_preprocess_cfg(model)
+    mean = torch.tensor(cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)).view(1, 3, 1, 1)
+    std = torch.tensor(cfg.get("std", open_clip.OPENAI_DATASET_STD)).view(1, 3, 1, 1)
+    return mean, std
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """Which CLIP to load: an OpenCLIP architecture name plus a pretrained tag or checkpoint path."""
-
-    name: str = DEFAULT_MODEL
-    pretrained: str = DEFAULT_PRETRAINED
-
-    def checkpoint(self) -> Path | None:
-        """The local checkpoint file, when ``pretrained`` names one rather than a tag."""
-        looks_like_path = any(sep in self.pretrained for sep in ("/", "\\")) or Path(self.pretrained).suffix in (
-            ".bin",
-            ".pt",
-            ".pth",
-            ".safetensors",
-        )
-        return Path(self.pretrained).expanduser() if looks_like_path else None
-
-    def record(self) -> dict[str, Any]:
-        """What the manifest keeps so that a later stage can reload exactly this model."""
-        checkpoint = self.checkpoint()
-        if checkpoint is None:
-            return {"name": self.name, "pretrained": self.pretrained, "checkpoint_sha256": None}
-        return {"name": self.name, "pretrained": str(checkpoint.resolve()), "checkpoint_sha256": _file_sha256(checkpoint)}
-
-    def key(self) -> str:
-        """Stable id of the weights: tag name, or a checkpoint's content hash."""
-        record = self.record()
-        weights = self.pretrained if record["checkpoint_sha256"] is None else f"sha256-{record['checkpoint_sha256'][:16]}"
-        return f"{self.name}:{weights}"
-
-
-TOY_MODEL = "semlat-toy"
-
-
-def toy_model_spec() -> ModelSpec:
-    """The small CLIP trained on the toy world, shipped with the package (no download needed)."""
-    if not TOY_WEIGHTS.is_file():
-        raise SemlatError(f"the toy CLIP weights are missing from {TOY_WEIGHTS}: reinstall semlat or run `semlat toyworld train`")
-    return ModelSpec(TOY_MODEL, str(TOY_WEIGHTS))
-
-
-def model_spec(name: str = DEFAULT_MODEL, pretrained: str | None = None) -> ModelSpec:
-    """``name`` with ``pretrained`` weights, or its default ones: the shipped file for the toy CLIP."""
-    if pretrained is None:
-        return toy_model_spec() if name == TOY_MODEL else ModelSpec(name, DEFAULT_PRETRAINED)
-    return ModelSpec(name, pretrained)
-
-
-class ClipModel:
-    """An OpenCLIP model on a device, with the two calls the pipeline needs."""
+class OpenClipEncoder:
+    """An OpenCLIP model on a device (the `semlat.encoders.base.Encoder` protocol)."""
 
     def __init__(self, spec: ModelSpec, model: torch.nn.Module, tokenizer, device: torch.device):
         self.spec = spec
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = device
-        cfg = open_clip.get_model_preprocess_cfg(model)
-        size = cfg.get("size", 224)
+        size = open_clip.get_model_preprocess_cfg(model).get("size", 224)
         self.image_size = int(size if isinstance(size, int) else size[0])
-        self.mean = torch.tensor(cfg.get("mean", open_clip.OPENAI_DATASET_MEAN), device=device).view(1, 3, 1, 1)
-        self.std = torch.tensor(cfg.get("std", open_clip.OPENAI_DATASET_STD), device=device).view(1, 3, 1, 1)
+        mean, std = image_normalization(model)
+        self.mean, self.std = mean.to(device), std.to(device)
 
     @property
     def autocast(self):
@@ -121,6 +73,11 @@ class ClipModel:
         with self.autocast:
             features = self.model.encode_text(tokens)
         return torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
+
+
+def knows(name: str) -> bool:
+    register_configs()
+    return name in open_clip.list_models()
 
 
 def _cached_or_reachable(spec: ModelSpec) -> str:
@@ -148,16 +105,8 @@ def _cached_or_reachable(spec: ModelSpec) -> str:
     return spec.pretrained
 
 
-def resolve_weights(spec: ModelSpec) -> str:
-    """Check ``spec`` can be loaded without loading it; returns what to pass as OpenCLIP's ``pretrained``.
-
-    Cheap, so a pipeline can fail on a bad model before it writes anything.
-    """
-    _register_configs()
-    if spec.name not in open_clip.list_models():
-        raise SemlatError(
-            f"unknown model {spec.name!r}: use an OpenCLIP architecture name (`python -c 'import open_clip; print(open_clip.list_models())'`)"
-        )
+def check(spec: ModelSpec) -> str:
+    """Check ``spec`` can be loaded without loading it; returns what to pass as OpenCLIP's ``pretrained``."""
     checkpoint = spec.checkpoint()
     if checkpoint is not None:
         if not checkpoint.is_file():
@@ -168,20 +117,20 @@ def resolve_weights(spec: ModelSpec) -> str:
     tags = open_clip.list_pretrained_tags_by_model(spec.name)
     if spec.pretrained not in tags:
         raise SemlatError(
-            f"model {spec.name} has no pretrained tag {spec.pretrained!r} (known: {', '.join(tags) or 'none'}): pass a known tag or a checkpoint file with --pretrained PATH"
+            f"model {spec.name} has no pretrained tag {spec.pretrained!r} (known: {', '.join(tags) or 'none'}): "
+            "pass a known tag or a checkpoint file with --pretrained PATH"
         )
     return _cached_or_reachable(spec)
 
 
-def load_clip(spec: ModelSpec, device: str | None = None) -> ClipModel:
-    """Load ``spec`` on ``device`` (auto by default), with a one-line error for every way it can fail."""
-    weights = resolve_weights(spec)
-    torch_device = resolve_device(device)
+def load(spec: ModelSpec, device: torch.device) -> OpenClipEncoder:
+    """Load ``spec`` on ``device``, with a one-line error for every way it can fail."""
+    weights = check(spec)
     try:
-        model = open_clip.create_model(spec.name, pretrained=weights, device=torch_device)
+        model = open_clip.create_model(spec.name, pretrained=weights, device=device)
     except Exception as exc:  # a wrong or damaged file fails in many ways (pickle, zip, key and shape errors)
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SemlatError(
             f"could not load weights {weights} into {spec.name} ({first_line}): pass a checkpoint made for this architecture"
         ) from exc
-    return ClipModel(spec, model, open_clip.get_tokenizer(spec.name), torch_device)
+    return OpenClipEncoder(spec, model, open_clip.get_tokenizer(spec.name), device)

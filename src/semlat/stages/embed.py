@@ -14,8 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from semlat.encoders.openclip import ClipModel, ModelSpec, load_clip
-from semlat.encoders.views import STRATEGIES, region_view, resize_center_crop
+from semlat.encoders import STRATEGIES, Encoder, ModelSpec, load_encoder, model_spec, region_view, resize_center_crop
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
 from semlat.progress import track
@@ -44,8 +43,9 @@ def _views(record: ImageRecord, regions: list[Region], strategy: str, size: int)
 
 
 def embed_regions(
-    workspace: str | Path,
-    spec: ModelSpec = ModelSpec(),
+    ws: Workspace,
+    *,
+    model: ModelSpec | None = None,
     strategy: str = "masked-crop",
     region_set: str | None = None,
     feature_set: str = "raw",
@@ -55,8 +55,8 @@ def embed_regions(
     """Embed the whole image and every region of every image; resumes a killed run.
 
     Args:
-        workspace: an existing workspace with regions.
-        spec: the OpenCLIP model and weights.
+        ws: a workspace with regions.
+        model: the CLIP model and weights (default: `semlat.encoders.model_spec()`).
         strategy: how regions are cut out (`semlat.encoders.views`).
         region_set: which regions (default: the only set).
         feature_set: name under which the vectors are stored.
@@ -67,28 +67,30 @@ def embed_regions(
     """
     if strategy not in STRATEGIES:
         raise SemlatError(f"unknown region strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
-    ws = Workspace.open(workspace)
+    if batch_size < 1:
+        raise SemlatError(f"--batch-size must be at least 1 (got {batch_size})")
+    spec = model or model_spec()
     region_set = ws.region_set(region_set)
-    model = load_clip(spec, device)
+    encoder = load_encoder(spec, device)
     key = FeatureKey(region_set, spec.key(), feature_set)
     ws.claim_config("models", key.model_key, spec.record(), hint="use another workspace")
-    ws.claim_config("feature_sets", str(key), {"strategy": strategy}, hint="pass --feature-set with a new name to keep both")
+    ws.claim_config("feature_sets", str(key), {"strategy": strategy}, hint="pass --features with a new name to keep both")
     done = ws.done_images(embeddings_stage(key))
     todo = [record for record in ws.images() if record.image_id not in done]
-    _encode_stream(ws, model, key, todo, strategy, batch_size)
+    _encode_stream(ws, encoder, key, todo, strategy, batch_size)
     ws.compact()
     return key
 
 
 def _encode_stream(
-    ws: Workspace, model: ClipModel, key: FeatureKey, records: list[ImageRecord], strategy: str, batch_size: int
+    ws: Workspace, encoder: Encoder, key: FeatureKey, records: list[ImageRecord], strategy: str, batch_size: int
 ) -> None:
     """Fill batches with views from consecutive images; write each image when its last view is encoded."""
     batch: list[torch.Tensor] = []
     owners: list[tuple[_PendingImage, int]] = []
 
     def flush() -> None:
-        vectors = model.encode_images(torch.stack(batch))
+        vectors = encoder.encode_images(torch.stack(batch))
         for (pending, index), vector in zip(owners, vectors):
             pending.vectors[index] = vector
             pending.missing -= 1
@@ -98,10 +100,10 @@ def _encode_stream(
         batch.clear()
         owners.clear()
 
-    for record in track(records, f"embedding ({model.spec.name})"):
+    for record in track(records, f"embedding ({encoder.spec.name})"):
         regions = ws.regions(key.region_set, record)
         pending = _PendingImage(record, [r.region_id for r in regions], [None] * (1 + len(regions)), 1 + len(regions))
-        for index, view in enumerate(_views(record, regions, strategy, model.image_size)):
+        for index, view in enumerate(_views(record, regions, strategy, encoder.image_size)):
             batch.append(view)
             owners.append((pending, index))
             if len(batch) == batch_size:

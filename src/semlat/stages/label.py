@@ -47,17 +47,10 @@ class LabelResult:
     n_images: int
 
 
-def _clip_key(ws: Workspace, region_set: str, feature_set: str | None) -> FeatureKey | None:
-    keys = [key for key in ws.feature_keys() if key.region_set == region_set]
-    if feature_set is not None:
-        keys = [key for key in keys if key.feature_set == feature_set]
-    raw = [key for key in keys if key.feature_set == "raw"]
-    return (raw or keys or [None])[0]
-
-
 def label_regions(
-    workspace: str | Path | Workspace,
+    ws: Workspace,
     region_set: str | None = None,
+    *,
     n_labels: int = 15,
     descriptor: str = "auto",
     feature_set: str | None = None,
@@ -70,11 +63,11 @@ def label_regions(
     """Give every region of ``region_set`` a cross-view label by clustering region descriptors.
 
     Args:
-        workspace: workspace directory (or an open `Workspace`).
+        ws: the workspace.
         region_set: region set to label (default: the only one).
         n_labels: number of labels G (fewer if there are fewer regions).
         descriptor: "auto", "clip" or "sam" (see the module docstring).
-        feature_set: CLIP feature set to use with "clip" (default: "raw", else the only one).
+        feature_set: CLIP feature set to use with "clip" (default: see `Workspace.feature_key`).
         backend, sam_type, checkpoint, device: the SAM used for "sam" descriptors that were not
             stored while proposing.
         seed: KMeans seed (the same inputs give the same labels).
@@ -83,9 +76,9 @@ def label_regions(
         raise SemlatError(f"unknown descriptor {descriptor!r}: use {', '.join(DESCRIPTORS)}")
     if n_labels < 1:
         raise SemlatError(f"--labels must be at least 1 (got {n_labels})")
-    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
     name = ws.region_set(region_set)
-    key = _clip_key(ws, name, feature_set)
+    embedded = any(key.region_set == name for key in ws.feature_keys())
+    key = ws.feature_key(region_set=name, feature_set=feature_set) if embedded else None
     if descriptor == "auto":
         descriptor = "clip" if key is not None else "sam"
     if descriptor == "clip" and key is None:

@@ -14,7 +14,7 @@ from semlat.workspace import Workspace, regions_stage
 
 
 def propose_regions(
-    workspace: str | Path, images_dir: str | Path, backend: str = "classical", region_set: str | None = None, **params: Any
+    ws: Workspace, images_dir: str | Path, *, backend: str = "classical", region_set: str | None = None, **params: Any
 ) -> Workspace:
     """Propose regions for every image in ``images_dir`` into ``workspace``; resumes a killed run.
 
@@ -35,7 +35,6 @@ def propose_regions(
     prepare = getattr(proposer, "prepare", None)
     if callable(prepare):  # e.g. load the model: a bad checkpoint fails before the workspace is touched
         prepare()
-    ws = Workspace.open_or_create(workspace)
     name = region_set or backend
     ws.claim_config(
         "region_sets",

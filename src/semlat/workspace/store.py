@@ -260,12 +260,6 @@ class Workspace:
         units.delete(f"stage = {_quote(stage)} AND image_id = {image_id}")
         units.add(pa.Table.from_pylist([{"stage": stage, "image_id": image_id}], schema=UNITS_SCHEMA))
 
-    def drop_stage(self, stage: str) -> None:
-        """Forget a stage's ledger (its rows are replaced image by image on the next run)."""
-        units = self._table("units")
-        if units is not None:
-            units.delete(f"stage = {_quote(stage)}")
-
     # -- regions -------------------------------------------------------------------------
     def write_regions(self, region_set: str, image_id: int, regions: Sequence[Region]) -> None:
         rows = pa.Table.from_pylist(
@@ -391,7 +385,14 @@ class Workspace:
         return [FeatureKey(*name.split("/", 2)) for name in sorted(self.manifest.get("feature_sets", {}))]
 
     def feature_key(self, region_set: str | None = None, feature_set: str | None = None, model: str | None = None) -> FeatureKey:
-        """The one feature key matching the filters (``model``: a model key or architecture name)."""
+        """The one feature key matching the filters: the resolver every stage and command uses.
+
+        Args:
+            region_set: only keys of this region set.
+            feature_set: only keys of this feature set; when None and several keys match, the
+                ``raw`` one (what `semlat embed` writes) is chosen if there is exactly one.
+            model: a model key or its architecture name.
+        """
         keys = [
             key
             for key in self.feature_keys()
@@ -399,18 +400,17 @@ class Workspace:
             and feature_set in (None, key.feature_set)
             and model in (None, key.model_key, key.model_key.split(":")[0])
         ]
+        if not keys and not self.images():
+            raise SemlatError(f"workspace {self.root} has no images: run `semlat masks` or `semlat import-seed` first")
         if not keys:
             known = ", ".join(map(str, self.feature_keys())) or "none"
             raise SemlatError(f"no matching embeddings in {self.root} (has: {known}): run `semlat embed` first")
+        if len(keys) > 1 and feature_set is None:
+            raw = [key for key in keys if key.feature_set == "raw"]
+            keys = raw if len(raw) == 1 else keys
         if len(keys) > 1:
             raise SemlatError(f"several feature sets match ({', '.join(map(str, keys))}): pick one with --region-set/--features")
         return keys[0]
-
-    def search(self, query: str | None = None, **options: Any) -> list:
-        """Rank regions (or images) of the whole collection: see `semlat.stages.search.search`."""
-        from semlat.stages.search import search
-
-        return search(self, query, **options)
 
     def compact(self) -> None:
         """Merge the many small per-image commits so later reads stay fast."""

@@ -34,7 +34,7 @@ def test_bad_workspaces_exit_2_with_one_line(make_ws, cli, tmp_path, command):
     empty = tmp_path / "empty"
     from semlat.workspace import Workspace
 
-    Workspace.open_or_create(empty)
+    Workspace.open_or_create(empty).save_manifest()
     args = [a if a != "OUT" else str(tmp_path / "out") for a in command]
     code, _, err = cli(args[0], "-w", empty, *args[1:])
     assert code == 2 and "no images" in err

@@ -54,7 +54,7 @@ def test_refine_writes_a_new_region_set_with_provenance(make_ws):
     assert ids.tolist() == [-1, 0, 2, 4]
     np.testing.assert_allclose(vectors[1], E[0], atol=1e-6)  # normalised mean of the union's members
     np.testing.assert_allclose(vectors[0], ws.embeddings(KEY, first)[1][0])
-    refined = compute_metrics(ws, region_set="test-refined")
+    refined = compute_metrics(ws, key=ws.feature_key(region_set="test-refined"))
     assert refined.label_ids == [0, 2, 3, 4] and refined.labels[0].members == 3
 
 
@@ -63,10 +63,10 @@ def test_rerun_resumes_and_other_thresholds_need_a_new_name(make_ws):
 
     ws = make_ws(LABELS, VECTORS)
     refine_labels(ws)
-    refine_labels(ws, region_set="test")  # same plan: nothing to do
+    refine_labels(ws, key=ws.feature_key(region_set="test"))  # same plan: nothing to do
     with pytest.raises(SemlatError, match="out-region-set"):
-        refine_labels(ws, region_set="test", merge_threshold=1.5)
-    plan = refine_labels(ws, region_set="test", merge_threshold=1.5, out_region_set="strict")
+        refine_labels(ws, key=ws.feature_key(region_set="test"), merge_threshold=1.5)
+    plan = refine_labels(ws, key=ws.feature_key(region_set="test"), merge_threshold=1.5, out_region_set="strict")
     assert plan.merged == {} and "strict" in ws.region_sets()
 
 

@@ -46,8 +46,8 @@ def test_alpha_one_is_the_prototype(make_ws):
 def test_smoothing_raises_coherence_and_is_selectable(make_ws, method):
     ws, _ = noisy_ws(make_ws)
     smooth_features(ws, method=method, alpha=0.5, k=2)
-    raw = compute_metrics(ws, features="raw")
-    smoothed = compute_metrics(ws, features="smoothed")
+    raw = compute_metrics(ws, key=ws.feature_key(feature_set="raw"))
+    smoothed = compute_metrics(ws, key=ws.feature_key(feature_set="smoothed"))
     assert smoothed.key.feature_set == "smoothed"
     assert smoothed.summary["mean_cosine_to_prototype"] > raw.summary["mean_cosine_to_prototype"]
     assert smoothed.summary["mean_intra_variance"] < raw.summary["mean_intra_variance"]
@@ -71,7 +71,7 @@ def test_knn_uses_other_views_only(make_ws):
 def test_a_single_member_label_is_unchanged(make_ws):
     ws = make_ws([[0, 1], [1]], [[basis(0), basis(1)], [unit(basis(1) + basis(2))]])
     for method in ("prototype", "knn"):
-        new = smooth_features(ws, features="raw", method=method, alpha=0.7, out_feature_set=f"s-{method}")
+        new = smooth_features(ws, key=ws.feature_key(feature_set="raw"), method=method, alpha=0.7, out_feature_set=f"s-{method}")
         np.testing.assert_allclose(ws.embeddings(new, ws.images()[0])[1][1], basis(0), atol=1e-6)
 
 
@@ -93,9 +93,9 @@ def test_bad_options_are_refused(make_ws, options, message):
 def test_rerun_with_other_settings_needs_a_new_name(make_ws):
     ws, _ = noisy_ws(make_ws, images=2)
     first = smooth_features(ws, alpha=0.3)
-    assert smooth_features(ws, features="raw", alpha=0.3) == first  # same settings: resumes, nothing to do
+    assert smooth_features(ws, key=ws.feature_key(feature_set="raw"), alpha=0.3) == first  # same settings: resumes, nothing to do
     with pytest.raises(SemlatError, match="other settings"):
-        smooth_features(ws, features="raw", alpha=0.6)
+        smooth_features(ws, key=ws.feature_key(feature_set="raw"), alpha=0.6)
 
 
 @pytest.mark.parametrize("method", ["prototype", "knn"])
@@ -103,8 +103,10 @@ def test_a_mislabelled_outlier_keeps_its_feature(make_ws, method):
     # label 0 in 5 images: four near e0, one (image 4) is really e2; 20% trim leaves it out
     near = [unit(basis(0) + 0.1 * basis(1)), unit(basis(0) - 0.1 * basis(1)), basis(0), unit(basis(0) + 0.1 * basis(3))]
     ws = make_ws([[0]] * 5, [[v] for v in near] + [[basis(2)]])
-    kept = smooth_features(ws, features="raw", method=method, alpha=1.0, k=2, out_feature_set="kept")
-    pulled = smooth_features(ws, features="raw", method=method, alpha=1.0, k=2, out_feature_set="pulled", keep_outliers=False)
+    kept = smooth_features(ws, key=ws.feature_key(feature_set="raw"), method=method, alpha=1.0, k=2, out_feature_set="kept")
+    pulled = smooth_features(
+        ws, key=ws.feature_key(feature_set="raw"), method=method, alpha=1.0, k=2, out_feature_set="pulled", keep_outliers=False
+    )
     last = ws.images()[-1]
     np.testing.assert_allclose(ws.embeddings(kept, last)[1][1], basis(2), atol=1e-6)
     assert ws.embeddings(pulled, last)[1][1] @ basis(0) > 0.99  # pulled onto the trusted members

@@ -63,7 +63,7 @@ def test_bad_searches_exit_2_with_one_line(cli, workspace, args, message):
 def test_empty_workspace_exits_2(cli, tmp_path):
     from semlat.workspace import Workspace
 
-    Workspace.open_or_create(tmp_path / "empty")
+    Workspace.open_or_create(tmp_path / "empty").save_manifest()
     code, _, err = cli("search", "-w", tmp_path / "empty", "chair")
     assert code == 2 and "semlat embed" in err
     code, _, err = cli("index", "-w", tmp_path / "empty")

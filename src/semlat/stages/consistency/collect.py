@@ -41,14 +41,12 @@ class RegionTable:
         return np.unique(self.labels[self.labelled]).astype(np.int32)
 
 
-def choose_key(
-    ws: Workspace, key: FeatureKey | None = None, region_set: str | None = None, features: str | None = None
-) -> FeatureKey:
-    """The feature key to work on: ``key`` if given (checked), else the one matching the filters."""
+def choose_key(ws: Workspace, key: FeatureKey | None = None) -> FeatureKey:
+    """The feature key to work on: ``key`` if given (checked), else `Workspace.feature_key()`."""
     if not ws.images():
         raise SemlatError(f"workspace {ws.root} has no images: run `semlat masks` or `semlat import-seed` first")
     if key is None:
-        return ws.feature_key(region_set, features)
+        return ws.feature_key()
     if key not in ws.feature_keys():
         known = ", ".join(map(str, ws.feature_keys())) or "none"
         raise SemlatError(f"no features {key} in {ws.root} (has: {known})")

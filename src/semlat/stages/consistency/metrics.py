@@ -105,19 +105,14 @@ def metrics_from_table(table: RegionTable, workspace: Path | str = ".") -> Metri
     return Metrics(Path(workspace), table.key, stats, similarity, summary, table, region_cosine)
 
 
-def compute_metrics(
-    workspace: str | Path | Workspace, key: FeatureKey | None = None, region_set: str | None = None, features: str | None = None
-) -> Metrics:
+def compute_metrics(ws: Workspace, *, key: FeatureKey | None = None) -> Metrics:
     """Per-label and overall consistency numbers of one feature key of a workspace.
 
     Args:
-        workspace: workspace directory (or an open `Workspace`).
-        key: the features to measure; default: the only key matching ``region_set``/``features``.
-        region_set: filter for choosing the key.
-        features: feature set name filter ("raw", "smoothed", ...).
+        ws: the workspace.
+        key: the features to measure (default: `Workspace.feature_key()`).
     Raises:
         SemlatError: no images, no features, or no labelled region.
     """
-    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
-    key = choose_key(ws, key, region_set, features)
+    key = choose_key(ws, key)
     return metrics_from_table(collect_regions(ws, key), ws.root)

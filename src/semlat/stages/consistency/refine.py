@@ -22,7 +22,6 @@ rows, and for a union region the normalised mean of its members' vectors (an app
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -172,20 +171,19 @@ def _relabel(region: Region, label: int) -> Region:
 
 
 def refine_labels(
-    workspace: str | Path | Workspace,
+    ws: Workspace,
+    *,
     key: FeatureKey | None = None,
     delete_k: float = 1.0,
     merge_threshold: float = 0.6,
     dry_run: bool = False,
     out_region_set: str | None = None,
-    region_set: str | None = None,
-    features: str | None = None,
 ) -> RefinePlan:
     """Plan merge & deletion from ``key``'s features and, unless ``dry_run``, write the new region set.
 
     Args:
-        workspace: workspace directory (or an open `Workspace`).
-        key: features whose prototypes decide; default: the only key matching the filters.
+        ws: the workspace.
+        key: features whose prototypes decide (default: `Workspace.feature_key()`).
         delete_k: k in the deletion threshold μ + k·σ.
         merge_threshold: cosine above which two labels merge.
         dry_run: only plan; write nothing.
@@ -193,8 +191,7 @@ def refine_labels(
     Returns:
         The plan, with ``out_region_set`` set.
     """
-    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
-    key = choose_key(ws, key, region_set, features)
+    key = choose_key(ws, key)
     table = collect_regions(ws, key)
     metrics = metrics_from_table(table, ws.root)
     plan = plan_refinement(metrics.similarity, metrics.label_ids, delete_k, merge_threshold)

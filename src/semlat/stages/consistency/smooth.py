@@ -21,8 +21,6 @@ set next to the source one (same region set and model), registered in the manife
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import numpy.typing as npt
 
@@ -129,34 +127,30 @@ def check_options(method: str, alpha: float, k: int) -> None:
 
 
 def smooth_features(
-    workspace: str | Path | Workspace,
+    ws: Workspace,
+    *,
     key: FeatureKey | None = None,
     method: str = "prototype",
     alpha: float = 0.5,
     k: int = 5,
-    out_feature_set: str = "smoothed",
     keep_outliers: bool = True,
-    region_set: str | None = None,
-    features: str | None = None,
+    out_feature_set: str = "smoothed",
 ) -> FeatureKey:
     """Write smoothed region features as a new feature set; resumes a killed run.
 
     Args:
-        workspace: workspace directory (or an open `Workspace`).
-        key: source features; default: the only key matching ``region_set``/``features``.
+        ws: the workspace.
+        key: source features (default: `Workspace.feature_key()`).
         method: "prototype" or "knn".
         alpha: blend weight of the consensus (0: unchanged, 1: the consensus itself).
         k: neighbours for "knn".
-        out_feature_set: name of the new feature set.
         keep_outliers: members left out of the trimmed mean keep their own feature.
-        region_set: filter for choosing the source key.
-        features: source feature set name filter.
+        out_feature_set: name of the new feature set.
     Returns:
         The key of the new features.
     """
     check_options(method, alpha, k)
-    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
-    key = choose_key(ws, key, region_set, features)
+    key = choose_key(ws, key)
     if out_feature_set == key.feature_set:
         raise SemlatError(f"smoothed features need a name other than their source {key.feature_set!r}: pass --out-features")
     new_key = FeatureKey(key.region_set, key.model_key, out_feature_set)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from semlat.encoders.openclip import ModelSpec, load_clip
+from semlat.encoders import ModelSpec, load_encoder, model_of_features
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
 from semlat.progress import track
@@ -29,35 +30,30 @@ class QueryResult:
     maps: npt.NDArray[np.float32]
 
 
-def text_model_spec(ws: Workspace, key: FeatureKey, override: ModelSpec | None) -> ModelSpec:
-    """The CLIP whose text tower matches ``key``'s image features."""
-    if override is not None:
-        return override
-    record = ws.manifest.get("models", {}).get(key.model_key)
-    if record is None:
-        raise SemlatError(
-            f"features {key} were imported without a model: pass --model and --pretrained of the CLIP that made them"
-        )
-    spec = ModelSpec(record["name"], record["pretrained"])
-    if spec.checkpoint() is not None and spec.key() != key.model_key:
-        raise SemlatError(f"checkpoint {spec.pretrained} changed since the features were made: re-run `semlat embed`")
-    return spec
-
-
 def query_images(
-    workspace: str | Path | Workspace,
+    ws: Workspace,
     prompts: list[str],
+    *,
     images: list[str] | None = None,
     key: FeatureKey | None = None,
     fusion: str = "sum",
     score: str = "softmax",
+    levels: list[int] | None = None,
     text_model: ModelSpec | None = None,
     device: str | None = None,
-    levels: list[int] | None = None,
-):
-    """Yield a `QueryResult` per image (all images, or those named), streaming one at a time.
+) -> Iterator[QueryResult]:
+    """Yield a `QueryResult` per image, streaming one at a time.
 
-    ``levels`` keeps only regions of those levels (SAM's 0 whole, 1 part, 2 sub-part); default all.
+    Args:
+        ws: a workspace with features.
+        prompts: the text prompts.
+        images: file names (or stems) of the images to answer (default: all).
+        key: the features to use (default: `Workspace.feature_key()`).
+        fusion: one of `semlat.scoring.FUSIONS`.
+        score: one of `semlat.scoring.SCORES`.
+        levels: only regions of these levels (SAM's 0 whole, 1 part, 2 sub-part; default: all).
+        text_model: the CLIP for text, only for imported features without a recorded model.
+        device: where the text model runs.
     """
     if fusion not in FUSIONS:
         raise SemlatError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
@@ -65,10 +61,9 @@ def query_images(
         raise SemlatError(f"unknown score {score!r}: choose one of {', '.join(SCORES)}")
     if not prompts:
         raise SemlatError("no prompts given: pass --prompts 'ceiling,ground' or --prompts-file FILE")
-    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
     key = key or ws.feature_key()
     records = [ws.image(name) for name in images] if images else ws.images()
-    clip = load_clip(text_model_spec(ws, key, text_model), device)
+    clip = load_encoder(model_of_features(ws, key, text_model), device)
     texts = clip.encode_texts(prompts)
     canonical = clip.encode_texts(list(CANONICAL_PHRASES)) if score == "relevancy" else None
     for record in records:
@@ -94,28 +89,30 @@ def query_images(
 
 
 def query_to_files(
-    workspace: str | Path,
+    ws: Workspace,
     prompts: list[str],
     out_dir: str | Path,
-    key: FeatureKey | None = None,
+    *,
     images: list[str] | None = None,
+    key: FeatureKey | None = None,
     fusion: str = "sum",
     score: str = "softmax",
+    levels: list[int] | None = None,
     save_maps: bool = False,
     text_model: ModelSpec | None = None,
     device: str | None = None,
-    levels: list[int] | None = None,
 ) -> Path:
     """Run `query_images` and write, per image, a heatmap per prompt, a segmentation and optionally the maps.
 
     Layout: ``OUT/<image stem>/<prompt>.png``, ``segmentation.png``, ``maps.npy`` (P, H, W), and
-    ``OUT/query.json`` with the prompts and settings.
+    ``OUT/query.json`` with the prompts and settings. Options as `query_images`.
     """
     out_dir = Path(out_dir)
-    ws = Workspace.open(workspace)
     key = key or ws.feature_key()
     total = len(images) if images else len(ws.images())
-    results = query_images(ws, prompts, images, key, fusion, score, text_model, device, levels)
+    results = query_images(
+        ws, prompts, images=images, key=key, fusion=fusion, score=score, levels=levels, text_model=text_model, device=device
+    )
     for result in track(results, "querying", total=total):
         image_dir = out_dir / Path(result.image.file_name).stem
         image_dir.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,7 @@ from semlat.workspace import Workspace
 from semlat.workspace.store import _quote
 
 if TYPE_CHECKING:
-    from semlat.encoders.openclip import ModelSpec
+    from semlat.encoders import ModelSpec
 
 BY = ("region", "image")
 KEY_COLUMNS = ("region_set", "model_key", "feature_set")
@@ -214,7 +214,7 @@ def _where(key: FeatureKey, image_ids: list[int] | None, whole_images: bool) -> 
 
 
 def search(
-    workspace: Workspace | str | Path,
+    ws: Workspace,
     query: str | None = None,
     *,
     like: tuple[str, int] | None = None,
@@ -234,7 +234,7 @@ def search(
     """Rank the collection's regions (or images) against a text, an example region or a vector.
 
     Args:
-        workspace: a `Workspace` or its directory.
+        ws: a workspace with features.
         query: text, encoded with the CLIP that made the features.
         like: (image name, region id) of an example region; its own stored feature is the query.
         vector: a (D,) query vector (normalised here).
@@ -262,18 +262,14 @@ def search(
         raise SemlatError(f"--top must be at least 1 (got {top})")
     if min_area is not None and not 0 <= min_area <= 1:
         raise SemlatError(f"--min-area is a fraction of the image area, between 0 and 1 (got {min_area})")
-    ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
     key = key or ws.feature_key()
     query_vector = _query_vector(ws, key, query, like, vector)
 
     clip = None
     if query_vector is None or score == "relevancy":
-        from semlat.encoders.openclip import (
-            load_clip,  # torch and open_clip load only when needed
-        )
-        from semlat.stages.query.stage import text_model_spec
+        from semlat.encoders import load_encoder, model_of_features  # torch and open_clip load only when needed
 
-        clip = load_clip(text_model_spec(ws, key, text_model), device)
+        clip = load_encoder(model_of_features(ws, key, text_model), device)
     if query_vector is None:
         query_vector = clip.encode_texts([query.strip()])[0].astype(np.float64)  # type: ignore[union-attr]
     canonical = clip.encode_texts(list(CANONICAL_PHRASES)).astype(np.float64) if score == "relevancy" else None  # type: ignore[union-attr]
