@@ -65,7 +65,7 @@ def test_empty_workspace_exits_2(cli, tmp_path):
 
     Workspace.open_or_create(tmp_path / "empty").save_manifest()
     code, _, err = cli("search", "-w", tmp_path / "empty", "chair")
-    assert code == 2 and "semlat embed" in err
+    assert code == 2 and "has no images: run `semlat masks`" in err
     code, _, err = cli("index", "-w", tmp_path / "empty")
     assert code == 2 and "no embeddings" in err
 

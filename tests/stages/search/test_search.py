@@ -165,7 +165,7 @@ def test_bad_queries_fail_with_one_clear_line(known, kwargs, message):
 
 
 def test_empty_workspace_is_a_clear_error(tmp_path):
-    with pytest.raises(SemlatError, match="run `semlat embed` first"):
+    with pytest.raises(SemlatError, match="has no images: run `semlat masks`"):
         search(Workspace.open_or_create(tmp_path / "ws"), vector=np.ones(DIM))
 
 
