@@ -110,9 +110,9 @@ def build_workspace(
     """The workspace with ``rows`` embeddings; returns it, all vectors, and which rows are regions."""
     ws = Workspace.open_or_create(root)
     n_images = -(-rows // ROWS_PER_IMAGE)
-    ws.manifest["embedding_dim"] = DIM
-    ws.manifest.setdefault("region_sets", {})[KEY.region_set] = {"backend": "synthetic"}
-    ws.manifest.setdefault("feature_sets", {})[str(KEY)] = {"strategy": "synthetic"}
+    ws.manifest.embedding_dim = DIM
+    ws.manifest.region_sets[KEY.region_set] = {"backend": "synthetic"}
+    ws.manifest.feature_sets[str(KEY)] = {"strategy": "synthetic"}
     ws.save_manifest()
     images = pa.table(
         {
@@ -227,7 +227,7 @@ def search_rows(
     ws: Workspace, settings: IndexSettings, queries: npt.NDArray[np.float32]
 ) -> tuple[list[float], list[npt.NDArray[np.int64]]]:
     """`search(ws, vector=q, top=10)` for every query with ``settings``; latencies and found row numbers."""
-    ws.manifest["index"].update(nprobes=settings.nprobes, refine_factor=settings.refine_factor, ef=settings.ef)
+    ws.manifest.index.update(nprobes=settings.nprobes, refine_factor=settings.refine_factor, ef=settings.ef)
     times, hits = latency_ms(lambda q: search(ws, vector=q, top=10), queries)
     return times, [np.array([h.image_id * ROWS_PER_IMAGE + h.region_id + 1 for h in hs]) for hs in hits]
 
@@ -316,7 +316,7 @@ def main() -> None:
     reset_peak()
     before = rss_mib()
     table = embeddings_table(ws)
-    recorded = ws.manifest["index"]
+    recorded = ws.manifest.index
     sweep = []
     for pair in args.sweep.split(","):
         nprobes, refine = (int(x) for x in pair.split(":"))

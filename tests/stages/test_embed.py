@@ -18,7 +18,7 @@ def test_every_image_and_region_is_embedded_normalised(tmp_path, images_dir, tin
         ids, vectors = ws.embeddings(key, image)
         assert ids.tolist() == [WHOLE_IMAGE, *(r.region_id for r in ws.regions("classical", image))]
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert Workspace.open(tmp_path / "ws").manifest["models"][key.model_key]["checkpoint_sha256"]
+    assert Workspace.open(tmp_path / "ws").manifest.models[key.model_key]["checkpoint_sha256"]
 
 
 def test_batches_do_not_change_features(tmp_path, images_dir, tiny_checkpoint):

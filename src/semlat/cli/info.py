@@ -14,4 +14,4 @@ def info(workspace: Workspace_) -> None:
     ws = Workspace.open(workspace)
     out.print(f"{len(ws.images())} images; region sets: {', '.join(ws.region_sets()) or 'none'}")
     for key in ws.feature_keys():
-        out.print(f"features: {key} ({ws.manifest['feature_sets'][str(key)]})")
+        out.print(f"features: {key} ({ws.manifest.feature_sets[str(key)]})")

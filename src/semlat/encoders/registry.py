@@ -59,7 +59,7 @@ def model_of_features(ws: Workspace, key: FeatureKey, override: ModelSpec | None
     """The model whose text tower matches ``key``'s image features (``override`` for imported features)."""
     if override is not None:
         return override
-    record = ws.manifest.get("models", {}).get(key.model_key)
+    record = ws.manifest.models.get(key.model_key)
     if record is None:
         raise SemlatError(
             f"features {key} were imported without a model: pass --model and --pretrained of the CLIP that made them"

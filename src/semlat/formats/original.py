@@ -244,13 +244,13 @@ def _check_workspace(
         return
     ws = Workspace.open(workspace)
     for section, name, config in claims:
-        existing = ws.manifest.get(section, {}).get(name)
+        existing = ws.manifest.section(section).get(name)
         if existing is not None and existing != config:
             raise SemlatError(
                 f"{section[:-1].replace('_', ' ')} {name!r} in {workspace} was made with other settings ({existing}): "
                 "import under another region set name or into a new workspace"
             )
-    known_dim = ws.manifest.get("embedding_dim")
+    known_dim = ws.manifest.embedding_dim
     if dim is not None and known_dim is not None and known_dim != dim:
         raise SemlatError(
             f"workspace {workspace} holds {known_dim}-d features and {dim}-d ones were given: use a new workspace for these features"

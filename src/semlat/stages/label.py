@@ -110,7 +110,7 @@ def label_regions(
         ws.write_regions(name, record.image_id, [replace(r, label=int(mine[i])) for i, r in enumerate(regions)])
         start += count
     found = int(labels.max()) + 1
-    ws.manifest.setdefault("labels", {})[name] = {"descriptor": descriptor, "n_labels": n_labels, "seed": seed, "found": found}
+    ws.manifest.labels[name] = {"descriptor": descriptor, "n_labels": n_labels, "seed": seed, "found": found}
     ws.save_manifest()
     ws.compact()
     return LabelResult(name, descriptor, found, int(features.shape[0]), len(per_image))

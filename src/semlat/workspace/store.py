@@ -8,7 +8,6 @@ next run deletes them and redoes that image, so a resumed run ends equal to an u
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
@@ -23,7 +22,7 @@ import pyarrow as pa  # noqa: E402
 
 from semlat.errors import SemlatError  # noqa: E402
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region  # noqa: E402
-from semlat.workspace.manifest import new_manifest, package_versions, write_json_atomic  # noqa: E402
+from semlat.workspace.manifest import Manifest  # noqa: E402
 
 T = TypeVar("T")
 
@@ -89,7 +88,7 @@ class Workspace:
     what another process wrote since.
     """
 
-    def __init__(self, root: Path, manifest: dict[str, Any]):
+    def __init__(self, root: Path, manifest: Manifest):
         self.root = root
         self.manifest = manifest
         self._connection: Any = None
@@ -115,11 +114,7 @@ class Workspace:
             raise SemlatError(
                 f"{root} is not a semlat workspace (no {MANIFEST_NAME}): run `semlat masks` or `semlat import-seed` first"
             )
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise SemlatError(f"workspace manifest {manifest_path} is corrupt ({exc})") from exc
-        return cls(root, manifest)
+        return cls(root, Manifest.read(manifest_path))
 
     @classmethod
     def open_or_create(cls, root: str | Path) -> Workspace:
@@ -133,16 +128,15 @@ class Workspace:
             return cls.open(root)
         if root.exists() and not root.is_dir():
             raise SemlatError(f"workspace path {root} is a file: pass a directory")
-        return cls(root, new_manifest())
+        return cls(root, Manifest())
 
     def save_manifest(self) -> None:
-        self.manifest["packages"] = package_versions()
         self.root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.root / MANIFEST_NAME, self.manifest)
+        self.manifest.write(self.root / MANIFEST_NAME)
 
     def claim_config(self, section: str, name: str, config: dict[str, Any], hint: str) -> None:
         """Record how ``name`` in ``section`` is made, refusing to mix two configurations under one name."""
-        entries = self.manifest.setdefault(section, {})
+        entries = self.manifest.section(section)
         existing = entries.get(name)
         if existing is not None and existing != config:
             raise SemlatError(
@@ -301,7 +295,7 @@ class Workspace:
         return sorted(regions, key=lambda region: region.region_id)
 
     def region_sets(self) -> list[str]:
-        return sorted(self.manifest.get("region_sets", {}))
+        return sorted(self.manifest.region_sets)
 
     def has_labels(self, region_set: str) -> bool:
         """Whether any region of ``region_set`` carries a cross-view label."""
@@ -326,13 +320,13 @@ class Workspace:
     ) -> None:
         """Store one image's vectors (whole image and regions) in a single commit."""
         dim = int(vectors.shape[1])
-        known_dim = self.manifest.get("embedding_dim")
+        known_dim = self.manifest.embedding_dim
         if known_dim is not None and known_dim != dim:
             raise SemlatError(
                 f"workspace {self.root} holds {known_dim}-d features and this model gives {dim}-d: use a new workspace for this model"
             )
         if known_dim is None:
-            self.manifest["embedding_dim"] = dim
+            self.manifest.embedding_dim = dim
             self.save_manifest()
         schema = embeddings_schema(dim)
         n = len(region_ids)
@@ -364,7 +358,7 @@ class Workspace:
             ["region_id", "vector"],
         )
         if rows.num_rows == 0:
-            return np.zeros(0, np.int32), np.zeros((0, self.manifest.get("embedding_dim") or 0), np.float32)
+            return np.zeros(0, np.int32), np.zeros((0, self.manifest.embedding_dim or 0), np.float32)
         ids = rows.column("region_id").to_numpy()
         vectors = rows.column("vector").combine_chunks().flatten().to_numpy().reshape(len(ids), -1)
         order = np.argsort(ids, kind="stable")
@@ -382,7 +376,7 @@ class Workspace:
         return regions, vectors
 
     def feature_keys(self) -> list[FeatureKey]:
-        return [FeatureKey(*name.split("/", 2)) for name in sorted(self.manifest.get("feature_sets", {}))]
+        return [FeatureKey(*name.split("/", 2)) for name in sorted(self.manifest.feature_sets)]
 
     def feature_key(self, region_set: str | None = None, feature_set: str | None = None, model: str | None = None) -> FeatureKey:
         """The one feature key matching the filters: the resolver every stage and command uses.

@@ -34,7 +34,7 @@ def test_refine_writes_a_new_region_set_with_provenance(make_ws):
     ws = make_ws(LABELS, VECTORS)
     plan = refine_labels(ws)
     assert plan.out_region_set == "test-refined" and ws.region_sets() == ["test", "test-refined"]
-    config = ws.manifest["region_sets"]["test-refined"]
+    config = ws.manifest.region_sets["test-refined"]
     assert config["backend"] == "refine" and config["from"] == "test" and config["deleted"] == [5]
     assert config["merged"] == {"0": [1]} and config["delete_k"] == 1.0 and config["merge_threshold"] == 0.6
     first, second, third = ws.images()

@@ -51,7 +51,7 @@ def test_smoothing_raises_coherence_and_is_selectable(make_ws, method):
     assert smoothed.key.feature_set == "smoothed"
     assert smoothed.summary["mean_cosine_to_prototype"] > raw.summary["mean_cosine_to_prototype"]
     assert smoothed.summary["mean_intra_variance"] < raw.summary["mean_intra_variance"]
-    config = ws.manifest["feature_sets"][str(smoothed.key)]
+    config = ws.manifest.feature_sets[str(smoothed.key)]
     assert config["strategy"] == "smooth" and config["from"] == str(KEY) and config["method"] == method
 
 

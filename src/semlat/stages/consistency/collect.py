@@ -59,7 +59,7 @@ def collect_regions(ws: Workspace, key: FeatureKey, require_labels: bool = True)
     region_ids: list[npt.NDArray[np.int32]] = []
     labels: list[npt.NDArray[np.int32]] = []
     vectors: list[npt.NDArray[np.float32]] = []
-    dim = int(ws.manifest.get("embedding_dim") or 0)
+    dim = ws.manifest.embedding_dim or 0
     for record in track(ws.images(), f"reading features {key}"):
         regions, vecs = ws.regions_and_features(key, record)
         image_ids.append(np.full(len(regions), record.image_id, np.int32))

@@ -273,7 +273,7 @@ def search(
     if query_vector is None:
         query_vector = clip.encode_texts([query.strip()])[0].astype(np.float64)  # type: ignore[union-attr]
     canonical = clip.encode_texts(list(CANONICAL_PHRASES)).astype(np.float64) if score == "relevancy" else None  # type: ignore[union-attr]
-    dim = ws.manifest.get("embedding_dim")
+    dim = ws.manifest.embedding_dim
     if dim is not None and query_vector.shape[0] != dim:
         raise SemlatError(f"features are {dim}-d but the query is {query_vector.shape[0]}-d: pass the model that made them")
     query_vector = query_vector / np.linalg.norm(query_vector)

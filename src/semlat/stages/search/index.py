@@ -77,7 +77,7 @@ def index_info(ws: Workspace) -> dict[str, Any] | None:
     table = embeddings_table(ws)
     if table is None or _vector_index(table) is None:
         return None
-    return ws.manifest.get("index") or {"index_type": "unknown"}
+    return ws.manifest.index or {"index_type": "unknown"}
 
 
 def build_index(ws: Workspace, settings: IndexSettings | None = None, min_rows: int = 0) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def build_index(ws: Workspace, settings: IndexSettings | None = None, min_rows: 
     _image_id_indexes(ws)
     ws.forget(TABLE)
     record = {**asdict(settings), "metric": "cosine", "rows": rows, "dim": dim, "build_seconds": round(seconds, 3)}
-    ws.manifest["index"] = record
+    ws.manifest.index = record
     ws.save_manifest()
     return record
 
@@ -165,14 +165,14 @@ def ensure_index(ws: Workspace, min_rows: int = AUTO_INDEX_ROWS) -> str:
 
 
 def _stored_settings(ws: Workspace) -> dict[str, Any]:
-    record = ws.manifest.get("index") or {}
+    record = ws.manifest.index or {}
     fields = IndexSettings.__dataclass_fields__
     return {name: value for name, value in record.items() if name in fields and name not in ("num_partitions", "num_sub_vectors")}
 
 
 def search_settings(ws: Workspace) -> IndexSettings:
     """The search-time settings recorded with the index (defaults when not recorded)."""
-    record = ws.manifest.get("index") or {}
+    record = ws.manifest.index or {}
     fields = IndexSettings.__dataclass_fields__
     return IndexSettings(**{name: value for name, value in record.items() if name in fields})
 
