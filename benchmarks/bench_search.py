@@ -42,12 +42,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from semlat.stages.search import IndexSettings, build_index, search
-from semlat.stages.search.core import _where
-from semlat.stages.search.index import _image_id_indexes, embeddings_table, nearest
+from semlat.stages.search import search
 from semlat.types import FeatureKey
-from semlat.workspace import Workspace
+from semlat.workspace import Workspace, feature_filter
 from semlat.workspace.store import IMAGES_SCHEMA, REGIONS_SCHEMA, embeddings_schema
+from semlat.workspace.vectors import IndexSettings, build_index, embeddings_table, image_id_indexes, nearest
 
 RESULTS = Path(__file__).parent / "results" / "search.json"
 DIM, CENTRES, SUBSPACE = 512, 3000, 16
@@ -288,7 +287,7 @@ def main() -> None:
     gc.collect()
 
     table = embeddings_table(ws)
-    where = _where(KEY, None, whole_images=False)
+    where = feature_filter(KEY, None, whole_images=False)
     columns = ["image_id", "region_id"]
     exact_times, exact_found = latency_ms(lambda q: nearest(table, q, where, 10, columns, None), queries[:5])
     result["exact_lancedb_flat_search"] = {
@@ -300,7 +299,7 @@ def main() -> None:
     build_stats = workdir / "build.json"
     if args.reuse:
         result["index"] = json.loads(build_stats.read_text())
-        _image_id_indexes(ws)  # part of build_index; cheap, redone in case the stored run predates them
+        image_id_indexes(ws)  # part of build_index; cheap, redone in case the stored run predates them
     else:
         gc.collect()
         reset_peak()

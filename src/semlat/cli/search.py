@@ -36,8 +36,8 @@ def search_command(
 ) -> None:
     """Rank regions (or images) of the whole collection by a text or an example region."""
     from semlat.encoders import model_spec
-    from semlat.stages.search import AUTO_INDEX_ROWS, needs_index, parse_like, search, write_results
-    from semlat.workspace import Workspace
+    from semlat.stages.search import parse_like, search, write_results
+    from semlat.workspace import AUTO_INDEX_ROWS, Workspace, needs_index
 
     ws = Workspace.open(workspace)
     if not exact and needs_index(ws):
@@ -90,8 +90,7 @@ def index_command(
     partitions: Annotated[Optional[int], typer.Option(help="IVF partitions (default: one per 4096 rows).")] = None,
 ) -> None:
     """Build the vector index (cosine) that `search` uses on large collections."""
-    from semlat.stages.search import AUTO_INDEX_ROWS, IndexSettings, build_index
-    from semlat.workspace import Workspace
+    from semlat.workspace import AUTO_INDEX_ROWS, IndexSettings, Workspace, build_index
 
     record = build_index(Workspace.open(workspace), IndexSettings(index_type, partitions))
     out.print(f"{record['index_type']} index over {record['rows']} embeddings in {record['build_seconds']:.1f} s")

@@ -1,5 +1,32 @@
-"""Workspace: the one data model every stage reads and writes through."""
+"""Workspace: the one data model every stage reads and writes through (a manifest plus LanceDB)."""
 
-from semlat.workspace.store import Workspace, embeddings_stage, regions_stage
+from semlat.workspace.manifest import Manifest
+from semlat.workspace.store import Workspace, embeddings_stage, feature_filter, regions_stage
+from semlat.workspace.vectors import (
+    AUTO_INDEX_ROWS,
+    IndexSettings,
+    build_index,
+    ensure_index,
+    index_info,
+    nearest,
+    needs_index,
+    search_plan,
+    use_index,
+)
 
-__all__ = ["Workspace", "embeddings_stage", "regions_stage"]
+__all__ = [
+    "AUTO_INDEX_ROWS",
+    "IndexSettings",
+    "Manifest",
+    "Workspace",
+    "build_index",
+    "embeddings_stage",
+    "ensure_index",
+    "feature_filter",
+    "index_info",
+    "nearest",
+    "needs_index",
+    "regions_stage",
+    "search_plan",
+    "use_index",
+]

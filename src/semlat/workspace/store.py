@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
+from semlat import rle  # noqa: E402
 from semlat.errors import SemlatError  # noqa: E402
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region  # noqa: E402
 from semlat.workspace.manifest import Manifest  # noqa: E402
@@ -70,6 +71,25 @@ def embeddings_schema(dim: int) -> pa.Schema:
 
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def feature_filter(key: FeatureKey, image_ids: Sequence[int] | None = None, whole_images: bool = True) -> str:
+    """The LanceDB filter selecting ``key``'s rows of the embeddings table: the one place it is written.
+
+    Args:
+        key: the feature set.
+        image_ids: only these images (None: all).
+        whole_images: keep the whole-image rows (region id −1).
+    """
+    where = (
+        f"region_set = {_quote(key.region_set)} AND model_key = {_quote(key.model_key)} "
+        f"AND feature_set = {_quote(key.feature_set)}"
+    )
+    if not whole_images:
+        where += " AND region_id >= 0"
+    if image_ids is not None:
+        where += f" AND image_id IN ({', '.join(map(str, sorted(image_ids)))})"
+    return where
 
 
 def regions_stage(region_set: str) -> str:
@@ -180,7 +200,11 @@ class Workspace:
         """The LanceDB table ``name`` (for vector search and indexes), or None if it does not exist."""
         return self._table(name)
 
-    def rows(self, name: str, where: str | None = None, columns: list[str] | None = None) -> pa.Table:
+    def rows(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """Every row of table ``name`` (empty if the table does not exist)."""
+        return self._rows(name, None, columns)
+
+    def _rows(self, name: str, where: str | None = None, columns: list[str] | None = None) -> pa.Table:
         """Rows of table ``name`` matching the SQL filter ``where`` (empty if the table does not exist)."""
         table = self._table(name)
         if table is None:
@@ -197,7 +221,7 @@ class Workspace:
         """Every registered image, by image id."""
 
         def load() -> list[ImageRecord]:
-            rows = self.rows("images").to_pylist()
+            rows = self._rows("images").to_pylist()
             return sorted((ImageRecord(**row) for row in rows), key=lambda record: record.image_id)
 
         return list(self.memo("images", "records", load))
@@ -237,7 +261,7 @@ class Workspace:
 
     # -- ledger --------------------------------------------------------------------------
     def done_images(self, stage: str) -> set[int]:
-        rows = self.rows("units", f"stage = {_quote(stage)}", ["image_id"])
+        rows = self._rows("units", f"stage = {_quote(stage)}", ["image_id"])
         return set(rows.column("image_id").to_pylist()) if rows.num_rows else set()
 
     def _commit_unit(self, stage: str, image_id: int, table: str, where: str, rows: pa.Table) -> None:
@@ -278,7 +302,7 @@ class Workspace:
 
     def regions(self, region_set: str, image: ImageRecord) -> list[Region]:
         """The image's regions in region-id order."""
-        rows = self.rows("regions", f"region_set = {_quote(region_set)} AND image_id = {image.image_id}")
+        rows = self._rows("regions", f"region_set = {_quote(region_set)} AND image_id = {image.image_id}")
         size = [image.height, image.width]
         regions = [
             Region(
@@ -294,12 +318,24 @@ class Workspace:
         ]
         return sorted(regions, key=lambda region: region.region_id)
 
+    def region_columns(self, region_set: str) -> pa.Table:
+        """The small columns of every region of a set (image_id, region_id, label, bbox, area; no masks)."""
+        return self._rows("regions", f"region_set = {_quote(region_set)}", ["image_id", "region_id", "label", "bbox", "area"])
+
+    def region_mask(self, region_set: str, image: ImageRecord, region_id: int) -> npt.NDArray[np.bool_] | None:
+        """One region's full-resolution mask, without reading the image's other regions (None if there is none)."""
+        where = f"region_set = {_quote(region_set)} AND image_id = {image.image_id} AND region_id = {int(region_id)}"
+        rows = self._rows("regions", where, ["mask_rle"])
+        if rows.num_rows == 0:
+            return None
+        return rle.decode({"size": [image.height, image.width], "counts": rows.column("mask_rle")[0].as_py()})
+
     def region_sets(self) -> list[str]:
         return sorted(self.manifest.region_sets)
 
     def has_labels(self, region_set: str) -> bool:
         """Whether any region of ``region_set`` carries a cross-view label."""
-        return self.rows("regions", f"region_set = {_quote(region_set)} AND label >= 0", ["label"]).num_rows > 0
+        return self._rows("regions", f"region_set = {_quote(region_set)} AND label >= 0", ["label"]).num_rows > 0
 
     def region_set(self, name: str | None = None) -> str:
         """The region set to work on: ``name`` (checked), or the workspace's only one."""
@@ -343,18 +379,14 @@ class Workspace:
             },
             schema=schema,
         )
-        where = (
-            f"region_set = {_quote(key.region_set)} AND model_key = {_quote(key.model_key)} "
-            f"AND feature_set = {_quote(key.feature_set)} AND image_id = {image_id}"
-        )
+        where = feature_filter(key, [image_id])
         self._commit_unit(embeddings_stage(key), image_id, "embeddings", where, rows)
 
     def embeddings(self, key: FeatureKey, image: ImageRecord) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
         """(region ids, vectors) of one image, sorted by region id (the whole image, -1, first)."""
-        rows = self.rows(
+        rows = self._rows(
             "embeddings",
-            f"region_set = {_quote(key.region_set)} AND model_key = {_quote(key.model_key)} "
-            f"AND feature_set = {_quote(key.feature_set)} AND image_id = {image.image_id}",
+            feature_filter(key, [image.image_id]),
             ["region_id", "vector"],
         )
         if rows.num_rows == 0:

@@ -10,10 +10,9 @@ import pytest
 from PIL import Image
 
 from semlat.errors import SemlatError
-from semlat.stages.search import SearchHit, build_index, parse_like, search, write_results
-from semlat.stages.search.index import IndexSettings, index_info, use_index
+from semlat.stages.search import SearchHit, parse_like, search, write_results
 from semlat.types import FeatureKey, Region
-from semlat.workspace import Workspace
+from semlat.workspace import IndexSettings, Workspace, build_index, index_info, use_index
 
 DIM = 16
 KEY = FeatureKey("rs", "toy:unit", "raw")

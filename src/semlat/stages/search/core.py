@@ -48,10 +48,8 @@ import pyarrow.compute as pc
 from semlat.errors import SemlatError
 from semlat.scoring.fusion import scores_from_cosines
 from semlat.scoring.prompts import CANONICAL_PHRASES
-from semlat.stages.search.index import IndexSettings, nearest, search_plan
 from semlat.types import NO_LABEL, WHOLE_IMAGE, FeatureKey
-from semlat.workspace import Workspace
-from semlat.workspace.store import _quote
+from semlat.workspace import IndexSettings, Workspace, feature_filter, nearest, search_plan
 
 if TYPE_CHECKING:
     from semlat.encoders import ModelSpec
@@ -143,7 +141,7 @@ class _RegionTable:
 
     @classmethod
     def load(cls, ws: Workspace, region_set: str) -> _RegionTable:
-        rows = ws.rows("regions", f"region_set = {_quote(region_set)}", ["image_id", "region_id", "label", "bbox", "area"])
+        rows = ws.region_columns(region_set)
         if rows.num_rows == 0:
             return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
         keys = _pair_keys(rows.column("image_id").to_numpy(), rows.column("region_id").to_numpy())
@@ -199,18 +197,6 @@ def _allowed_regions(
         )
         keep &= regions.area >= min_area * image_area
     return regions.keys[keep]
-
-
-def _where(key: FeatureKey, image_ids: list[int] | None, whole_images: bool) -> str:
-    where = (
-        f"region_set = {_quote(key.region_set)} AND model_key = {_quote(key.model_key)} "
-        f"AND feature_set = {_quote(key.feature_set)}"
-    )
-    if not whole_images:
-        where += " AND region_id >= 0"
-    if image_ids is not None:
-        where += f" AND image_id IN ({', '.join(map(str, sorted(image_ids)))})"
-    return where
 
 
 def search(
@@ -340,7 +326,7 @@ class _Filters:
     def where(self) -> str:
         """The LanceDB prefilter; the image ids go in only while the list stays short."""
         narrow = self.image_ids is not None and len(self.image_ids) <= MAX_PREFILTER_IMAGES
-        return _where(self.key, sorted(self.image_ids) if narrow else None, self.whole_images)
+        return feature_filter(self.key, sorted(self.image_ids) if narrow else None, self.whole_images)
 
     def keep(self, rows: pa.Table, checked: bool) -> npt.NDArray[np.bool_]:
         """Which of ``rows`` pass; ``checked``: LanceDB already applied the key and whole-image conditions."""

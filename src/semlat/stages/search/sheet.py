@@ -17,28 +17,12 @@ from semlat.imageio import load_rgb
 from semlat.stages.search.core import SearchHit
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord
 from semlat.workspace import Workspace
-from semlat.workspace.store import _quote
 
 TILE = 160
 CAPTION = 28
 COLUMNS = 5
 _DIM = 0.3
 """Brightness kept outside the region in a crop."""
-
-
-def _mask(ws: Workspace, region_set: str, hit: SearchHit, shape: tuple[int, int]) -> npt.NDArray[np.bool_] | None:
-    if hit.region_id == WHOLE_IMAGE:
-        return None
-    from semlat import rle as rle_ops
-
-    rows = ws.rows(
-        "regions",
-        f"region_set = {_quote(region_set)} AND image_id = {hit.image_id} AND region_id = {hit.region_id}",
-        ["mask_rle"],
-    )
-    if rows.num_rows == 0:
-        return None
-    return rle_ops.decode({"size": list(shape), "counts": rows.column("mask_rle")[0].as_py()})
 
 
 def region_tile(
@@ -53,7 +37,7 @@ def region_tile(
         pixels = None
     if pixels is None:  # the photo moved: a grey tile still shows the caption
         return np.full((size, size, 3), 96, np.uint8)
-    mask = _mask(ws, region_set, hit, pixels.shape[:2])
+    mask = ws.region_mask(region_set, record, hit.region_id) if hit.region_id != WHOLE_IMAGE else None
     if mask is not None:
         pixels = np.where(mask[..., None], pixels, (pixels * _DIM).astype(np.uint8))
     x, y, w, h = hit.bbox

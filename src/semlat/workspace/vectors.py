@@ -1,4 +1,4 @@
-"""The vector index on the embeddings table, and the one place that asks LanceDB for neighbours.
+"""The vector index on the embeddings table, and the one place that asks LanceDB for nearest neighbours.
 
 Below ``AUTO_INDEX_ROWS`` rows every search is exact: LanceDB's flat search (no index) compares
 the query with every row that passes the filter, so the ranking is the exact cosine ranking. At
@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from semlat.errors import SemlatError
-from semlat.workspace import Workspace
+from semlat.workspace.store import Workspace
 
 TABLE = "embeddings"
 VECTOR_COLUMN = "vector"
@@ -111,7 +111,7 @@ def build_index(ws: Workspace, settings: IndexSettings | None = None, min_rows: 
     start = time.perf_counter()
     table.create_index(VECTOR_COLUMN, config=config, replace=True)
     seconds = time.perf_counter() - start
-    _image_id_indexes(ws)
+    image_id_indexes(ws)
     ws.forget(TABLE)
     record = {**asdict(settings), "metric": "cosine", "rows": rows, "dim": dim, "build_seconds": round(seconds, 3)}
     ws.manifest.index = record
@@ -119,7 +119,7 @@ def build_index(ws: Workspace, settings: IndexSettings | None = None, min_rows: 
     return record
 
 
-def _image_id_indexes(ws: Workspace) -> None:
+def image_id_indexes(ws: Workspace) -> None:
     """B-tree indexes on ``image_id`` of the embeddings, regions and images tables.
 
     A search looks up its hits' regions and images by image id (and a query by example its
