@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import tempfile
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import Path
 from typing import Any
+
+from semlat.files import write_json
+
+write_json_atomic = write_json
+"""The manifest writer (indent 2, sorted keys): `semlat.files.write_json`, under the name `store` imports."""
 
 FORMAT_VERSION = 1
 TRACKED_PACKAGES = ("semlat", "torch", "open_clip_torch", "lancedb", "pycocotools", "numpy", "scikit-image")
@@ -36,17 +37,3 @@ def new_manifest() -> dict[str, Any]:
         "feature_sets": {},
         "embedding_dim": None,
     }
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON so that a crash leaves either the old file or the new one, never a mix."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
