@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +56,3 @@ def load_rgb(path: Path) -> npt.NDArray[np.uint8]:
         raise SemlatError(f"image {path} does not exist") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise SemlatError(f"image {path} cannot be read ({exc}): replace or remove it") from exc
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

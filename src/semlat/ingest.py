@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from semlat.imageio import image_size, sha256_file
+from semlat.files import sha256_file
+from semlat.imageio import image_size
 from semlat.progress import track
 
 ScannedImage = tuple[Path, int, int, str]

@@ -1,19 +1,24 @@
-"""Import/export of the seed code's npz files: post-processing, round trip, resume, refusal of bad input."""
+"""The original research code's npz files: post-processing, import/export round trip, resume, refusal of bad input."""
 
 from __future__ import annotations
 
 import math
+import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from semlat.errors import SemlatError
-from semlat.formats.original import SEED_REGION_SET, export_seed, import_seed, seed_masks_to_binary
+from semlat.formats.base import ExportResult, ImportResult
+from semlat.formats.original import ORIGINAL_REGION_SET, export_original, import_original, original_masks_to_binary
 from semlat.types import FeatureKey
 from semlat.workspace import Workspace
+from tests.conftest import snapshot as snapshot_files
 
 # (file name, width, height, mask rectangles as (row0, row1, col0, col1) in the 256 grid, labels)
 IMAGES = [
@@ -23,7 +28,7 @@ IMAGES = [
 DIM = 8
 
 
-# -- reference implementation of the seed's post-processing ----------------------------------
+# -- reference implementation of the original's post-processing ----------------------------------
 def reference_box_filter(logits: np.ndarray) -> np.ndarray:
     """4x4 mean with one cell of zero padding on every side, zeros counted (256 -> 255)."""
     size = logits.shape[0]
@@ -61,7 +66,7 @@ def test_post_processing_matches_reference() -> None:
     coarse = rng.normal(size=(2, 16, 16)) * 4
     logits = np.kron(coarse, np.ones((16, 16))) + rng.normal(size=(2, 256, 256))  # blobs, so masks are not noise
     for height, width in [(30, 40), (37, 23), (300, 200)]:
-        got = seed_masks_to_binary(logits, height, width)
+        got = original_masks_to_binary(logits, height, width)
         assert got.shape == (2, height, width) and got.dtype == bool
         for index in range(2):
             weight = reference_weight(logits[index], height, width)
@@ -81,17 +86,17 @@ def test_left_half_of_frame_is_left_half_of_image(height: int, width: int) -> No
     assert abs(inside - side / 2) <= 1
     expected = np.zeros((height, width), dtype=bool)
     expected[:, :inside] = True
-    np.testing.assert_array_equal(seed_masks_to_binary(logits, height, width)[0], expected)
+    np.testing.assert_array_equal(original_masks_to_binary(logits, height, width)[0], expected)
 
 
 def test_top_half_and_exact_half_for_side_40() -> None:
     logits = np.full((1, 256, 256), -10.0)
     logits[:, :128, :] = 10.0
-    mask = seed_masks_to_binary(logits, 40, 30)[0]
+    mask = original_masks_to_binary(logits, 40, 30)[0]
     assert mask[:20].all() and not mask[20:].any()
 
 
-# -- synthetic seed files --------------------------------------------------------------------
+# -- synthetic original files --------------------------------------------------------------------
 def rect_logits(rects: list[tuple[int, int, int, int]]) -> np.ndarray:
     logits = np.full((len(rects), 256, 256), -10.0, dtype=np.float32)
     for index, (r0, r1, c0, c1) in enumerate(rects):
@@ -104,10 +109,10 @@ def normalised_features(rng: np.random.Generator, rows: int) -> np.ndarray:
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
-@pytest.fixture
-def seed(tmp_path: Path) -> dict[str, Path]:
+def write_original_files(folder: Path) -> dict[str, Path]:
+    """The three npz files of `IMAGES` and their photos, as the original code leaves them, in ``folder``."""
     rng = np.random.default_rng(1)
-    images = tmp_path / "images"
+    images = folder / "images"
     images.mkdir()
     masks, labels, features = {}, {}, {}
     for name, width, height, rects, image_labels in IMAGES:
@@ -117,9 +122,9 @@ def seed(tmp_path: Path) -> dict[str, Path]:
         features[name] = normalised_features(rng, 1 + len(rects))
     paths = {
         "images": images,
-        "masks": tmp_path / "refined_mask.npz",
-        "labels": tmp_path / "refined_label.npz",
-        "features": tmp_path / "semantic_features.npz",
+        "masks": folder / "refined_mask.npz",
+        "labels": folder / "refined_label.npz",
+        "features": folder / "semantic_features.npz",
     }
     np.savez(paths["masks"], **masks)
     np.savez(paths["labels"], **labels)
@@ -127,8 +132,21 @@ def seed(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-def run_import(seed: dict[str, Path], workspace: Path, **kwargs) -> Workspace:
-    return import_seed(workspace, seed["images"], seed["masks"], seed["labels"], seed["features"], **kwargs)
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    return write_original_files(tmp_path)
+
+
+def run_import(files: dict[str, Path], workspace: Path, *, features: bool = True, **kwargs) -> Workspace:
+    """Import the fixture's files into ``workspace`` (created if new); returns the open workspace."""
+    ws = Workspace.open_or_create(workspace)
+    features_npz = files["features"] if features else None
+    import_original(ws, files["images"], files["masks"], files["labels"], features_npz=features_npz, **kwargs)
+    return ws
+
+
+def run_export(workspace: Path, out: Path, **kwargs) -> ExportResult:
+    return export_original(Workspace.open(workspace), out, **kwargs)
 
 
 def row_counts(workspace: Path) -> dict[str, int]:
@@ -140,81 +158,122 @@ def snapshot(workspace: Path) -> tuple | None:
     """What a failed import must leave untouched: file list, manifest text, rows per table."""
     if not workspace.exists():
         return None
-    files = sorted(str(path.relative_to(workspace)) for path in workspace.rglob("*"))
-    return files, (workspace / "semlat.json").read_text(), row_counts(workspace)
+    names = sorted(str(path.relative_to(workspace)) for path in workspace.rglob("*"))
+    return names, (workspace / "semlat.json").read_text(), row_counts(workspace)
 
 
 # -- import / export -------------------------------------------------------------------------
-def test_import_stores_regions_and_features(seed: dict[str, Path], tmp_path: Path) -> None:
-    ws = run_import(seed, tmp_path / "ws")
+def test_import_stores_regions_and_features(files: dict[str, Path], tmp_path: Path) -> None:
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    result = import_original(ws, files["images"], files["masks"], files["labels"], features_npz=files["features"])
+    assert result == ImportResult(
+        "original", ("a.png", "b.png"), 2, ORIGINAL_REGION_SET, FeatureKey(ORIGINAL_REGION_SET, "seed-import")
+    )
     records = {record.file_name: record for record in ws.images()}
     assert sorted(records) == ["a.png", "b.png"]
     assert (records["a.png"].width, records["a.png"].height) == (40, 30)
-    regions = ws.regions(SEED_REGION_SET, records["a.png"])
+    regions = ws.regions(ORIGINAL_REGION_SET, records["a.png"])
     assert [region.region_id for region in regions] == [0, 1, 2]
     assert [region.label for region in regions] == [3, 7, 3]
     # (0, 96, 0, 128) in the 256 grid of a 40-wide image: cells of 40/256 px -> about rows 0..15, cols 0..20
     x, y, w, h = regions[0].bbox
     assert (x, y) == (0, 0) and abs(w - 20) <= 1 and abs(h - 15) <= 1
-    ids, vectors = ws.embeddings(FeatureKey(SEED_REGION_SET, "seed-import"), records["b.png"])
+    ids, vectors = ws.embeddings(FeatureKey(ORIGINAL_REGION_SET, "seed-import"), records["b.png"])
     assert ids.tolist() == [-1, 0, 1] and vectors.shape == (3, DIM)
 
 
-def test_round_trip(seed: dict[str, Path], tmp_path: Path) -> None:
-    run_import(seed, tmp_path / "ws")
-    out = export_seed(tmp_path / "ws", tmp_path / "out")
-    assert out == tmp_path / "out" / "semantic_features.npz"
-    with np.load(out) as got, np.load(seed["features"]) as want:
+def test_round_trip(files: dict[str, Path], tmp_path: Path) -> None:
+    run_import(files, tmp_path / "ws")
+    result = run_export(tmp_path / "ws", tmp_path / "out")
+    out = tmp_path / "out"
+    assert result == ExportResult(
+        "original",
+        out,
+        (out / "semantic_features.npz", out / "refined_label.npz"),
+        2,
+        FeatureKey(ORIGINAL_REGION_SET, "seed-import"),
+    )
+    with np.load(out / "semantic_features.npz") as got, np.load(files["features"]) as want:
         assert sorted(got.files) == sorted(want.files)
         for name in want.files:
             assert got[name].dtype == np.float32
             np.testing.assert_allclose(got[name], want[name], atol=1e-6)
-    with np.load(tmp_path / "out" / "refined_label.npz") as got, np.load(seed["labels"]) as want:
+    with np.load(out / "refined_label.npz") as got, np.load(files["labels"]) as want:
         assert sorted(got.files) == sorted(want.files)
         for name in want.files:
             assert got[name].dtype == np.int64
             np.testing.assert_array_equal(got[name], want[name])
-    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["refined_label.npz", "semantic_features.npz"]
+    assert sorted(path.name for path in out.iterdir()) == ["refined_label.npz", "semantic_features.npz"]
 
 
-def test_reimport_is_a_no_op(seed: dict[str, Path], tmp_path: Path) -> None:
-    run_import(seed, tmp_path / "ws")
+@pytest.mark.parametrize("name", ["semantic_features.npz", "refined_label.npz"])
+def test_export_writes_what_np_savez_writes(files: dict[str, Path], tmp_path: Path, monkeypatch, name: str) -> None:
+    """The streamed npz is byte for byte the file np.savez makes of the same arrays (zip times fixed)."""
+    monkeypatch.setattr(zipfile, "time", SimpleNamespace(time=lambda: 1_700_000_000.0, localtime=time.localtime))
+    run_import(files, tmp_path / "ws")
+    run_export(tmp_path / "ws", tmp_path / "out")
+    with np.load(tmp_path / "out" / name) as got:
+        arrays = {key: got[key] for key in got.files}
+    assert list(arrays) == ["a.png", "b.png"]
+    np.savez(tmp_path / "savez.npz", **arrays)
+    assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "savez.npz").read_bytes()
+
+
+def test_reimport_is_a_no_op(files: dict[str, Path], tmp_path: Path) -> None:
+    run_import(files, tmp_path / "ws")
     before = row_counts(tmp_path / "ws")
     manifest = (tmp_path / "ws" / "semlat.json").read_text()
-    run_import(seed, tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    result = import_original(ws, files["images"], files["masks"], files["labels"], features_npz=files["features"])
+    assert result.images == ("a.png", "b.png") and result.written == 0
     assert row_counts(tmp_path / "ws") == before
     assert before["regions"] == 5 and before["embeddings"] == 7 and before["images"] == 2
     assert (tmp_path / "ws" / "semlat.json").read_text() == manifest
 
 
-def test_features_can_follow_masks(seed: dict[str, Path], tmp_path: Path) -> None:
-    import_seed(tmp_path / "ws", seed["images"], seed["masks"], seed["labels"])
+def test_features_can_follow_masks(files: dict[str, Path], tmp_path: Path) -> None:
+    run_import(files, tmp_path / "ws", features=False)
     with pytest.raises(SemlatError, match="no embeddings"):
-        export_seed(tmp_path / "ws", tmp_path / "out")
-    run_import(seed, tmp_path / "ws")
+        run_export(tmp_path / "ws", tmp_path / "out")
+    run_import(files, tmp_path / "ws")
     assert row_counts(tmp_path / "ws")["embeddings"] == 7
 
 
-def test_export_asks_which_of_several_keys(seed: dict[str, Path], tmp_path: Path) -> None:
-    run_import(seed, tmp_path / "ws")
-    run_import(seed, tmp_path / "ws", model_key="other")
+def test_export_asks_which_of_several_keys(files: dict[str, Path], tmp_path: Path) -> None:
+    run_import(files, tmp_path / "ws")
+    run_import(files, tmp_path / "ws", model_key="other")
     with pytest.raises(SemlatError, match="several feature sets"):
-        export_seed(tmp_path / "ws", tmp_path / "out")
-    out = export_seed(tmp_path / "ws", tmp_path / "out", key=FeatureKey(SEED_REGION_SET, "other"))
-    assert out.is_file()
+        run_export(tmp_path / "ws", tmp_path / "out")
+    result = run_export(tmp_path / "ws", tmp_path / "out", key=FeatureKey(ORIGINAL_REGION_SET, "other"))
+    assert result.feature_key == FeatureKey(ORIGINAL_REGION_SET, "other") and all(path.is_file() for path in result.files)
     with pytest.raises(SemlatError, match="no embeddings"):
-        export_seed(tmp_path / "ws", tmp_path / "out", key=FeatureKey(SEED_REGION_SET, "missing"))
+        run_export(tmp_path / "ws", tmp_path / "out", key=FeatureKey(ORIGINAL_REGION_SET, "missing"))
 
 
-def test_export_refuses_image_without_embeddings(seed: dict[str, Path], tmp_path: Path) -> None:
-    ws = import_seed(tmp_path / "ws", seed["images"], seed["masks"], seed["labels"])
-    key = FeatureKey(SEED_REGION_SET, "partial")
+@pytest.mark.parametrize("existing", [False, True], ids=["new output folder", "existing output folder"])
+def test_export_refusing_an_image_leaves_the_output_folder(files: dict[str, Path], tmp_path: Path, existing: bool) -> None:
+    ws = run_import(files, tmp_path / "ws", features=False)
+    key = FeatureKey(ORIGINAL_REGION_SET, "partial")
     ws.claim_config("feature_sets", str(key), {"strategy": "test"}, hint="")
     record = ws.image("a.png")
     ws.write_embeddings(key, record.image_id, [-1, 0, 1, 2], np.eye(4, DIM, dtype=np.float32))
+    out = tmp_path / "out" / "nested"
+    if existing:
+        out.mkdir(parents=True)
+        (out / "semantic_features.npz").write_bytes(b"an older export")
+    before = snapshot_files(tmp_path / "out")
     with pytest.raises(SemlatError, match="b.png"):
-        export_seed(tmp_path / "ws", tmp_path / "out")
-    assert not list((tmp_path / "out").glob("*.npz")) and not list((tmp_path / "out").iterdir())
+        run_export(tmp_path / "ws", out)
+    assert snapshot_files(tmp_path / "out") == before
+    assert (tmp_path / "out").exists() == existing
+
+
+def test_export_to_a_file_is_refused(files: dict[str, Path], tmp_path: Path) -> None:
+    run_import(files, tmp_path / "ws")
+    (tmp_path / "out").write_bytes(b"not a folder")
+    with pytest.raises(SemlatError, match="is a file"):
+        run_export(tmp_path / "ws", tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == b"not a folder"
 
 
 # -- bad input -------------------------------------------------------------------------------
@@ -229,66 +288,66 @@ def rewrite(path: Path, name: str, value: np.ndarray | None) -> None:
     np.savez(path, **arrays)
 
 
-def missing_image(seed: dict[str, Path]) -> None:
-    (seed["images"] / "b.png").unlink()
+def missing_image(files: dict[str, Path]) -> None:
+    (files["images"] / "b.png").unlink()
 
 
-def unreadable_image(seed: dict[str, Path]) -> None:
-    (seed["images"] / "b.png").write_bytes(np.random.default_rng(2).bytes(500))
+def unreadable_image(files: dict[str, Path]) -> None:
+    (files["images"] / "b.png").write_bytes(np.random.default_rng(2).bytes(500))
 
 
-def truncated_masks(seed: dict[str, Path]) -> None:
-    data = seed["masks"].read_bytes()
-    seed["masks"].write_bytes(data[: len(data) // 2])
+def truncated_masks(files: dict[str, Path]) -> None:
+    data = files["masks"].read_bytes()
+    files["masks"].write_bytes(data[: len(data) // 2])
 
 
-def truncated_features(seed: dict[str, Path]) -> None:
-    data = seed["features"].read_bytes()
-    seed["features"].write_bytes(data[: len(data) // 2])
+def truncated_features(files: dict[str, Path]) -> None:
+    data = files["features"].read_bytes()
+    files["features"].write_bytes(data[: len(data) // 2])
 
 
-def label_count(seed: dict[str, Path]) -> None:
-    rewrite(seed["labels"], "b.png", np.array([7], dtype=np.int64))
+def label_count(files: dict[str, Path]) -> None:
+    rewrite(files["labels"], "b.png", np.array([7], dtype=np.int64))
 
 
-def labels_missing(seed: dict[str, Path]) -> None:
-    rewrite(seed["labels"], "b.png", None)
+def labels_missing(files: dict[str, Path]) -> None:
+    rewrite(files["labels"], "b.png", None)
 
 
-def masks_missing(seed: dict[str, Path]) -> None:
-    rewrite(seed["masks"], "b.png", None)
+def masks_missing(files: dict[str, Path]) -> None:
+    rewrite(files["masks"], "b.png", None)
 
 
-def mask_shape(seed: dict[str, Path]) -> None:
-    rewrite(seed["masks"], "b.png", np.zeros((2, 128, 128), dtype=np.float32))
+def mask_shape(files: dict[str, Path]) -> None:
+    rewrite(files["masks"], "b.png", np.zeros((2, 128, 128), dtype=np.float32))
 
 
-def empty_mask(seed: dict[str, Path]) -> None:
+def empty_mask(files: dict[str, Path]) -> None:
     logits = rect_logits(IMAGES[1][3])
     logits[1] = -10.0
-    rewrite(seed["masks"], "b.png", logits)
+    rewrite(files["masks"], "b.png", logits)
 
 
-def mask_outside_image(seed: dict[str, Path]) -> None:
-    rewrite(seed["masks"], "a.png", rect_logits([(0, 96, 0, 128), (0, 192, 128, 256), (200, 256, 0, 256)]))
+def mask_outside_image(files: dict[str, Path]) -> None:
+    rewrite(files["masks"], "a.png", rect_logits([(0, 96, 0, 128), (0, 192, 128, 256), (200, 256, 0, 256)]))
 
 
-def feature_rows(seed: dict[str, Path]) -> None:
-    rewrite(seed["features"], "b.png", normalised_features(np.random.default_rng(3), 2))
+def feature_rows(files: dict[str, Path]) -> None:
+    rewrite(files["features"], "b.png", normalised_features(np.random.default_rng(3), 2))
 
 
-def feature_dim(seed: dict[str, Path]) -> None:
-    rewrite(seed["features"], "b.png", np.ones((3, DIM + 1), dtype=np.float32))
+def feature_dim(files: dict[str, Path]) -> None:
+    rewrite(files["features"], "b.png", np.ones((3, DIM + 1), dtype=np.float32))
 
 
-def feature_nan(seed: dict[str, Path]) -> None:
+def feature_nan(files: dict[str, Path]) -> None:
     vectors = normalised_features(np.random.default_rng(3), 3)
     vectors[1, 2] = np.nan
-    rewrite(seed["features"], "b.png", vectors)
+    rewrite(files["features"], "b.png", vectors)
 
 
-def features_missing_image(seed: dict[str, Path]) -> None:
-    rewrite(seed["features"], "b.png", None)
+def features_missing_image(files: dict[str, Path]) -> None:
+    rewrite(files["features"], "b.png", None)
 
 
 BAD_INPUTS: list[tuple[Callable[[dict[str, Path]], None], str]] = [
@@ -310,52 +369,52 @@ BAD_INPUTS: list[tuple[Callable[[dict[str, Path]], None], str]] = [
 
 
 @pytest.mark.parametrize(("corrupt", "message"), BAD_INPUTS, ids=[corrupt.__name__ for corrupt, _ in BAD_INPUTS])
-def test_bad_input_creates_no_workspace(seed: dict[str, Path], tmp_path: Path, corrupt, message: str) -> None:
-    corrupt(seed)
+def test_bad_input_creates_no_workspace(files: dict[str, Path], tmp_path: Path, corrupt, message: str) -> None:
+    corrupt(files)
     with pytest.raises(SemlatError, match=message) as info:
-        run_import(seed, tmp_path / "ws")
+        run_import(files, tmp_path / "ws")
     assert "\n" not in str(info.value)
     assert not (tmp_path / "ws").exists()
 
 
 @pytest.mark.parametrize(("corrupt", "message"), BAD_INPUTS, ids=[corrupt.__name__ for corrupt, _ in BAD_INPUTS])
-def test_bad_input_leaves_workspace_as_it_was(seed: dict[str, Path], tmp_path: Path, corrupt, message: str) -> None:
+def test_bad_input_leaves_workspace_as_it_was(files: dict[str, Path], tmp_path: Path, corrupt, message: str) -> None:
     workspace = tmp_path / "ws"
-    run_import(seed, workspace)
+    run_import(files, workspace)
     before = snapshot(workspace)
-    corrupt(seed)
+    corrupt(files)
     with pytest.raises(SemlatError, match=message):
-        run_import(seed, workspace, region_set="other", model_key="other")
+        run_import(files, workspace, region_set="other", model_key="other")
     assert snapshot(workspace) == before
 
 
-def test_conflicting_settings_leave_workspace_as_it_was(seed: dict[str, Path], tmp_path: Path) -> None:
+def test_conflicting_settings_leave_workspace_as_it_was(files: dict[str, Path], tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
-    import_seed(workspace, seed["images"], seed["masks"], seed["labels"])
+    run_import(files, workspace, features=False)
     before = snapshot(workspace)
     other_masks = tmp_path / "copy_of_masks.npz"
-    other_masks.write_bytes(seed["masks"].read_bytes())
+    other_masks.write_bytes(files["masks"].read_bytes())
     with pytest.raises(SemlatError, match="other settings"):
-        import_seed(workspace, seed["images"], other_masks, seed["labels"], seed["features"])
+        run_import({**files, "masks": other_masks}, workspace)
     assert snapshot(workspace) == before
 
 
-def test_other_dimension_leaves_workspace_as_it_was(seed: dict[str, Path], tmp_path: Path) -> None:
+def test_other_dimension_leaves_workspace_as_it_was(files: dict[str, Path], tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
-    run_import(seed, workspace)
+    run_import(files, workspace)
     before = snapshot(workspace)
     wide = {name: np.ones((1 + len(rects), DIM + 1), dtype=np.float32) for name, _, _, rects, _ in IMAGES}
-    np.savez(seed["features"], **wide)
+    np.savez(files["features"], **wide)
     with pytest.raises(SemlatError, match="holds 8-d features"):
-        run_import(seed, workspace, region_set="other")
+        run_import(files, workspace, region_set="other")
     assert snapshot(workspace) == before
 
 
-def test_changed_photo_leaves_workspace_as_it_was(seed: dict[str, Path], tmp_path: Path) -> None:
+def test_changed_photo_leaves_workspace_as_it_was(files: dict[str, Path], tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
-    run_import(seed, workspace)
+    run_import(files, workspace)
     before = snapshot(workspace)
-    Image.fromarray(np.zeros((40, 30, 3), dtype=np.uint8)).save(seed["images"] / "b.png")
+    Image.fromarray(np.zeros((40, 30, 3), dtype=np.uint8)).save(files["images"] / "b.png")
     with pytest.raises(SemlatError, match="b.png differs"):
-        run_import(seed, workspace, region_set="other")
+        run_import(files, workspace, region_set="other")
     assert snapshot(workspace) == before

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from semlat.imageio import sha256_file
+from semlat.files import sha256_file
 
 CHECKPOINT_SUFFIXES = (".bin", ".pt", ".pth", ".safetensors")
 

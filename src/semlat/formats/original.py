@@ -1,68 +1,81 @@
-"""Import and export the original research code's npz files (see DESIGN.md, "The original code").
+"""The original research code's npz files, in and out (see DESIGN.md, "The original code").
 
-The seed code writes ``refined_mask.npz`` (SAM low-res logits per image), ``refined_label.npz``
+The original code writes ``refined_mask.npz`` (SAM low-res logits per image), ``refined_label.npz``
 (a cross-view label per mask) and ``semantic_features.npz`` (whole image + one CLIP vector per
-mask). Import turns the logits into full-resolution binary masks exactly as the seed's retrieval
-step does, and stores them (and optionally the features) in a workspace. Export writes the
-workspace back out in the seed's format so its scripts and notebooks keep working.
+mask). Import turns the logits into full-resolution binary masks exactly as the original's
+retrieval step does, and stores them (and optionally the features) in a workspace. Export writes
+the workspace back out in the original's format so its scripts and notebooks keep working.
 
-Import checks every input before the workspace is created or touched, so a bad file costs
-nothing to undo; writing is then per image and resumable like every other stage.
+Import checks every input before the workspace is touched, so a bad file costs nothing to undo;
+writing is then per image and resumable like every other stage.
+
+Python API: `import_original`, `export_original`, `original_masks_to_binary`; the registered
+format ``original``: `OriginalImporter`, `OriginalExporter` (``semlat import/export original``).
 """
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
-import torch.nn.functional as F
 
 from semlat.errors import SemlatError
+from semlat.files import atomic_npz, output_dir
+from semlat.formats.base import ExportResult, ImportResult, option
 from semlat.ingest import ScannedImage, scan_images
 from semlat.progress import track
-from semlat.types import WHOLE_IMAGE, FeatureKey, Region
-from semlat.workspace.store import MANIFEST_NAME, Workspace, embeddings_stage, regions_stage
+from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region
 
-SEED_REGION_SET = "seed"
-"""Region set that imported seed masks go to unless the caller names another."""
+if TYPE_CHECKING:  # the workspace (LanceDB) and torch are imported when used: the CLI imports this module for --help
+    from semlat.workspace import Workspace
 
-SEED_GRID = 256
+ORIGINAL_REGION_SET = "seed"
+"""Region set that imported masks go to unless the caller names another (the name workspaces already hold)."""
+
+ORIGINAL_MODEL_KEY = "seed-import"
+"""Model key recorded for imported features unless the caller names another."""
+
+IMPORT_BACKEND = "seed-import"
+"""The ``backend`` / ``strategy`` recorded in the manifest for imported regions and features."""
+
+LOGIT_GRID = 256
 """Side of SAM's low-res logit grid, which covers the padded 1024-square frame."""
 
 MASK_WEIGHT = 0.8
-"""Weight the seed gives a pixel inside a mask; applied at fusion time, not stored."""
+"""Weight the original gives a pixel inside a mask; applied at fusion time, not stored."""
 
 _CHUNK_BYTES = 1 << 28
 """Upper bound on the float32 (masks, L, L) buffer of one resize batch."""
 
 _NPZ_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError, pickle.UnpicklingError)
 
+MASKS_FILE = "refined_mask.npz"
 FEATURES_FILE = "semantic_features.npz"
 LABELS_FILE = "refined_label.npz"
 
 
 # -- mask post-processing -------------------------------------------------------------------
-def seed_masks_to_binary(logits: npt.NDArray[np.floating], height: int, width: int) -> npt.NDArray[np.bool_]:
-    """Turn (N, 256, 256) SAM low-res logits into (N, H, W) binary masks, as the seed's retrieval step.
+def original_masks_to_binary(logits: npt.NDArray[np.floating], height: int, width: int) -> npt.NDArray[np.bool_]:
+    """Turn (N, 256, 256) SAM low-res logits into (N, H, W) binary masks, as the original's retrieval step.
 
-    The seed smooths with a 4x4 box filter (padding 1, zeros counted: 256 -> 255), gives 0.8 to
-    cells whose filtered logit exceeds 0.5, resizes that weight bilinearly to the long side L
+    The original smooths with a 4x4 box filter (padding 1, zeros counted: 256 -> 255), gives 0.8
+    to cells whose filtered logit exceeds 0.5, resizes that weight bilinearly to the long side L
     and crops to the image. We keep the mask where the resized weight is >= 0.4, the bilinear
     midpoint, and apply the 0.8 weight at fusion time. Masks are resized in batches so the
     (batch, L, L) buffer stays bounded for large photos.
     """
+    import torch
+    import torch.nn.functional as F
+
     logits = np.asarray(logits)
-    if logits.ndim != 3 or logits.shape[1:] != (SEED_GRID, SEED_GRID):
-        raise ValueError(f"expected (N, {SEED_GRID}, {SEED_GRID}) logits, got {logits.shape}")
+    if logits.ndim != 3 or logits.shape[1:] != (LOGIT_GRID, LOGIT_GRID):
+        raise ValueError(f"expected (N, {LOGIT_GRID}, {LOGIT_GRID}) logits, got {logits.shape}")
     side = max(height, width)
     out = np.empty((logits.shape[0], height, width), dtype=bool)
     batch = max(1, _CHUNK_BYTES // (4 * side * side))
@@ -84,16 +97,16 @@ def _one_line(exc: BaseException) -> str:
 def _open_npz(path: Path, what: str) -> np.lib.npyio.NpzFile:
     """Open an npz lazily, turning every way it can be broken into one clear error."""
     if not path.is_file():
-        raise SemlatError(f"{what} file {path} does not exist: pass the {what} npz written by the seed code")
+        raise SemlatError(f"{what} file {path} does not exist: pass the {what} npz written by the original code")
     try:
         loaded = np.load(path, allow_pickle=False)
     except _NPZ_ERRORS as exc:
         raise SemlatError(
-            f"{what} file {path} is truncated or not an npz file: copy it again from the seed run ({_one_line(exc)})"
+            f"{what} file {path} is truncated or not an npz file: copy it again from the original run ({_one_line(exc)})"
         ) from exc
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise SemlatError(
-            f"{what} file {path} is truncated or not an npz file: pass the .npz the seed code wrote, not a single array"
+            f"{what} file {path} is truncated or not an npz file: pass the .npz the original code wrote, not a single array"
         )
     return loaded
 
@@ -104,7 +117,7 @@ def _read(npz: np.lib.npyio.NpzFile, key: str, path: Path, what: str) -> npt.NDA
         return np.asarray(npz[key])
     except _NPZ_ERRORS as exc:
         raise SemlatError(
-            f"{what} file {path} is truncated or not an npz file: entry {key!r} cannot be read ({_one_line(exc)}); copy it again from the seed run"
+            f"{what} file {path} is truncated or not an npz file: entry {key!r} cannot be read ({_one_line(exc)}); copy it again from the original run"
         ) from exc
 
 
@@ -113,22 +126,22 @@ def _check_keys(mask_keys: list[str], label_keys: list[str], masks_npz: Path, la
     no_labels = sorted(set(mask_keys) - set(label_keys))
     if no_labels:
         raise SemlatError(
-            f"{len(no_labels)} image(s) in {masks_npz} have no labels in {labels_npz} (first: {no_labels[0]}): pass the label file from the same seed run"
+            f"{len(no_labels)} image(s) in {masks_npz} have no labels in {labels_npz} (first: {no_labels[0]}): pass the label file from the same original run"
         )
     no_masks = sorted(set(label_keys) - set(mask_keys))
     if no_masks:
         raise SemlatError(
-            f"{len(no_masks)} image(s) in {labels_npz} have no masks in {masks_npz} (first: {no_masks[0]}): pass the mask file from the same seed run"
+            f"{len(no_masks)} image(s) in {labels_npz} have no masks in {masks_npz} (first: {no_masks[0]}): pass the mask file from the same original run"
         )
     if not mask_keys:
-        raise SemlatError(f"{masks_npz} holds no images: pass the refined_mask.npz written by the seed mask step")
+        raise SemlatError(f"{masks_npz} holds no images: pass the refined_mask.npz written by the original mask step")
 
 
 def _check_logits(logits: npt.NDArray[Any], key: str, masks_npz: Path) -> None:
-    if logits.ndim != 3 or logits.shape[1:] != (SEED_GRID, SEED_GRID) or logits.dtype.kind not in "fiu":
+    if logits.ndim != 3 or logits.shape[1:] != (LOGIT_GRID, LOGIT_GRID) or logits.dtype.kind not in "fiu":
         raise SemlatError(
-            f"masks of {key} in {masks_npz} have shape {logits.shape} ({logits.dtype}), expected (N, {SEED_GRID}, {SEED_GRID}) "
-            "SAM low-res logits: pass the refined_mask.npz of the seed mask step"
+            f"masks of {key} in {masks_npz} have shape {logits.shape} ({logits.dtype}), expected (N, {LOGIT_GRID}, {LOGIT_GRID}) "
+            "SAM low-res logits: pass the refined_mask.npz of the original mask step"
         )
 
 
@@ -136,7 +149,7 @@ def _check_labels(labels: npt.NDArray[Any], count: int, key: str, masks_npz: Pat
     """Labels as int64, one per mask, each fitting the workspace's int32 label column."""
     if labels.ndim != 1 or labels.shape[0] != count:
         raise SemlatError(
-            f"{key}: {count} masks in {masks_npz} but labels of shape {labels.shape} in {labels_npz}: pass the label file from the same seed run"
+            f"{key}: {count} masks in {masks_npz} but labels of shape {labels.shape} in {labels_npz}: pass the label file from the same original run"
         )
     integral = labels.dtype.kind in "iu" or (
         labels.dtype.kind == "f" and bool(np.all(np.isfinite(labels) & (labels == np.round(labels))))
@@ -144,15 +157,15 @@ def _check_labels(labels: npt.NDArray[Any], count: int, key: str, masks_npz: Pat
     info = np.iinfo(np.int32)
     if not integral or (count and (labels.min() < info.min or labels.max() > info.max)):
         raise SemlatError(
-            f"labels of {key} in {labels_npz} are not 32-bit integers ({labels.dtype}): pass the refined_label.npz of the seed mask step"
+            f"labels of {key} in {labels_npz} are not 32-bit integers ({labels.dtype}): pass the refined_label.npz of the original mask step"
         )
     return labels.astype(np.int64)
 
 
 # -- validation ------------------------------------------------------------------------------
 @dataclass
-class _SeedImage:
-    """One image of the seed files, checked and with its regions encoded, ready to write."""
+class _OriginalImage:
+    """One image of the original files, checked and with its regions encoded, ready to write."""
 
     key: str
     scanned: ScannedImage
@@ -162,23 +175,23 @@ class _SeedImage:
 def _scan(keys: list[str], images_dir: Path, masks_npz: Path) -> list[ScannedImage]:
     """Check every image named in the npz is in ``images_dir`` and readable."""
     if not images_dir.is_dir():
-        raise SemlatError(f"image folder {images_dir} does not exist: pass the folder the seed masks were made from")
+        raise SemlatError(f"image folder {images_dir} does not exist: pass the folder the original masks were made from")
     missing = [key for key in keys if not (images_dir / key).is_file()]
     if missing:
         raise SemlatError(
-            f"{len(missing)} image(s) named in {masks_npz} are not in {images_dir} (first: {missing[0]}): pass the folder the seed masks were made from"
+            f"{len(missing)} image(s) named in {masks_npz} are not in {images_dir} (first: {missing[0]}): pass the folder the original masks were made from"
         )
     return scan_images([images_dir / key for key in keys])
 
 
 def _image_regions(key: str, logits: npt.NDArray[Any], labels: npt.NDArray[np.int64], width: int, height: int) -> list[Region]:
     """Post-process one image's masks; an empty mask is an error, since it cannot be embedded."""
-    masks = seed_masks_to_binary(logits, height, width)
+    masks = original_masks_to_binary(logits, height, width)
     regions = []
     for index, (mask, label) in enumerate(zip(masks, labels, strict=True)):
         if not mask.any():
             raise SemlatError(
-                f"mask {index} of {key} is empty after the seed's post-processing ({width}x{height} image): "
+                f"mask {index} of {key} is empty after the original's post-processing ({width}x{height} image): "
                 "check the masks belong to these images, or drop that mask from both npz files"
             )
         regions.append(Region.from_mask(index, mask, label=int(label)))
@@ -187,15 +200,15 @@ def _image_regions(key: str, logits: npt.NDArray[Any], labels: npt.NDArray[np.in
 
 def _check_masks(
     scanned: list[ScannedImage], masks_npz: Path, labels_npz: Path, masks: np.lib.npyio.NpzFile, labels: np.lib.npyio.NpzFile
-) -> list[_SeedImage]:
+) -> list[_OriginalImage]:
     """Read, check and post-process every image's masks, one image at a time."""
     items = []
-    for path, width, height, sha in track(scanned, "checking seed masks"):
+    for path, width, height, sha in track(scanned, "checking original masks"):
         key = path.name
         logits = _read(masks, key, masks_npz, "masks")
         _check_logits(logits, key, masks_npz)
         image_labels = _check_labels(_read(labels, key, labels_npz, "labels"), logits.shape[0], key, masks_npz, labels_npz)
-        items.append(_SeedImage(key, (path, width, height, sha), _image_regions(key, logits, image_labels, width, height)))
+        items.append(_OriginalImage(key, (path, width, height, sha), _image_regions(key, logits, image_labels, width, height)))
     return items
 
 
@@ -205,25 +218,25 @@ def _feature_dim(vectors: npt.NDArray[Any], key: str, regions: int, features_npz
     if vectors.ndim != 2 or vectors.shape[0] != expected or vectors.shape[1] == 0 or vectors.dtype.kind not in "fiu":
         raise SemlatError(
             f"features of {key} in {features_npz} have shape {vectors.shape}, expected ({expected}, D) "
-            f"(whole image + {regions} masks): pass the semantic_features.npz from the same seed run"
+            f"(whole image + {regions} masks): pass the semantic_features.npz from the same original run"
         )
     norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
     if not np.all(np.isfinite(norms)) or np.any(norms == 0):
         raise SemlatError(
-            f"features of {key} in {features_npz} hold NaN, infinite or all-zero rows: re-run the seed retrieval step"
+            f"features of {key} in {features_npz} hold NaN, infinite or all-zero rows: re-run the original retrieval step"
         )
     return int(vectors.shape[1])
 
 
-def _check_features(features_npz: Path, items: list[_SeedImage]) -> int:
+def _check_features(features_npz: Path, items: list[_OriginalImage]) -> int:
     """Check the features cover every image with one row per region plus the whole image; returns D."""
     dims: set[int] = set()
     with _open_npz(features_npz, "features") as features:
         keys = set(features.files)
-        for item in track(items, "checking seed features"):
+        for item in track(items, "checking original features"):
             if item.key not in keys:
                 raise SemlatError(
-                    f"image {item.key} has no features in {features_npz}: pass the semantic_features.npz from the same seed run"
+                    f"image {item.key} has no features in {features_npz}: pass the semantic_features.npz from the same original run"
                 )
             dim = _feature_dim(_read(features, item.key, features_npz, "features"), item.key, len(item.regions), features_npz)
             if dims and dim not in dims:
@@ -235,32 +248,27 @@ def _check_features(features_npz: Path, items: list[_SeedImage]) -> int:
 
 
 def _check_workspace(
-    workspace: Path, items: list[_SeedImage], claims: list[tuple[str, str, dict[str, Any]]], dim: int | None
+    ws: Workspace, items: list[_OriginalImage], claims: list[tuple[str, str, dict[str, Any]]], dim: int | None
 ) -> None:
     """Refuse, before writing anything, what the Workspace would refuse half-way through."""
-    if not (workspace / MANIFEST_NAME).is_file():
-        if workspace.exists() and not workspace.is_dir():
-            raise SemlatError(f"workspace path {workspace} is a file: pass a directory")
-        return
-    ws = Workspace.open(workspace)
     for section, name, config in claims:
         existing = ws.manifest.section(section).get(name)
         if existing is not None and existing != config:
             raise SemlatError(
-                f"{section[:-1].replace('_', ' ')} {name!r} in {workspace} was made with other settings ({existing}): "
+                f"{section[:-1].replace('_', ' ')} {name!r} in {ws.root} was made with other settings ({existing}): "
                 "import under another region set name or into a new workspace"
             )
     known_dim = ws.manifest.embedding_dim
     if dim is not None and known_dim is not None and known_dim != dim:
         raise SemlatError(
-            f"workspace {workspace} holds {known_dim}-d features and {dim}-d ones were given: use a new workspace for these features"
+            f"workspace {ws.root} holds {known_dim}-d features and {dim}-d ones were given: use a new workspace for these features"
         )
     known = {record.file_name: record.sha256 for record in ws.images()}
     for item in items:
         path, _, _, sha = item.scanned
         if known.get(path.name, sha) != sha:
             raise SemlatError(
-                f"image {path.name} differs from the one in workspace {workspace}: use a new workspace for changed photos"
+                f"image {path.name} differs from the one in workspace {ws.root}: use a new workspace for changed photos"
             )
 
 
@@ -270,31 +278,35 @@ def _normalised(vectors: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
 
 
 # -- import ----------------------------------------------------------------------------------
-def import_seed(
-    workspace: Path,
+def import_original(
+    ws: Workspace,
     images_dir: Path,
     masks_npz: Path,
     labels_npz: Path,
+    *,
     features_npz: Path | None = None,
-    model_key: str = "seed-import",
-    region_set: str = SEED_REGION_SET,
-) -> Workspace:
-    """Import the seed's masks, labels and (optionally) features into a workspace.
+    model_key: str = ORIGINAL_MODEL_KEY,
+    region_set: str = ORIGINAL_REGION_SET,
+) -> ImportResult:
+    """Import the original's masks, labels and (optionally) features into a workspace.
 
     Args:
-        workspace: Workspace directory; created if it holds none.
+        ws: The workspace (`Workspace.open_or_create`: a new one is written with the first write).
         images_dir: Folder holding the images the npz files are keyed by (file names).
-        masks_npz: The seed's ``refined_mask.npz``.
-        labels_npz: The seed's ``refined_label.npz``.
-        features_npz: The seed's ``semantic_features.npz``; its rows are stored L2-normalised
+        masks_npz: The original's ``refined_mask.npz``.
+        labels_npz: The original's ``refined_label.npz``.
+        features_npz: The original's ``semantic_features.npz``; its rows are stored L2-normalised
             under ``FeatureKey(region_set, model_key, "raw")``.
         model_key: Model name recorded for the imported features.
         region_set: Region set the masks go to; region ids are the npz order 0..N-1.
 
     Returns:
-        The opened workspace. Images already imported are skipped, so a re-run resumes.
+        What was imported. Images already imported are skipped, so a re-run resumes.
+
+    Raises:
+        SemlatError: on any bad input, before anything is written.
     """
-    workspace, images_dir, masks_npz, labels_npz = Path(workspace), Path(images_dir), Path(masks_npz), Path(labels_npz)
+    images_dir, masks_npz, labels_npz = Path(images_dir), Path(masks_npz), Path(labels_npz)
     features_npz = None if features_npz is None else Path(features_npz)
     with _open_npz(masks_npz, "masks") as masks, _open_npz(labels_npz, "labels") as labels:
         keys = sorted(masks.files)
@@ -302,43 +314,48 @@ def import_seed(
         items = _check_masks(_scan(keys, images_dir, masks_npz), masks_npz, labels_npz, masks, labels)
     dim = _check_features(features_npz, items) if features_npz is not None else None
 
-    key = FeatureKey(region_set, model_key, "raw")
-    region_config = {"backend": "seed-import", "masks": str(masks_npz.resolve()), "labels": str(labels_npz.resolve())}
+    key = FeatureKey(region_set, model_key, "raw") if features_npz is not None else None
+    region_config = {"backend": IMPORT_BACKEND, "masks": str(masks_npz.resolve()), "labels": str(labels_npz.resolve())}
     claims = [("region_sets", region_set, region_config)]
-    if features_npz is not None:
-        claims.append(("feature_sets", str(key), {"strategy": "seed-import", "features": str(features_npz.resolve())}))
-    _check_workspace(workspace, items, claims, dim)
+    if key is not None:
+        claims.append(("feature_sets", str(key), {"strategy": IMPORT_BACKEND, "features": str(features_npz.resolve())}))
+    _check_workspace(ws, items, claims, dim)
 
-    ws = Workspace.open_or_create(workspace)
     for section, name, config in claims:
         ws.claim_config(section, name, config, hint="import under another region set name or into a new workspace")
     records = ws.add_images([item.scanned for item in items])
-    wrote = _write_regions(ws, region_set, items, records)
-    if features_npz is not None:
-        wrote |= _write_features(ws, key, features_npz, items, records)
-    if wrote:
+    written = _write_regions(ws, region_set, items, records)
+    if key is not None:
+        written |= _write_features(ws, key, features_npz, items, records)
+    if written:
         ws.compact()
-    return ws
+    return ImportResult("original", tuple(item.key for item in items), len(written), region_set, key)
 
 
-def _write_regions(ws: Workspace, region_set: str, items: list[_SeedImage], records: list[Any]) -> bool:
-    """Write each image's regions not yet in the ledger; True if anything was written."""
+def _write_regions(ws: Workspace, region_set: str, items: list[_OriginalImage], records: list[ImageRecord]) -> set[int]:
+    """Write each image's regions not yet in the ledger; returns the ids of the images written."""
+    from semlat.workspace import regions_stage
+
     done = ws.done_images(regions_stage(region_set))
     todo = [(item, record) for item, record in zip(items, records, strict=True) if record.image_id not in done]
-    for item, record in track(todo, "importing seed masks"):
+    for item, record in track(todo, "importing original masks"):
         ws.write_regions(region_set, record.image_id, item.regions)
-    return bool(todo)
+    return {record.image_id for _, record in todo}
 
 
-def _write_features(ws: Workspace, key: FeatureKey, features_npz: Path, items: list[_SeedImage], records: list[Any]) -> bool:
-    """Write each image's normalised features not yet in the ledger; True if anything was written."""
+def _write_features(
+    ws: Workspace, key: FeatureKey, features_npz: Path, items: list[_OriginalImage], records: list[ImageRecord]
+) -> set[int]:
+    """Write each image's normalised features not yet in the ledger; returns the ids of the images written."""
+    from semlat.workspace import embeddings_stage
+
     done = ws.done_images(embeddings_stage(key))
     todo = [(item, record) for item, record in zip(items, records, strict=True) if record.image_id not in done]
     with _open_npz(features_npz, "features") as features:
-        for item, record in track(todo, "importing seed features"):
+        for item, record in track(todo, "importing original features"):
             vectors = _normalised(_read(features, item.key, features_npz, "features"))
             ws.write_embeddings(key, record.image_id, [WHOLE_IMAGE, *range(len(item.regions))], vectors)
-    return bool(todo)
+    return {record.image_id for _, record in todo}
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -348,7 +365,10 @@ def _pick_key(ws: Workspace, key: FeatureKey | None) -> FeatureKey:
         if not keys:
             raise SemlatError(f"no embeddings in workspace {ws.root}: run semlat embed first")
         if len(keys) > 1:
-            raise SemlatError(f"workspace {ws.root} holds several feature sets ({', '.join(map(str, keys))}): pick one to export")
+            raise SemlatError(
+                f"workspace {ws.root} holds several feature sets ({', '.join(map(str, keys))}): "
+                "pick one to export (--region-set, --features, --model)"
+            )
         return keys[0]
     if key not in keys:
         available = ", ".join(map(str, keys)) or "none"
@@ -358,67 +378,99 @@ def _pick_key(ws: Workspace, key: FeatureKey | None) -> FeatureKey:
     return key
 
 
-class _NpzWriter:
-    """Streams arrays into an npz (what np.savez writes) so no image's arrays wait in memory."""
-
-    def __init__(self, path: Path):
-        self._zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
-
-    def add(self, name: str, array: npt.NDArray[Any]) -> None:
-        with self._zip.open(f"{name}.npy", "w", force_zip64=True) as handle:
-            np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
-
-    def close(self) -> None:
-        self._zip.close()
-
-
-def _temp_in(directory: Path, name: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(tmp)
-
-
-def _image_rows(ws: Workspace, key: FeatureKey, record: Any) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-    """(1+N, D) features and (N,) labels of one image in the seed's row order."""
+def _image_rows(ws: Workspace, key: FeatureKey, record: ImageRecord) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """(1+N, D) features and (N,) labels of one image in the original's row order."""
     regions, vectors = ws.regions_and_features(key, record)
     return vectors.astype(np.float32), np.array([region.label for region in regions], dtype=np.int64)
 
 
-def export_seed(workspace: Path, out_dir: Path, key: FeatureKey | None = None) -> Path:
-    """Write ``semantic_features.npz`` and ``refined_label.npz`` in the seed's format.
+def export_original(ws: Workspace, out_dir: Path, *, key: FeatureKey | None = None) -> ExportResult:
+    """Write ``semantic_features.npz`` and ``refined_label.npz`` as the original wrote them.
+
+    Streams image by image; each file appears, complete, only when every image is written (and
+    replaces an older one atomically). On any error ``out_dir`` is left as it was.
 
     Args:
-        workspace: An existing workspace.
-        out_dir: Folder to write into (created if missing); files are replaced atomically.
+        ws: The workspace to export.
+        out_dir: Folder to write into (created if missing).
         key: Feature set to export; defaults to the workspace's only one.
 
     Returns:
-        Path of the written ``semantic_features.npz``.
+        The files written: ``semantic_features.npz`` (key = image file name, value = (1+N, D)
+        float32, row 0 the whole image, rows 1..N the regions), then ``refined_label.npz``
+        (value = (N,) int64 cross-view labels).
     """
-    ws = Workspace.open(workspace)
+    from semlat.workspace import regions_stage
+
     key = _pick_key(ws, key)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     done = ws.done_images(regions_stage(key.region_set))
     records = [record for record in ws.images() if record.image_id in done]
     if not records:
         raise SemlatError(
-            f"region set {key.region_set!r} of workspace {ws.root} has no images: run semlat masks or import-seed first"
+            f"region set {key.region_set!r} of workspace {ws.root} has no images: run `semlat masks` or `semlat import original` first"
         )
-    temps = {name: _temp_in(out_dir, name) for name in (FEATURES_FILE, LABELS_FILE)}
-    try:
-        writers = {name: _NpzWriter(path) for name, path in temps.items()}
-        try:
-            for record in track(records, "exporting seed npz"):
-                vectors, labels = _image_rows(ws, key, record)
-                writers[FEATURES_FILE].add(record.file_name, vectors)
-                writers[LABELS_FILE].add(record.file_name, labels)
-        finally:
-            for writer in writers.values():
-                writer.close()
-        for name, path in temps.items():
-            os.replace(path, out_dir / name)
-    finally:
-        for path in temps.values():
-            path.unlink(missing_ok=True)
-    return out_dir / FEATURES_FILE
+    out_dir = Path(out_dir)
+    paths = (out_dir / FEATURES_FILE, out_dir / LABELS_FILE)
+    with output_dir(out_dir), atomic_npz(paths[0]) as features, atomic_npz(paths[1]) as labels:
+        for record in track(records, "exporting original npz"):
+            vectors, image_labels = _image_rows(ws, key, record)
+            features.add(record.file_name, vectors)
+            labels.add(record.file_name, image_labels)
+    return ExportResult("original", out_dir, paths, len(records), key)
+
+
+# -- the registered format -------------------------------------------------------------------
+@dataclass(frozen=True)
+class OriginalImportSettings:
+    """Inputs and options of ``semlat import original``."""
+
+    images: Path = option("Folder of the photos the files were made from.")
+    masks: Path = option(MASKS_FILE)
+    labels: Path = option(LABELS_FILE)
+    features: Path | None = option(f"{FEATURES_FILE} (optional: masks and labels alone are a region set).", None)
+    region_set: str = option("Region set to import the masks into.", ORIGINAL_REGION_SET)
+    model_key: str = option("Model name to record for the imported features.", ORIGINAL_MODEL_KEY)
+
+
+class OriginalImporter:
+    """``semlat import original``: `import_original` behind the `Importer` interface."""
+
+    name = "original"
+    description = "The original research code's refined_mask/refined_label (and semantic_features) npz files."
+    settings = OriginalImportSettings
+
+    def run(self, ws: Workspace, settings: OriginalImportSettings) -> ImportResult:
+        return import_original(
+            ws,
+            settings.images,
+            settings.masks,
+            settings.labels,
+            features_npz=settings.features,
+            model_key=settings.model_key,
+            region_set=settings.region_set,
+        )
+
+
+@dataclass(frozen=True)
+class OriginalExportSettings:
+    """Options of ``semlat export original``: which feature set (default: the workspace's only one)."""
+
+    region_set: str | None = option("Region set of the features to export.", None)
+    features: str | None = option("Feature set to export, e.g. raw or smoothed.", None)
+    model: str | None = option("Model of the features to export (a model key or architecture name).", None)
+
+
+class OriginalExporter:
+    """``semlat export original``: `export_original` behind the `Exporter` interface."""
+
+    name = "original"
+    description = (
+        "semantic_features.npz (row 0 the whole image, rows 1..N the regions) and refined_label.npz, as the original wrote them."
+    )
+    settings = OriginalExportSettings
+
+    def run(self, ws: Workspace, out_dir: Path, settings: OriginalExportSettings | None = None) -> ExportResult:
+        settings = settings or OriginalExportSettings()
+        chosen = (settings.region_set, settings.features, settings.model)
+        key = None if chosen == (None, None, None) else ws.feature_key(*chosen)
+        return export_original(ws, out_dir, key=key)

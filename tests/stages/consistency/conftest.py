@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from semlat.imageio import sha256_file
+from semlat.files import sha256_file
 from semlat.types import WHOLE_IMAGE, FeatureKey, Region
 from semlat.workspace import Workspace
 
