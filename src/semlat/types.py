@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -30,23 +30,32 @@ class ImageRecord:
 
 @dataclass(frozen=True)
 class Region:
-    """One region of one image: a full-resolution mask plus what we know about it."""
+    """One region of one image: a full-resolution mask plus what we know about it.
+
+    ``bbox`` (x, y, w, h) and ``area`` are derived from the mask when not given (the workspace
+    passes its stored values, so reading regions never decodes masks).
+    """
 
     region_id: int
     rle: rle_ops.RLE
     label: int = NO_LABEL
     level: int = 0
     score: float = 1.0
-    bbox: tuple[float, float, float, float] = field(default=(0.0, 0.0, 0.0, 0.0))
-    area: int = 0
+    bbox: tuple[float, float, float, float] = None  # type: ignore[assignment]
+    area: int = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.bbox is None:
+            object.__setattr__(self, "bbox", rle_ops.bbox(self.rle))
+        if self.area is None:
+            object.__setattr__(self, "area", rle_ops.area(self.rle))
 
     @classmethod
     def from_mask(
         cls, region_id: int, mask: npt.NDArray[np.bool_], label: int = NO_LABEL, level: int = 0, score: float = 1.0
     ) -> Region:
         """Build a region from an (H, W) boolean mask; area and box are derived from it."""
-        encoded = rle_ops.encode(mask)
-        return cls(region_id, encoded, label, level, score, rle_ops.bbox(encoded), rle_ops.area(encoded))
+        return cls(region_id, rle_ops.encode(mask), label, level, score)
 
     def mask(self) -> npt.NDArray[np.bool_]:
         return rle_ops.decode(self.rle)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from semlat.crops import MASK_WEIGHT, crop_box
 from semlat.errors import SemlatError
 from semlat.types import Region
 
 STRATEGIES = ("masked-crop", "masked-full", "crop")
-MASK_WEIGHT = 0.8  # the original's value inside a mask
-BOX_MARGIN = 0.1  # fraction of the box's long side added on each side
 
 
 def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -45,14 +44,6 @@ def pad_square_resize(patch: torch.Tensor, size: int) -> torch.Tensor:
     return _resize(square, (size, size))
 
 
-def _box_with_margin(region: Region, height: int, width: int) -> tuple[int, int, int, int]:
-    x, y, w, h = region.bbox
-    margin = BOX_MARGIN * max(w, h) + 1
-    x0, y0 = max(0, int(x - margin)), max(0, int(y - margin))
-    x1, y1 = min(width, int(round(x + w + margin))), min(height, int(round(y + h + margin)))
-    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
-
-
 def region_view(image: torch.Tensor, mask: torch.Tensor, region: Region, strategy: str, size: int) -> torch.Tensor:
     """The (3, size, size) view of one region under ``strategy``.
 
@@ -66,7 +57,7 @@ def region_view(image: torch.Tensor, mask: torch.Tensor, region: Region, strateg
     if strategy == "masked-full":
         return resize_center_crop(image * (MASK_WEIGHT * mask), size)
     height, width = mask.shape
-    x0, y0, x1, y1 = _box_with_margin(region, height, width)
+    x0, y0, x1, y1 = crop_box(region.bbox, height, width)
     patch = image[:, y0:y1, x0:x1]
     if strategy == "masked-crop":
         patch = patch * mask[y0:y1, x0:x1]

@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from semlat.crops import MASK_WEIGHT
 from semlat.errors import SemlatError
 from semlat.files import atomic_npz, output_dir
 from semlat.formats.base import ExportResult, ImportResult, option
 from semlat.ingest import ScannedImage, scan_images
 from semlat.progress import track
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region
+from semlat.vectors import normalize
 
 if TYPE_CHECKING:  # the workspace (LanceDB) and torch are imported when used: the CLI imports this module for --help
     from semlat.workspace import Workspace
@@ -46,9 +48,6 @@ IMPORT_BACKEND = "seed-import"
 
 LOGIT_GRID = 256
 """Side of SAM's low-res logit grid, which covers the padded 1024-square frame."""
-
-MASK_WEIGHT = 0.8
-"""Weight the original gives a pixel inside a mask; applied at fusion time, not stored."""
 
 _CHUNK_BYTES = 1 << 28
 """Upper bound on the float32 (masks, L, L) buffer of one resize batch."""
@@ -272,11 +271,6 @@ def _check_workspace(
             )
 
 
-def _normalised(vectors: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
-    vectors = vectors.astype(np.float64)
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-
-
 # -- import ----------------------------------------------------------------------------------
 def import_original(
     ws: Workspace,
@@ -353,7 +347,7 @@ def _write_features(
     todo = [(item, record) for item, record in zip(items, records, strict=True) if record.image_id not in done]
     with _open_npz(features_npz, "features") as features:
         for item, record in track(todo, "importing original features"):
-            vectors = _normalised(_read(features, item.key, features_npz, "features"))
+            vectors = normalize(_read(features, item.key, features_npz, "features"))
             ws.write_embeddings(key, record.image_id, [WHOLE_IMAGE, *range(len(item.regions))], vectors)
     return {record.image_id for _, record in todo}
 

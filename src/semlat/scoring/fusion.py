@@ -33,12 +33,14 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from semlat.crops import MASK_WEIGHT
 from semlat.errors import SemlatError
 from semlat.rle import RLE, runs
+from semlat.vectors import EPS as _EPS
+from semlat.vectors import normalize
 
 FUSIONS = ("sum", "conceptfusion", "region")
 SCORES = ("softmax", "relevancy", "cosine")
-_EPS = 1e-12
 
 
 @functools.cache
@@ -124,7 +126,7 @@ def _region_vectors(
     attention = np.exp(logits - logits.max())
     attention /= attention.sum()
     mixed = attention[:, None] * global_feature + (1.0 - attention[:, None]) * region_features
-    return mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), _EPS)
+    return normalize(mixed, np.float64)
 
 
 def pattern_cosines(
@@ -133,7 +135,7 @@ def pattern_cosines(
     region_features: npt.NDArray[np.floating],
     queries: npt.NDArray[np.floating],
     fusion: str = "sum",
-    mask_weight: float = 0.8,
+    mask_weight: float = MASK_WEIGHT,
 ) -> npt.NDArray[np.float64]:
     """Cosine of every pattern's fused feature with every query, (U, Q), via Gram matrices.
 
@@ -193,7 +195,7 @@ def score_maps(
     fusion: str = "sum",
     score: str = "softmax",
     canonical_features: npt.NDArray[np.float32] | None = None,
-    mask_weight: float = 0.8,
+    mask_weight: float = MASK_WEIGHT,
     shape: tuple[int, int] | None = None,
 ) -> npt.NDArray[np.float32]:
     """(P, H, W) per-pixel scores of every prompt, without materialising per-pixel features.

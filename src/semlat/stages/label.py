@@ -31,6 +31,7 @@ from semlat.progress import track
 from semlat.regions import cache as cache_files
 from semlat.regions import clustering
 from semlat.types import FeatureKey, ImageRecord, Region
+from semlat.vectors import normalize
 from semlat.workspace import Workspace
 
 DESCRIPTORS = ("auto", "clip", "sam")
@@ -97,7 +98,7 @@ def label_regions(
             rows = sam(record, regions)
         else:
             rows = _clip_rows(ws, key, record, regions)
-        vectors.append(_normalise(rows).astype(np.float16))
+        vectors.append(normalize(rows, np.float16))
         per_image.append((record, len(regions)))
     if not vectors:
         raise SemlatError(f"region set {name!r} has no regions to label")
@@ -114,11 +115,6 @@ def label_regions(
     ws.save_manifest()
     ws.compact()
     return LabelResult(name, descriptor, found, int(features.shape[0]), len(per_image))
-
-
-def _normalise(rows: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
-    rows = np.asarray(rows, np.float32)
-    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
 def _clip_rows(ws: Workspace, key: FeatureKey, record: ImageRecord, regions: list[Region]) -> npt.NDArray[np.float32]:

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from semlat.stages.consistency import compute_metrics, plan_refinement, refine_labels
-from semlat.stages.consistency.measures import normalize
 from semlat.types import FeatureKey
+from semlat.vectors import normalize
 from tests.conftest import snapshot
 from tests.stages.consistency.conftest import KEY, basis
 

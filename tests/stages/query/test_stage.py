@@ -64,12 +64,12 @@ def test_unknown_fusion_or_score_fails_before_work(embedded):
 
 def test_levels_select_regions(embedded):
     ws, key, _ = embedded
-    from semlat.types import Region
+    from dataclasses import replace
 
     image = ws.images()[0]
     regions = ws.regions(key.region_set, image)
     # Mark the first region as a part (level 1) of the image: querying level 0 must ignore it.
-    relevelled = [Region(r.region_id, r.rle, r.label, 1 if r.region_id == 0 else 0, r.score, r.bbox, r.area) for r in regions]
+    relevelled = [replace(r, level=1 if r.region_id == 0 else 0) for r in regions]
     ws.write_regions(key.region_set, image.image_id, relevelled)
     (everything,) = query_images(ws, ["a", "b"], images=[image.file_name], score="cosine", fusion="region", device="cpu")
     (level0,) = query_images(ws, ["a", "b"], images=[image.file_name], score="cosine", fusion="region", device="cpu", levels=[0])

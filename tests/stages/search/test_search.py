@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +118,7 @@ def test_a_workspace_that_searched_sees_its_own_later_writes(known, tmp_path):
     q = np.eye(DIM)[0]
     assert search(ws, vector=q, top=1)[0].label == 5  # the kept region columns are now in memory
     record = ws.image("view_01.png")
-    relabelled = [Region(r.region_id, r.rle, 9, r.level, r.score, r.bbox, r.area) for r in ws.regions(KEY.region_set, record)]
+    relabelled = [replace(r, label=9) for r in ws.regions(KEY.region_set, record)]
     ws.write_regions(KEY.region_set, record.image_id, relabelled)
     assert [h.label for h in search(ws, vector=q, top=1)] == [9]
     assert ranked(search(ws, vector=q, label=9)) == [p for p in order if p[0] == 1]

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from semlat.crops import crop_box
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
 from semlat.stages.consistency.metrics import Metrics
@@ -45,13 +46,12 @@ def pick_examples(metrics: Metrics, per_label: int = MAX_EXAMPLES) -> dict[int, 
 
 
 def region_crop(pixels: npt.NDArray[np.uint8], region: Region, tile: int = TILE) -> npt.NDArray[np.uint8]:
-    """The region's bounding box with everything outside the mask black, fitted into a tile × tile square."""
+    """The region's crop (`semlat.crops.crop_box`) with everything outside the mask black, fitted into a tile × tile square."""
     mask = region.mask()
-    ys, xs = np.nonzero(mask)
     canvas = np.zeros((tile, tile, 3), np.uint8)
-    if len(ys) == 0:
+    if not mask.any():
         return canvas
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    x0, y0, x1, y1 = crop_box(region.bbox, *mask.shape)
     crop = np.where(mask[y0:y1, x0:x1, None], pixels[y0:y1, x0:x1], 0).astype(np.uint8)
     scale = tile / max(crop.shape[:2])
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))

@@ -8,16 +8,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-EPS = 1e-12
+from semlat.vectors import normalize
+
 TRIM_FRACTION = 0.2
 """Share of a label's members (those least like the plain mean) left out of its robust prototype."""
-
-
-def normalize(vectors: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
-    """L2-normalise the last axis; zero vectors stay zero instead of becoming NaN."""
-    vectors = np.asarray(vectors, dtype=np.float64)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return (vectors / np.maximum(norms, EPS)).astype(np.float32)
 
 
 def intra_label_variance(members: npt.NDArray[np.floating]) -> float:

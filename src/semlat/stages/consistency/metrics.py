@@ -13,11 +13,11 @@ from semlat.stages.consistency.collect import RegionTable, choose_key, collect_r
 from semlat.stages.consistency.measures import (
     intra_label_variance,
     label_means,
-    normalize,
     overall_similarity,
     similarity_matrix,
 )
 from semlat.types import FeatureKey
+from semlat.vectors import normalize
 from semlat.workspace import Workspace
 
 

@@ -21,7 +21,7 @@ rows, and for a union region the normalised mean of its members' vectors (an app
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -29,9 +29,9 @@ import numpy.typing as npt
 from semlat.errors import SemlatError
 from semlat.progress import track
 from semlat.stages.consistency.collect import choose_key, collect_regions
-from semlat.stages.consistency.measures import normalize
 from semlat.stages.consistency.metrics import metrics_from_table
 from semlat.types import NO_LABEL, WHOLE_IMAGE, FeatureKey, ImageRecord, Region
+from semlat.vectors import normalize
 from semlat.workspace import Workspace, embeddings_stage, regions_stage
 
 
@@ -163,11 +163,7 @@ def refine_regions(regions: list[Region], plan: RefinePlan) -> tuple[list[Region
 
 
 def _relabel(region: Region, label: int) -> Region:
-    return (
-        region
-        if region.label == label
-        else Region(region.region_id, region.rle, label, region.level, region.score, region.bbox, region.area)
-    )
+    return region if region.label == label else replace(region, label=label)
 
 
 def refine_labels(

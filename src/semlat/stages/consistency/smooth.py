@@ -27,8 +27,9 @@ import numpy.typing as npt
 from semlat.errors import SemlatError
 from semlat.progress import track
 from semlat.stages.consistency.collect import RegionTable, choose_key, collect_regions
-from semlat.stages.consistency.measures import TRIM_FRACTION, normalize, trimmed_members
+from semlat.stages.consistency.measures import TRIM_FRACTION, trimmed_members
 from semlat.types import FeatureKey
+from semlat.vectors import normalize
 from semlat.workspace import Workspace, embeddings_stage
 
 METHODS = ("prototype", "knn")

@@ -49,6 +49,7 @@ from semlat.errors import SemlatError
 from semlat.scoring.fusion import scores_from_cosines
 from semlat.scoring.prompts import CANONICAL_PHRASES
 from semlat.types import NO_LABEL, WHOLE_IMAGE, FeatureKey
+from semlat.vectors import normalize
 from semlat.workspace import IndexSettings, Workspace, feature_filter, nearest, search_plan
 
 if TYPE_CHECKING:
@@ -262,7 +263,7 @@ def search(
     dim = ws.manifest.embedding_dim
     if dim is not None and query_vector.shape[0] != dim:
         raise SemlatError(f"features are {dim}-d but the query is {query_vector.shape[0]}-d: pass the model that made them")
-    query_vector = query_vector / np.linalg.norm(query_vector)
+    query_vector = normalize(query_vector, np.float64)
 
     table, settings = search_plan(ws, exact)
     if table is None:
@@ -287,7 +288,7 @@ def search(
 
     scores = cosines
     if canonical is not None:
-        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        vectors = normalize(vectors, np.float64)
         scores = scores_from_cosines((vectors @ query_vector)[:, None], "relevancy", vectors @ canonical.T)[:, 0]
     order = np.lexsort((ids[:, 1], ids[:, 0], -scores))
     if by == "image":

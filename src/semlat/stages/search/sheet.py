@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
+from semlat.crops import crop_box
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
 from semlat.stages.search.core import SearchHit
@@ -40,12 +41,8 @@ def region_tile(
     mask = ws.region_mask(region_set, record, hit.region_id) if hit.region_id != WHOLE_IMAGE else None
     if mask is not None:
         pixels = np.where(mask[..., None], pixels, (pixels * _DIM).astype(np.uint8))
-    x, y, w, h = hit.bbox
-    margin = 0.1 * max(w, h)
-    height, width = pixels.shape[:2]
-    x0, y0 = max(0, int(x - margin)), max(0, int(y - margin))
-    x1, y1 = min(width, int(np.ceil(x + w + margin))), min(height, int(np.ceil(y + h + margin)))
-    crop = pixels[y0:y1, x0:x1] if x1 > x0 and y1 > y0 else pixels
+    x0, y0, x1, y1 = crop_box(hit.bbox, *pixels.shape[:2])
+    crop = pixels[y0:y1, x0:x1]
     image = Image.fromarray(crop)
     image.thumbnail((size, size), Image.Resampling.LANCZOS if max(crop.shape[:2]) > size else Image.Resampling.NEAREST)
     if max(image.size) < size:  # small regions are enlarged so they stay visible
