@@ -175,3 +175,22 @@ def test_sha256_file_is_the_sha256_of_the_bytes(tmp_path: Path, size: int) -> No
     data = np.random.default_rng(size).bytes(size)
     (tmp_path / "f").write_bytes(data)
     assert files.sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
+
+
+def test_save_png_round_trips(tmp_path):
+    from PIL import Image
+
+    from semlat.files import save_png
+
+    image = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    path = save_png(tmp_path / "sub" / "a.png", image)
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), image)
+
+
+def test_an_output_folder_under_a_file_is_one_clear_error(tmp_path):
+    from semlat.files import output_dir
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SemlatError, match="cannot create output folder"):
+        with output_dir(tmp_path / "file" / "deep" / "out"):
+            pass

@@ -128,6 +128,19 @@ def atomic_npz(path: str | Path, *, make_parents: bool = False) -> Iterator[NpzW
             writer.close()
 
 
+def save_png(path: str | Path, image: npt.ArrayLike, *, make_parents: bool = True) -> Path:
+    """Write an (H, W, 3) or (H, W) uint8 array as a PNG."""
+    from PIL import Image
+
+    picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    return atomic_write(path, lambda handle: picture.save(handle, format="PNG"), make_parents=make_parents)
+
+
+def save_figure(path: str | Path, figure: Any, *, make_parents: bool = True, **savefig: Any) -> Path:
+    """Write a matplotlib ``Figure`` as a PNG (``savefig`` options passed through)."""
+    return atomic_write(path, lambda handle: figure.savefig(handle, format="png", **savefig), make_parents=make_parents)
+
+
 @contextmanager
 def output_dir(path: str | Path) -> Iterator[Path]:
     """Create the folder ``path`` (and missing parents) for a block that writes into it.
@@ -139,7 +152,10 @@ def output_dir(path: str | Path) -> Iterator[Path]:
     if path.exists() and not path.is_dir():
         raise SemlatError(f"output folder {path} is a file: pass a folder")
     created = [parent for parent in [path, *path.parents] if not parent.exists()]
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SemlatError(f"cannot create output folder {path} ({exc.strerror}): pass a folder you can write to") from exc
     try:
         yield path
     except BaseException:

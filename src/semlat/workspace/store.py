@@ -132,7 +132,7 @@ class Workspace:
         manifest_path = root / MANIFEST_NAME
         if not manifest_path.is_file():
             raise SemlatError(
-                f"{root} is not a semlat workspace (no {MANIFEST_NAME}): run `semlat masks` or `semlat import-seed` first"
+                f"{root} is not a semlat workspace (no {MANIFEST_NAME}): run `semlat masks` or `semlat import original` first"
             )
         return cls(root, Manifest.read(manifest_path))
 
@@ -345,7 +345,7 @@ class Workspace:
                 raise SemlatError(f"no region set {name!r} in {self.root} (has: {', '.join(sets) or 'none'})")
             return name
         if not sets:
-            raise SemlatError(f"workspace {self.root} has no regions yet: run `semlat masks` or `semlat import-seed` first")
+            raise SemlatError(f"workspace {self.root} has no regions yet: run `semlat masks` or `semlat import original` first")
         if len(sets) > 1:
             raise SemlatError(f"workspace {self.root} has several region sets ({', '.join(sets)}): pass --region-set")
         return sets[0]
@@ -427,7 +427,7 @@ class Workspace:
             and model in (None, key.model_key, key.model_key.split(":")[0])
         ]
         if not keys and not self.images():
-            raise SemlatError(f"workspace {self.root} has no images: run `semlat masks` or `semlat import-seed` first")
+            raise SemlatError(f"workspace {self.root} has no images: run `semlat masks` or `semlat import original` first")
         if not keys:
             known = ", ".join(map(str, self.feature_keys())) or "none"
             raise SemlatError(f"no matching embeddings in {self.root} (has: {known}): run `semlat embed` first")

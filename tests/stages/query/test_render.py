@@ -10,7 +10,6 @@ from PIL import Image
 from semlat.stages.query.render import (
     blend,
     heatmap_overlays,
-    save_png,
     segmentation_figure,
     segmentation_image,
     slugify,
@@ -71,12 +70,6 @@ def test_segmentation_figure_writes_a_png(tmp_path):
         assert png.format == "PNG" and png.size[0] > 40
     with pytest.raises(ValueError):
         segmentation_figure(image, maps, ["one"], tmp_path / "bad.png")
-
-
-def test_save_png_round_trips(tmp_path):
-    image = _image()
-    path = save_png(image, tmp_path / "sub" / "a.png")
-    np.testing.assert_array_equal(np.asarray(Image.open(path)), image)
 
 
 @pytest.mark.parametrize(

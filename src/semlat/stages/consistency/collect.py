@@ -44,7 +44,7 @@ class RegionTable:
 def choose_key(ws: Workspace, key: FeatureKey | None = None) -> FeatureKey:
     """The feature key to work on: ``key`` if given (checked), else `Workspace.feature_key()`."""
     if not ws.images():
-        raise SemlatError(f"workspace {ws.root} has no images: run `semlat masks` or `semlat import-seed` first")
+        raise SemlatError(f"workspace {ws.root} has no images: run `semlat masks` or `semlat import original` first")
     if key is None:
         return ws.feature_key()
     if key not in ws.feature_keys():
@@ -77,7 +77,7 @@ def collect_regions(ws: Workspace, key: FeatureKey, require_labels: bool = True)
     if require_labels and not table.labelled.any():
         raise SemlatError(
             f"no region of set {key.region_set!r} in {ws.root} has a cross-view label "
-            f"({len(table.labels)} regions, all unlabelled): import labelled masks with `semlat import-seed` "
+            f"({len(table.labels)} regions, all unlabelled): import labelled masks with `semlat import original` "
             "or use a region set whose regions carry labels"
         )
     return table

@@ -15,6 +15,7 @@ from PIL import Image
 
 from semlat.crops import crop_box
 from semlat.errors import SemlatError
+from semlat.files import save_png
 from semlat.imageio import load_rgb
 from semlat.stages.consistency.metrics import Metrics
 from semlat.types import Region
@@ -85,7 +86,6 @@ def write_hint_sheets(
             if region.region_id in region_ids:
                 crops[(image_id, region.region_id)] = region_crop(pixels, region)
     folder = out_dir / "hints"
-    folder.mkdir(parents=True, exist_ok=True)
     sheets = {}
     for label, examples in picks.items():
         tiles = [(crops[e], records[e[0]].file_name) for e in examples if e in crops]
@@ -93,6 +93,6 @@ def write_hint_sheets(
         for i, (tile, _) in enumerate(tiles):
             sheet[:, i * (TILE + GAP) : i * (TILE + GAP) + TILE] = tile
         path = folder / f"label_{label}.png"
-        Image.fromarray(sheet).save(path)
+        save_png(path, sheet)
         sheets[label] = (path, [name for _, name in tiles])
     return sheets, missing

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from matplotlib.figure import Figure
 
+from semlat.files import save_figure
 from semlat.stages.consistency.metrics import Metrics
 
 TSNE_MAX_POINTS = 3000
@@ -81,7 +82,7 @@ def label_bars(metrics: Metrics, path: Path) -> Path:
         ax.tick_params(labelsize=7)
         if index == len(panels) - 1:
             ax.set_xlabel("label")
-    fig.savefig(path, dpi=100)
+    save_figure(path, fig, dpi=100)
     return path
 
 
@@ -101,7 +102,7 @@ def similarity_heatmap(metrics: Metrics, path: Path) -> Path:
                 ax.text(j, i, f"{metrics.similarity[i, j]:.2f}", ha="center", va="center", fontsize=6 if count > 12 else 8)
     ax.set_title("cosine of centred label prototypes")
     fig.colorbar(image, ax=ax, shrink=0.8)
-    fig.savefig(path, dpi=100)
+    save_figure(path, fig, dpi=100)
     return path
 
 
@@ -128,5 +129,5 @@ def embedding_scatters(metrics: Metrics, by_label: Path, by_position: Path, seed
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-        fig.savefig(path, dpi=100)
+        save_figure(path, fig, dpi=100)
     return by_label, by_position

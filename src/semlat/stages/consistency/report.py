@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 
+from semlat.files import output_dir, write_json, write_text
 from semlat.stages.consistency.hints import write_hint_sheets
 from semlat.stages.consistency.metrics import Metrics
 from semlat.stages.consistency.plots import embedding_scatters, label_bars, similarity_heatmap
@@ -40,15 +40,13 @@ def write_report(metrics: Metrics, out_dir: str | Path, hints: bool = True, seed
         hints: also load images to draw the per-label hint sheets.
         seed: seed of the 2-D embedding.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics.to_json(), indent=2))
-    bars = label_bars(metrics, out / "labels.png")
-    heatmap = similarity_heatmap(metrics, out / "similarity.png")
-    by_label, by_position = embedding_scatters(metrics, out / "embedding_labels.png", out / "embedding_position.png", seed)
-    sheets, missing = write_hint_sheets(metrics, out) if hints else ({}, [])
-    (out / "report.html").write_text(_html(metrics, bars, heatmap, by_label, by_position, sheets, missing))
-    return out / "report.html"
+    with output_dir(out_dir) as out:
+        write_json(out / "metrics.json", metrics.to_json(), sort_keys=False)
+        bars = label_bars(metrics, out / "labels.png")
+        heatmap = similarity_heatmap(metrics, out / "similarity.png")
+        by_label, by_position = embedding_scatters(metrics, out / "embedding_labels.png", out / "embedding_position.png", seed)
+        sheets, missing = write_hint_sheets(metrics, out) if hints else ({}, [])
+        return write_text(out / "report.html", _html(metrics, bars, heatmap, by_label, by_position, sheets, missing))
 
 
 def _html(

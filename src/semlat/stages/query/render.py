@@ -15,23 +15,15 @@ import numpy as np
 import numpy.typing as npt
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from PIL import Image
 
-from semlat.scoring.fusion import argmax_segmentation
+from semlat.files import save_figure
+from semlat.scoring import argmax_segmentation
 
 
 def slugify(prompt: str) -> str:
     """A file-name-safe form of a prompt: "toilet paper" -> "toilet-paper"."""
     slug = re.sub(r"[^a-z0-9]+", "-", prompt.strip().lower()).strip("-")
     return slug or "prompt"
-
-
-def save_png(array: npt.NDArray[np.uint8], path: str | Path) -> Path:
-    """Write an (H, W, 3) or (H, W) uint8 array as a PNG, creating the parent folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path, format="PNG")
-    return path
 
 
 def blend(image: npt.NDArray[np.uint8], colour: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -81,7 +73,4 @@ def segmentation_figure(
     colours = segmentation_colours(len(prompts)) / 255.0
     handles = [Patch(facecolor=colour, label=prompt) for colour, prompt in zip(colours, prompts)]
     axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(prompts), 5), frameon=False)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", bbox_inches="tight")
-    return path
+    return save_figure(path, figure, bbox_inches="tight")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +11,12 @@ import numpy.typing as npt
 
 from semlat.encoders import ModelSpec, load_encoder, model_of_features
 from semlat.errors import SemlatError
+from semlat.files import output_dir, save_npy, save_png, write_json
 from semlat.imageio import load_rgb
 from semlat.progress import track
 from semlat.scoring.fusion import FUSIONS, SCORES, score_maps
 from semlat.scoring.prompts import CANONICAL_PHRASES
-from semlat.stages.query.render import heatmap_overlays, save_png, segmentation_figure, slugify
+from semlat.stages.query.render import heatmap_overlays, segmentation_figure, slugify
 from semlat.types import FeatureKey, ImageRecord
 from semlat.workspace import Workspace
 
@@ -107,21 +107,20 @@ def query_to_files(
     Layout: ``OUT/<image stem>/<prompt>.png``, ``segmentation.png``, ``maps.npy`` (P, H, W), and
     ``OUT/query.json`` with the prompts and settings. Options as `query_images`.
     """
-    out_dir = Path(out_dir)
     key = key or ws.feature_key()
     total = len(images) if images else len(ws.images())
     results = query_images(
         ws, prompts, images=images, key=key, fusion=fusion, score=score, levels=levels, text_model=text_model, device=device
     )
-    for result in track(results, "querying", total=total):
-        image_dir = out_dir / Path(result.image.file_name).stem
-        image_dir.mkdir(parents=True, exist_ok=True)
-        pixels = load_rgb(Path(result.image.path))
-        for prompt, overlay in zip(prompts, heatmap_overlays(pixels, result.maps)):
-            save_png(overlay, image_dir / f"{slugify(prompt)}.png")
-        segmentation_figure(pixels, result.maps, prompts, image_dir / "segmentation.png")
-        if save_maps:
-            np.save(image_dir / "maps.npy", result.maps)
-    summary = {"prompts": prompts, "features": str(key), "fusion": fusion, "score": score, "levels": levels}
-    (out_dir / "query.json").write_text(json.dumps(summary, indent=2))
-    return out_dir
+    with output_dir(out_dir) as out:
+        for result in track(results, "querying", total=total):
+            image_dir = out / Path(result.image.file_name).stem
+            pixels = load_rgb(Path(result.image.path))
+            for prompt, overlay in zip(prompts, heatmap_overlays(pixels, result.maps)):
+                save_png(image_dir / f"{slugify(prompt)}.png", overlay)
+            segmentation_figure(pixels, result.maps, prompts, image_dir / "segmentation.png")
+            if save_maps:
+                save_npy(image_dir / "maps.npy", result.maps, make_parents=True)
+        summary = {"prompts": prompts, "features": str(key), "fusion": fusion, "score": score, "levels": levels}
+        write_json(out / "query.json", summary, sort_keys=False)
+    return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -14,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from semlat.crops import crop_box
 from semlat.errors import SemlatError
+from semlat.files import output_dir, save_png, write_json
 from semlat.imageio import load_rgb
 from semlat.stages.search.core import SearchHit
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord
@@ -71,22 +71,17 @@ def contact_sheet(
         name = hit.image if len(hit.image) <= 20 else hit.image[:9] + "…" + hit.image[-10:]
         draw.text((left + 3, top + tile + 1), f"{index + 1}. {name}:{hit.region_id}", fill=(0, 0, 0))
         draw.text((left + 3, top + tile + 14), f"score {hit.score:.3f}  label {hit.label}", fill=(60, 60, 60))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, format="PNG")
-    return path
+    return save_png(path, np.asarray(sheet))
 
 
 def write_results(
     ws: Workspace, key: FeatureKey, hits: Sequence[SearchHit], out_dir: str | Path, settings: dict[str, Any]
 ) -> tuple[Path, Path]:
     """Write ``OUT/search.json`` (the settings and hits) and ``OUT/search.png`` (the contact sheet)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     summary = {**settings, "features": str(key), "hits": [{**asdict(hit), "bbox": list(hit.bbox)} for hit in hits]}
-    json_path = out_dir / "search.json"
-    json_path.write_text(json.dumps(summary, indent=2))
-    png_path = out_dir / "search.png"
-    if hits:
-        contact_sheet(ws, key.region_set, hits, png_path)
+    with output_dir(out_dir) as out:
+        json_path = write_json(out / "search.json", summary, sort_keys=False)
+        png_path = out / "search.png"
+        if hits:
+            contact_sheet(ws, key.region_set, hits, png_path)
     return json_path, png_path
