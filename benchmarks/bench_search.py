@@ -46,7 +46,7 @@ from semlat.stages.search import search
 from semlat.types import FeatureKey
 from semlat.workspace import Workspace, feature_filter
 from semlat.workspace.store import IMAGES_SCHEMA, REGIONS_SCHEMA, embeddings_schema
-from semlat.workspace.vectors import IndexSettings, build_index, embeddings_table, image_id_indexes, nearest
+from semlat.workspace.vectors import IndexSettings, build_index, embeddings_table, image_id_indexes, nearest_rows
 
 RESULTS = Path(__file__).parent / "results" / "search.json"
 DIM, CENTRES, SUBSPACE = 512, 3000, 16
@@ -289,7 +289,7 @@ def main() -> None:
     table = embeddings_table(ws)
     where = feature_filter(KEY, None, whole_images=False)
     columns = ["image_id", "region_id"]
-    exact_times, exact_found = latency_ms(lambda q: nearest(table, q, where, 10, columns, None), queries[:5])
+    exact_times, exact_found = latency_ms(lambda q: nearest_rows(table, q, where, 10, columns, None), queries[:5])
     result["exact_lancedb_flat_search"] = {
         **summary(exact_times),
         "queries": 5,
@@ -320,8 +320,8 @@ def main() -> None:
     for pair in args.sweep.split(","):
         nprobes, refine = (int(x) for x in pair.split(":"))
         s = IndexSettings(recorded["index_type"], recorded["num_partitions"], recorded["num_sub_vectors"], nprobes, refine)
-        nearest(table, queries[0], None, 10, columns, s)  # warm the caches of this setting
-        raw_times, _ = latency_ms(lambda q, s=s: nearest(table, q, None, 10, columns, s), queries)
+        nearest_rows(table, queries[0], None, 10, columns, s)  # warm the caches of this setting
+        raw_times, _ = latency_ms(lambda q, s=s: nearest_rows(table, q, None, 10, columns, s), queries)
         times, found = search_rows(ws, s, queries)
         entry = {
             "nprobes": nprobes,
@@ -366,7 +366,7 @@ def main() -> None:
         cold.append((time.perf_counter() - start) * 1000)
     result["first_search_on_newly_opened_workspace"] = {**summary(cold), "queries": 5}
 
-    prefilter_times, _ = latency_ms(lambda q: nearest(table, q, where, 10, columns, IndexSettings()), queries[:20])
+    prefilter_times, _ = latency_ms(lambda q: nearest_rows(table, q, where, 10, columns, IndexSettings()), queries[:20])
     result["index_search_with_lancedb_prefilter_on_1M_rows"] = {
         **summary(prefilter_times),
         "queries": 20,

@@ -207,7 +207,7 @@ def search_plan(ws: Workspace, exact: bool | None, build: bool = True) -> tuple[
     return table, search_settings(ws)
 
 
-def nearest(
+def nearest_rows(
     table,
     vector: npt.NDArray[np.float32],
     where: str | None,

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from semlat.stages.query.render import (
-    blend,
     heatmap_overlays,
+    mix_half,
     segmentation_figure,
     segmentation_image,
     slugify,
@@ -42,7 +42,7 @@ def test_all_maps_share_one_min_max():
     np.testing.assert_allclose(overlays[1][2, 3], expected_max, atol=1)
     np.testing.assert_allclose(overlays[0][4, 5], np.round(0.5 * image[4, 5] + 0.5 * _jet(0.0)), atol=1)
     # Map 2 is constant at the middle of the global range: jet(0.5) everywhere, not stretched.
-    np.testing.assert_array_equal(overlays[2], blend(image, np.broadcast_to(_jet(0.5), image.shape)))
+    np.testing.assert_array_equal(overlays[2], mix_half(image, np.broadcast_to(_jet(0.5), image.shape)))
     # Map 1's maximum is pure (dark) jet red, i.e. red channel only.
     assert tuple(_jet(1.0)[1:]) == (0, 0)
 
@@ -58,8 +58,8 @@ def test_segmentation_image_colours_the_argmax():
     maps[1, 0, 0] = 1.0
     seg = segmentation_image(image, maps)
     tab20 = np.asarray(matplotlib.colormaps["tab20"]([0, 1], bytes=True))[:, :3]
-    np.testing.assert_array_equal(seg[0, 0], blend(image[0, 0], tab20[1]))
-    np.testing.assert_array_equal(seg[1, 1], blend(image[1, 1], tab20[0]))
+    np.testing.assert_array_equal(seg[0, 0], mix_half(image[0, 0], tab20[1]))
+    np.testing.assert_array_equal(seg[1, 1], mix_half(image[1, 1], tab20[0]))
 
 
 def test_segmentation_figure_writes_a_png(tmp_path):

@@ -19,7 +19,7 @@ from semlat.workspace import Workspace
 
 
 @dataclass(frozen=True)
-class RegionTable:
+class RegionFeatures:
     """Every region of one feature key: rows aligned across all arrays, images in id order.
 
     ``labels`` is -1 for regions without a cross-view label; they are kept so that smoothing can
@@ -53,7 +53,7 @@ def choose_key(ws: Workspace, key: FeatureKey | None = None) -> FeatureKey:
     return key
 
 
-def collect_regions(ws: Workspace, key: FeatureKey, require_labels: bool = True) -> RegionTable:
+def collect_regions(ws: Workspace, key: FeatureKey, require_labels: bool = True) -> RegionFeatures:
     """Load every region's vector and label for ``key``, checking features match the regions."""
     image_ids: list[npt.NDArray[np.int32]] = []
     region_ids: list[npt.NDArray[np.int32]] = []
@@ -67,7 +67,7 @@ def collect_regions(ws: Workspace, key: FeatureKey, require_labels: bool = True)
         labels.append(np.array([r.label for r in regions], np.int32))
         vectors.append(vecs[1:].astype(np.float32))
         dim = vecs.shape[1]
-    table = RegionTable(
+    table = RegionFeatures(
         key,
         np.concatenate(image_ids) if image_ids else np.zeros(0, np.int32),
         np.concatenate(region_ids) if region_ids else np.zeros(0, np.int32),

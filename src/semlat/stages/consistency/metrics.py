@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from semlat.stages.consistency.collect import RegionTable, choose_key, collect_regions
+from semlat.stages.consistency.collect import RegionFeatures, choose_key, collect_regions
 from semlat.stages.consistency.measures import (
     intra_label_variance,
     label_means,
@@ -46,7 +46,7 @@ class Metrics:
     similarity: npt.NDArray[np.float64]
     """(L, L) cosines of centred, normalised prototypes, rows/columns in ``labels`` order."""
     summary: dict[str, float]
-    table: RegionTable = field(repr=False)
+    table: RegionFeatures = field(repr=False)
     region_cosine: npt.NDArray[np.float32] = field(repr=False)
     """Per region of ``table``: cosine to its label's mean direction (NaN when unlabelled)."""
 
@@ -65,7 +65,7 @@ class Metrics:
         }
 
 
-def metrics_from_table(table: RegionTable, workspace: Path | str = ".") -> Metrics:
+def metrics_from_table(table: RegionFeatures, workspace: Path | str = ".") -> Metrics:
     """Compute every number from an already loaded region table (pure: no workspace access)."""
     mask = table.labelled
     vectors, labels, images = table.vectors[mask], table.labels[mask], table.image_ids[mask]

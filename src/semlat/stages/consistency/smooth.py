@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from semlat.errors import SemlatError
 from semlat.progress import track
-from semlat.stages.consistency.collect import RegionTable, choose_key, collect_regions
+from semlat.stages.consistency.collect import RegionFeatures, choose_key, collect_regions
 from semlat.stages.consistency.measures import TRIM_FRACTION, trimmed_members
 from semlat.types import FeatureKey
 from semlat.vectors import normalize
@@ -36,7 +36,7 @@ METHODS = ("prototype", "knn")
 _BLOCK = 1024
 
 
-def blend(vectors: npt.NDArray[np.floating], targets: npt.NDArray[np.floating], alpha: float) -> npt.NDArray[np.float32]:
+def blend_vectors(vectors: npt.NDArray[np.floating], targets: npt.NDArray[np.floating], alpha: float) -> npt.NDArray[np.float32]:
     """normalize((1-α) f + α t) row-wise; α=0 returns f (normalised), α=1 returns t (normalised)."""
     if alpha == 0.0:
         return normalize(vectors)
@@ -45,7 +45,7 @@ def blend(vectors: npt.NDArray[np.floating], targets: npt.NDArray[np.floating], 
     return normalize((1.0 - alpha) * np.asarray(vectors, np.float64) + alpha * np.asarray(targets, np.float64))
 
 
-def trusted(table: RegionTable, trim: float = TRIM_FRACTION) -> npt.NDArray[np.bool_]:
+def trusted(table: RegionFeatures, trim: float = TRIM_FRACTION) -> npt.NDArray[np.bool_]:
     """Per labelled region (rows of ``table.labelled``): is it inside its label's trimmed mean?"""
     mask = table.labelled
     vectors, labels = table.vectors[mask], table.labels[mask]
@@ -56,7 +56,7 @@ def trusted(table: RegionTable, trim: float = TRIM_FRACTION) -> npt.NDArray[np.b
     return keep
 
 
-def prototype_targets(table: RegionTable, keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+def prototype_targets(table: RegionFeatures, keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
     """Per labelled region: its label's robust prototype (mean of the trusted members, normalised)."""
     mask = table.labelled
     vectors, labels = normalize(table.vectors[mask]), table.labels[mask]
@@ -67,7 +67,9 @@ def prototype_targets(table: RegionTable, keep: npt.NDArray[np.bool_]) -> npt.ND
     return targets
 
 
-def knn_targets(table: RegionTable, k: int, keep: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+def knn_targets(
+    table: RegionFeatures, k: int, keep: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
     """Per labelled region: mean of its k nearest trusted same-label regions from other images, and whether it has any."""
     mask = table.labelled
     vectors, labels, images = normalize(table.vectors[mask]), table.labels[mask], table.image_ids[mask]
@@ -93,7 +95,7 @@ def knn_targets(table: RegionTable, k: int, keep: npt.NDArray[np.bool_]) -> tupl
 
 
 def smoothed_vectors(
-    table: RegionTable,
+    table: RegionFeatures,
     method: str = "prototype",
     alpha: float = 0.5,
     k: int = 5,
@@ -114,7 +116,7 @@ def smoothed_vectors(
     if keep_outliers:
         move &= keep
     rows = np.flatnonzero(mask)
-    out[rows[move]] = blend(table.vectors[mask][move], targets[move], alpha)
+    out[rows[move]] = blend_vectors(table.vectors[mask][move], targets[move], alpha)
     return out
 
 

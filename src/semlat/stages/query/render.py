@@ -26,7 +26,7 @@ def slugify(prompt: str) -> str:
     return slug or "prompt"
 
 
-def blend(image: npt.NDArray[np.uint8], colour: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+def mix_half(image: npt.NDArray[np.uint8], colour: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """50/50 mix of two uint8 RGB images (rounded half up)."""
     return ((image.astype(np.uint16) + colour.astype(np.uint16) + 1) // 2).astype(np.uint8)
 
@@ -43,7 +43,7 @@ def heatmap_overlays(image: npt.NDArray[np.uint8], maps: npt.NDArray[np.floating
     overlays = []
     for heat in maps:
         colour = jet((heat - low) * scale, bytes=True)[..., :3]
-        overlays.append(blend(image, colour))
+        overlays.append(mix_half(image, colour))
     return overlays
 
 
@@ -56,7 +56,7 @@ def segmentation_colours(count: int) -> npt.NDArray[np.uint8]:
 def segmentation_image(image: npt.NDArray[np.uint8], maps: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
     """The argmax-over-prompts label image in tab20 colours, blended 50/50 with the photo."""
     labels = argmax_segmentation(maps)
-    return blend(image, segmentation_colours(len(maps))[labels])
+    return mix_half(image, segmentation_colours(len(maps))[labels])
 
 
 def segmentation_figure(

@@ -12,7 +12,7 @@ How a search runs:
    costs 10× the search) and its nearest rows filtered here, with more asked for while too few
    pass; a selective filter falls back to the prefiltered index search (see `_candidates`).
 3. Label and minimum-area filters live in the regions table; its small columns are read once
-   per Workspace (`_RegionTable`). The qualifying (image, region) pairs narrow the LanceDB
+   per Workspace (`_RegionColumns`). The qualifying (image, region) pairs narrow the LanceDB
    prefilter to their images, and the nearest rows are post-filtered exactly; when too few
    survive, the candidate count is quadrupled and the query repeated until there are enough or
    every row was seen. With exact search the result is
@@ -50,7 +50,7 @@ from semlat.scoring.fusion import scores_from_cosines
 from semlat.scoring.prompts import CANONICAL_PHRASES
 from semlat.types import NO_LABEL, WHOLE_IMAGE, FeatureKey
 from semlat.vectors import normalize
-from semlat.workspace import IndexSettings, Workspace, feature_filter, nearest, search_plan
+from semlat.workspace import IndexSettings, Workspace, feature_filter, nearest_rows, search_plan
 
 if TYPE_CHECKING:
     from semlat.encoders import ModelSpec
@@ -127,7 +127,7 @@ def _pair_keys(image_ids: npt.ArrayLike, region_ids: npt.ArrayLike) -> npt.NDArr
 
 
 @dataclass(frozen=True)
-class _RegionTable:
+class _RegionColumns:
     """A region set's small columns (no masks), sorted by `_pair_keys`: 36 bytes per region.
 
     Read once per Workspace (`Workspace.memo`; at 1M regions about a second) and kept, so that
@@ -141,7 +141,7 @@ class _RegionTable:
     area: npt.NDArray[np.int64]
 
     @classmethod
-    def load(cls, ws: Workspace, region_set: str) -> _RegionTable:
+    def load(cls, ws: Workspace, region_set: str) -> _RegionColumns:
         rows = ws.region_columns(region_set)
         if rows.num_rows == 0:
             return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
@@ -158,8 +158,8 @@ class _RegionTable:
         return np.where(self.keys[rows] == keys, rows, -1)
 
 
-def _region_table(ws: Workspace, region_set: str) -> _RegionTable:
-    return ws.memo("regions", ("search", region_set), lambda: _RegionTable.load(ws, region_set))
+def _region_table(ws: Workspace, region_set: str) -> _RegionColumns:
+    return ws.memo("regions", ("search", region_set), lambda: _RegionColumns.load(ws, region_set))
 
 
 def _glob_images(ws: Workspace, image_glob: str) -> npt.NDArray[np.int64]:
@@ -385,9 +385,9 @@ def _candidates(
         limit = math.ceil(limit * 1.25)
     while True:
         if postfilter:
-            rows = nearest(table, vector, None, limit, [*columns, *(KEY_COLUMNS if filters.mixed_keys else ())], settings)
+            rows = nearest_rows(table, vector, None, limit, [*columns, *(KEY_COLUMNS if filters.mixed_keys else ())], settings)
         else:
-            rows = nearest(table, vector, filters.where(), limit, columns, settings)
+            rows = nearest_rows(table, vector, filters.where(), limit, columns, settings)
         keep = filters.keep(rows, checked=not postfilter)
         ids = _pairs(rows)
         enough = keep.sum() >= wanted and (by == "region" or np.unique(ids[keep, 0]).size >= top)
