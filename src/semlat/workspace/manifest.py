@@ -46,7 +46,6 @@ class Manifest:
         format: manifest format version.
         created: when the workspace was created (UTC, ISO 8601).
         packages: versions of the packages that last wrote it.
-        images_dir: the folder the photos came from, when one folder was given.
         region_sets: region set name → {"backend", "params"} (or an importer's record).
         models: model key → `semlat.encoders.ModelSpec.record()`.
         feature_sets: "region_set/model_key/feature_set" → how the vectors were made.
@@ -58,7 +57,6 @@ class Manifest:
     format: int = FORMAT_VERSION
     created: str = field(default_factory=_now)
     packages: dict[str, str] = field(default_factory=package_versions)
-    images_dir: str | None = None
     region_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     feature_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
