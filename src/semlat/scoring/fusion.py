@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
 
 from semlat.crops import MASK_WEIGHT
 from semlat.errors import SemlatError
@@ -44,11 +45,7 @@ SCORES = ("softmax", "relevancy", "cosine")
 
 
 @functools.cache
-def _blas_controller() -> object | None:
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
+def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
@@ -60,9 +57,6 @@ def _single_threaded_blas() -> Iterator[None]:
     that spin-waiting made a 0.1 ms product take 10-20 ms.
     """
     controller = _blas_controller()
-    if controller is None:
-        yield
-        return
     with controller.limit(limits=1, user_api="blas"):  # type: ignore[attr-defined]
         yield
 
