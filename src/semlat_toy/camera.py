@@ -33,17 +33,6 @@ class Camera:
         """Camera centre in world coordinates, ``-R^T t``."""
         return -self.R.T @ self.t
 
-    @property
-    def K(self) -> FloatArray:
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
-
-    def project(self, points: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """World points (N, 3) -> pixel coordinates (N, 2) (col, row) and z-depths (N,)."""
-        cam = np.asarray(points, dtype=np.float64) @ self.R.T + self.t
-        z = cam[:, 2]
-        uv = np.stack([self.fx * cam[:, 0] / z + self.cx, self.fy * cam[:, 1] / z + self.cy], axis=1)
-        return uv, z
-
 
 def look_at(
     eye: npt.ArrayLike,

@@ -83,16 +83,16 @@ def register(app: typer.Typer) -> None:
         masks: Annotated[
             Optional[list[str]], typer.Option(help="Mask sources (repeatable; default: every installed one and ground-truth).")
         ] = None,
-        model: Annotated[str, typer.Option(help="OpenCLIP model (default: the shipped toy CLIP).")] = "semlat-toy",
+        model: Annotated[Optional[str], typer.Option(help="OpenCLIP model [default: the shipped toy CLIP].")] = None,
         pretrained: Annotated[Optional[str], typer.Option(help="Its weights.")] = None,
         device: Device = "auto",
     ) -> None:
         """Measure every configuration against the toy world's ground truth (mIoU, cross-view ARI)."""
-        from semlat.encoders import model_spec
+        from semlat.encoders import TOY_MODEL, model_spec
         from semlat_toy.evaluate import evaluate as run_eval
         from semlat_toy.evaluate import markdown_table
 
-        spec = model_spec(model, pretrained)
+        spec = model_spec(model or TOY_MODEL, pretrained)
         summary = run_eval(parse_seeds(seeds), spec, output, views, masks, device)
         out.print(markdown_table(summary))
 

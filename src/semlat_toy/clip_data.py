@@ -1,8 +1,8 @@
-"""Image-caption data for training the toy CLIP (``semlat-toy``) on rendered toy scenes.
+"""Image-caption data for training the toy CLIP (`semlat.encoders.TOY_MODEL`) on rendered toy scenes.
 
 Every training image is made the way the pipeline makes its views at query time, with
-`semlat.encoders.views.region_view` (masked crop, plain crop, masked full image) and
-`resize_center_crop` (whole image), from regions of rendered views:
+`semlat.encoders.region_view` (masked crop, plain crop, masked full image) and
+`semlat.encoders.resize_center_crop` (whole image), from regions of rendered views:
 
 - whole objects, as seen (partly occluded by others or cut by the frame) from random cameras
   at random distances, plus close-up renders of single objects (cheap, small images);
@@ -26,16 +26,16 @@ word alone is true of every object of that colour).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
-from semlat.encoders.views import region_view, resize_center_crop
+from semlat.encoders import region_view, resize_center_crop
+from semlat.progress import track
 from semlat.types import Region
-from semlat_toy.camera import look_at
+from semlat_toy.camera import Camera, look_at
 from semlat_toy.render import View, render_view
 from semlat_toy.scene import COLOURS, FLOOR_ID, OBJECT_ID_START, SHAPES, WALL_IDS, Scene, make_scene
 
@@ -50,7 +50,6 @@ PROMPTS: tuple[str, ...] = (*CLASS_NAMES, "floor", "wall")
 
 # Label kinds.
 OBJECT, FLOOR, WALL, SCENE = 0, 1, 2, 3
-KINDS = ("object", "floor", "wall", "scene")
 VIEW_TYPES = ("masked-crop", "crop", "masked-full", "partial", "region", "closeup", "global")
 
 SHAPE_WORDS: dict[str, tuple[str, ...]] = {
@@ -214,25 +213,6 @@ def sample_caption(rng: np.random.Generator, kind: int, colour: int = -1, shape:
     return str(rng.choice(OBJECT_TEMPLATES)).format(c=colour_name, s=word)
 
 
-def label_text(kind: int, colour: int = -1, shape: int = -1) -> str:
-    """The canonical prompt of a label ("red sphere", "floor", "wall", "scene")."""
-    if kind == OBJECT:
-        return f"{COLOUR_NAMES[colour]} {SHAPES[shape]}"
-    return KINDS[kind]
-
-
-@dataclass(frozen=True)
-class ToySample:
-    """One training image: (3, S, S) float tensor in [0, 1], a caption, its label and how it was made."""
-
-    image: torch.Tensor
-    caption: str
-    kind: int
-    colour: int
-    shape: int
-    view: str
-
-
 @dataclass
 class ToyDataset:
     """Packed training data: uint8 images (N, 3, S, S) and label arrays (N,)."""
@@ -242,11 +222,7 @@ class ToyDataset:
     colour: torch.Tensor
     shape: torch.Tensor
     view: torch.Tensor  # index into VIEW_TYPES
-    contents: torch.Tensor | None = None  # whole images: bit mask of the classes in view (0 otherwise)
-
-    def __post_init__(self) -> None:
-        if self.contents is None:
-            self.contents = torch.zeros(len(self.images), dtype=torch.int64)
+    contents: torch.Tensor  # whole images: bit mask of the classes in view (0 otherwise)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -281,7 +257,7 @@ def _box_mask(rng: np.random.Generator, mask: npt.NDArray[np.bool_], min_frac: f
 
 
 def _partial_mask(
-    rng: np.random.Generator, mask: npt.NDArray[np.bool_], image: npt.NDArray[np.uint8], instance: npt.NDArray[np.int32]
+    rng: np.random.Generator, mask: npt.NDArray[np.bool_], image: npt.NDArray[np.uint8]
 ) -> npt.NDArray[np.bool_] | None:
     """A part of an object's mask (a half, its lit or dark part) or the object plus some surroundings."""
     rows, cols = np.nonzero(mask)
@@ -351,7 +327,7 @@ def _instance_label(scene: Scene, instance_id: int) -> tuple[int, int, int] | No
     return None
 
 
-def _room_camera(rng: np.random.Generator, width: int, height: int):
+def _room_camera(rng: np.random.Generator, width: int, height: int) -> Camera:
     azimuth = rng.uniform(0, 2 * np.pi)
     elevation = np.radians(rng.uniform(8.0, 65.0))
     radius = rng.uniform(2.8, 8.0)
@@ -385,7 +361,7 @@ def room_view_samples(maker: _Maker, scene: Scene, view: View, felzenszwalb: boo
         if rng.uniform() < 0.4 and inside >= 0.6 * count and inside >= 20:
             maker.add(maker.region(image, mask, "masked-full"), *label, "masked-full")
         for _ in range(int(rng.integers(0, 3))):
-            part = _partial_mask(rng, mask, view.image, instance)
+            part = _partial_mask(rng, mask, view.image)
             if part is not None:
                 strategy = "masked-crop" if rng.uniform() < 0.8 else "crop"
                 maker.add(maker.region(image, part, strategy), *label, "partial")
@@ -484,7 +460,7 @@ def closeup_samples(maker: _Maker, scene: Scene, render_size: int = 64) -> None:
         elif draw < 0.8:
             maker.add(maker.region(image, mask, "crop"), *label, "closeup")
         else:
-            part = _partial_mask(rng, mask, view.image, view.instance)
+            part = _partial_mask(rng, mask, view.image)
             if part is not None:
                 maker.add(maker.region(image, part, "masked-crop"), *label, "partial")
 
@@ -513,9 +489,7 @@ def scene_samples(
 
 
 def _scene_job(args: tuple[int, int, int, int, float]) -> tuple[torch.Tensor, torch.Tensor]:
-    import torch as _torch
-
-    _torch.set_num_threads(1)
+    torch.set_num_threads(1)
     seed, size, n_room_views, n_closeups, felzenszwalb_rate = args
     return scene_samples(seed, size, n_room_views, n_closeups, felzenszwalb_rate)
 
@@ -545,7 +519,6 @@ def build_dataset(
     if seed_start < TRAIN_SEED_START:
         raise ValueError(f"training seeds must be >= {TRAIN_SEED_START} (smaller seeds are held out)")
     jobs = [(seed_start + index, size, n_room_views, n_closeups, felzenszwalb_rate) for index in range(n_scenes)]
-    from semlat.progress import track
 
     def shown(items, total):
         return track(items, description="rendering training data", total=total) if progress else items
@@ -562,19 +535,3 @@ def build_dataset(
     return ToyDataset(
         images, labels[:, 0].clone(), labels[:, 1].clone(), labels[:, 2].clone(), labels[:, 3].clone(), labels[:, 4].clone()
     )
-
-
-def iter_samples(seeds: Sequence[int] | range, size: int, attribute_rate: float = 0.1, **scene_options) -> Iterator[ToySample]:
-    """(image in [0, 1], caption) pairs from the given scene seeds, with their labels.
-
-    ``scene_options`` go to `scene_samples` (``n_room_views``, ``n_closeups``, ``felzenszwalb_rate``).
-    """
-    for seed in seeds:
-        images, labels = scene_samples(int(seed), size, **scene_options)
-        rng = np.random.default_rng(seed + 7)
-        for image, (kind, colour, shape, view, contents) in zip(images, labels.tolist()):
-            if kind == SCENE:
-                caption, _ = sample_scene_caption(rng, contents)
-            else:
-                caption = sample_caption(rng, kind, colour, shape, attribute_rate)
-            yield ToySample(image.float() / 255.0, caption, kind, colour, shape, VIEW_TYPES[view])

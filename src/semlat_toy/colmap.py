@@ -1,8 +1,16 @@
-"""COLMAP text model (cameras.txt, images.txt, points3D.txt) for toy scenes, and a reader for it.
+"""The toy views' cameras as a COLMAP text model, and a reader for such models.
 
-Written so NeRF / splatting tools and our own ingest see the toy views as a normal COLMAP
-reconstruction: PINHOLE cameras (views with equal intrinsics share one), world -> camera poses
-as (qw qx qy qz, tx ty tz), no 3D points.
+`write_colmap_text` writes the three files of a COLMAP text model, as a photo capture
+reconstructed by COLMAP has them under ``sparse/0``:
+
+- ``cameras.txt``: one PINHOLE camera (fx fy cx cy) per distinct set of intrinsics, ids from 1 in
+  order of first use (the default orbit shares one);
+- ``images.txt``: per view ``IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME``, the world -> camera
+  pose as a unit quaternion with qw >= 0 and a translation, followed by an empty 2D-points line;
+- ``points3D.txt``: the header only (no 3D points).
+
+Numbers are written in full (``repr``), so intrinsics and translations read back exactly.
+`read_colmap_text` reads PINHOLE and SIMPLE_PINHOLE models back into `Camera` objects.
 """
 
 from __future__ import annotations
@@ -14,9 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from semlat.errors import SemlatError
-from semlat_toy.camera import Camera
-
-FloatArray = npt.NDArray[np.float64]
+from semlat_toy.camera import Camera, FloatArray
 
 
 def rotation_to_quaternion(R: npt.ArrayLike) -> FloatArray:
@@ -41,6 +47,7 @@ def rotation_to_quaternion(R: npt.ArrayLike) -> FloatArray:
 
 
 def quaternion_to_rotation(q: npt.ArrayLike) -> FloatArray:
+    """Rotation matrix of a quaternion (qw, qx, qy, qz) (normalised first), the inverse of `rotation_to_quaternion`."""
     w, x, y, z = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
     return np.array(
         [

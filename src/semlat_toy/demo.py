@@ -1,13 +1,17 @@
-"""`semlat demo`: the whole pipeline on a freshly rendered scene, offline, in a few minutes.
+"""`semlat demo`: the whole pipeline on a freshly rendered toy scene, offline, with the shipped toy CLIP.
 
-Renders a toy-world scene the shipped CLIP never saw, proposes regions, gives them cross-view
-labels, embeds them with the toy CLIP, answers the scene's class prompts and writes the
-consistency report — everything a user would look at on real photos.
+`run_demo` writes into one folder:
 
-Regions come from the backend that measures best on the toy world (`semlat eval`, committed in
-benchmarks/results/eval.md): the classical one (mIoU 0.82 over seeds 0..3). MobileSAM's
-clustered mode (the original's algorithm) reaches only 0.22 there: its five latent clusters per
-batch of views group several objects into one prompt.
+- ``scene/``: a toy-world scene (seed `DEMO_SEED`, outside the toy CLIP's training seeds) in the
+  layout of a photo capture (`semlat_toy.io`);
+- ``workspace/``: its regions (`DEMO_BACKEND`), their toy-CLIP embeddings (masked crops) and
+  their cross-view labels (clustered CLIP features);
+- ``queries/<view>/``: a heatmap per prompt (every object class in the scene, "floor", "wall")
+  and the argmax ``segmentation.png``;
+- ``metrics/``: the consistency report (``report.html``, ``metrics.json``, plots).
+
+The regions come from the backend that measures best on the toy world; `semlat eval` measures
+every backend, and its numbers are in ``benchmarks/results/eval.md``.
 """
 
 from __future__ import annotations
@@ -16,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from semlat.encoders import toy_model_spec
-from semlat.stages.consistency.metrics import compute_metrics
-from semlat.stages.consistency.report import write_report
+from semlat.stages.consistency import compute_metrics, write_report
 from semlat.stages.embed import embed_regions
 from semlat.stages.label import label_regions
 from semlat.stages.masks import propose_regions
-from semlat.stages.query.stage import query_to_files
+from semlat.stages.query import query_to_files
 from semlat.workspace import Workspace
 from semlat_toy.io import read_ground_truth, write_scene
 from semlat_toy.scene import OBJECT_ID_START
@@ -30,10 +33,13 @@ DEMO_SEED = 7
 """A scene outside the toy CLIP's training seeds."""
 
 DEMO_BACKEND = "classical"
+"""The region backend that measures best on the toy world (benchmarks/results/eval.md)."""
 
 
 @dataclass(frozen=True)
 class DemoResult:
+    """Where `run_demo` wrote the scene, the workspace, the query pictures and the report, and what it ran."""
+
     scene: Path
     workspace: Path
     queries: Path
@@ -45,7 +51,7 @@ class DemoResult:
 def run_demo(
     out_dir: str | Path = "semlat-demo", seed: int = DEMO_SEED, n_views: int = 8, device: str | None = None
 ) -> DemoResult:
-    """Render scene ``seed`` and run masks → labels → embed → query → metrics into ``out_dir``."""
+    """Render scene ``seed`` and run masks → embed → labels → query → metrics into ``out_dir``."""
     out = Path(out_dir)
     scene = write_scene(out / "scene", seed, n_views=n_views)
     classes = read_ground_truth(scene).classes

@@ -23,14 +23,14 @@ from sklearn.metrics import adjusted_rand_score
 
 from semlat.encoders import Encoder, ModelSpec, load_encoder
 from semlat.errors import SemlatError
+from semlat.imageio import list_images
+from semlat.ingest import scan_images
 from semlat.progress import track
-from semlat.regions.base import default_backend
-from semlat.scoring.fusion import score_maps
-from semlat.scoring.prompts import CANONICAL_PHRASES
-from semlat.stages.consistency.smooth import smooth_features
+from semlat.scoring import CANONICAL_PHRASES, score_maps
+from semlat.stages.consistency import smooth_features
 from semlat.stages.embed import embed_regions
 from semlat.stages.label import label_regions
-from semlat.stages.masks import propose_regions
+from semlat.stages.masks import default_backend, propose_regions
 from semlat.types import Region
 from semlat.workspace import Workspace
 from semlat_toy.io import read_ground_truth, write_scene
@@ -40,7 +40,7 @@ GROUND_TRUTH = "ground-truth"
 MASK_SETTINGS: dict[str, dict[str, Any]] = {"classical": {}, "mobile-sam": {"mode": "clustered", "components": True}}
 """Proposer settings per mask source. Clustered MobileSAM prompts each connected group of a label's
 cells (``components``): the toy scenes' objects often share a label with one another, and one
-prompt per label then straddles them (seed 0: mIoU 0.28 with, 0.194 without)."""
+prompt per label then straddles them (the comparison is recorded in benchmarks/results/eval.json)."""
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,6 @@ def _build_workspace(root: Path, scene_dir: Path, masks: str) -> Workspace:
     if masks != GROUND_TRUTH:
         propose_regions(ws, images, backend=masks, **MASK_SETTINGS.get(masks, {}))
         return ws
-    from semlat.imageio import list_images
-    from semlat.ingest import scan_images
-
     truth = read_ground_truth(scene_dir)
     ws.claim_config("region_sets", GROUND_TRUTH, {"backend": GROUND_TRUTH}, hint="use a new workspace")
     by_name = {record.file_name: record for record in ws.add_images(scan_images(list_images(images)))}

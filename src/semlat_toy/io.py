@@ -21,9 +21,8 @@ import numpy.typing as npt
 from PIL import Image
 
 from semlat.errors import SemlatError
-from semlat_toy.camera import orbit_cameras
 from semlat_toy.colmap import write_colmap_text
-from semlat_toy.render import View, render_view
+from semlat_toy.render import View, render_scene
 from semlat_toy.scene import Scene, make_scene
 
 
@@ -39,18 +38,10 @@ def view_name(index: int) -> str:
     return f"view_{index:02d}.png"
 
 
-def write_scene(
-    out_dir: Path | str,
-    seed: int,
-    n_views: int = 12,
-    width: int = 256,
-    height: int = 192,
-    n_objects: int | None = None,
-) -> Path:
+def write_scene(out_dir: Path | str, seed: int, n_views: int = 12, width: int = 256, height: int = 192) -> Path:
     """Generate the scene for ``seed``, render the orbit and write everything to ``out_dir``."""
-    scene = make_scene(seed, n_objects)
-    views = [render_view(scene, camera) for camera in orbit_cameras(n_views, width=width, height=height)]
-    return write_views(out_dir, scene, views)
+    scene = make_scene(seed)
+    return write_views(out_dir, scene, render_scene(scene, n_views, width, height))
 
 
 def write_views(out_dir: Path | str, scene: Scene, views: list[View]) -> Path:

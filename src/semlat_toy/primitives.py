@@ -34,10 +34,6 @@ def nearest(hits: list[Hit]) -> tuple[Hit, npt.NDArray[np.intp]]:
     return Hit(ts[winner, rays], normals[winner, rays]), winner
 
 
-def _miss(n: int) -> Hit:
-    return Hit(np.full(n, np.inf), np.zeros((n, 3)))
-
-
 def _roots(a: FloatArray, b: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Both roots of a t^2 + 2 b t + c = 0 (nan where none), in the form that stays accurate as
     a -> 0 (rays nearly parallel to a cone's side or a cylinder's axis)."""

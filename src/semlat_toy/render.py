@@ -32,12 +32,9 @@ class View:
     camera: Camera
 
 
-def render_scene(
-    scene: Scene, n_views: int = 12, width: int = 256, height: int = 192, cameras: list[Camera] | None = None
-) -> list[View]:
-    """Render ``scene`` from the default orbit (or from ``cameras``)."""
-    cameras = orbit_cameras(n_views, width=width, height=height) if cameras is None else cameras
-    return [render_view(scene, camera) for camera in cameras]
+def render_scene(scene: Scene, n_views: int = 12, width: int = 256, height: int = 192) -> list[View]:
+    """Render ``scene`` from the default orbit (`orbit_cameras`)."""
+    return [render_view(scene, camera) for camera in orbit_cameras(n_views, width=width, height=height)]
 
 
 def render_view(scene: Scene, camera: Camera) -> View:

@@ -1,10 +1,10 @@
-"""Train and evaluate the toy CLIP (``semlat-toy``): an ordinary OpenCLIP model, trained on the toy world.
+"""Train and evaluate the toy CLIP (`TOY_MODEL`): an ordinary OpenCLIP model, trained on the toy world.
 
-The architecture is the JSON config ``semlat/encoders/configs/semlat-toy.json`` (a tiny ViT image
-tower, a small text transformer, the standard OpenCLIP tokenizer), so the result loads through
-the same code path as any OpenCLIP checkpoint::
+The architecture is its JSON config in `semlat.encoders.CONFIG_DIR` (a tiny ViT image tower, a
+small text transformer, the standard OpenCLIP tokenizer), so the result loads through the same
+code path as any OpenCLIP checkpoint::
 
-    load_encoder(ModelSpec("semlat-toy", "path/to/semlat-toy.pt"))
+    load_encoder(ModelSpec(TOY_MODEL, "path/to/weights.pt"))
 
 Training is CLIP's symmetric InfoNCE with a learnable logit scale, except that a batch often
 holds several images of one class and captions that are true of several images ("a red object"):
@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,16 +35,13 @@ import torch
 import torch.nn.functional as F
 
 from semlat.device import resolve_device
-from semlat.encoders import TOY_MODEL, image_normalization, register_configs
+from semlat.encoders import TOY_MODEL, TOY_WEIGHTS, ModelSpec, image_normalization, load_encoder, region_view, register_configs
+from semlat.types import Region
 from semlat_toy import clip_data
-from semlat_toy.clip_data import (
-    CLASS_NAMES,
-    FLOOR,
-    OBJECT,
-    PROMPTS,
-    WALL,
-    ToyDataset,
-)
+from semlat_toy.camera import orbit_cameras
+from semlat_toy.clip_data import CLASS_NAMES, FLOOR, OBJECT, PROMPTS, WALL, ToyDataset
+from semlat_toy.render import View, render_view
+from semlat_toy.scene import Scene, make_scene
 
 
 @dataclass
@@ -88,7 +85,7 @@ class TrainConfig:
 
 
 def create_toy_model() -> torch.nn.Module:
-    """A randomly initialised ``semlat-toy`` model."""
+    """A randomly initialised toy CLIP (`TOY_MODEL`)."""
     register_configs()
     return open_clip.create_model(TOY_MODEL)
 
@@ -182,7 +179,7 @@ def contrastive_loss(image_features, text_features, positives, logit_scale, igno
 
 
 def save_weights(model: torch.nn.Module, path: Path) -> Path:
-    """Save an fp16 state_dict that ``open_clip.create_model("semlat-toy", pretrained=path)`` loads."""
+    """Save an fp16 state_dict that ``open_clip.create_model(TOY_MODEL, pretrained=path)`` loads."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         key: (value.half() if value.is_floating_point() else value).contiguous() for key, value in model.state_dict().items()
@@ -204,7 +201,7 @@ def train_toy_clip(
     progress: bool = True,
     init_from: str | Path | None = None,
 ) -> Path:
-    """Render training data, train ``semlat-toy`` contrastively and save fp16 weights to ``out_path``.
+    """Render training data, train the toy CLIP contrastively and save fp16 weights to ``out_path``.
 
     Args:
         out_path: where the checkpoint goes (``.pt``).
@@ -218,7 +215,7 @@ def train_toy_clip(
         config: other hyper-parameters.
         log_path: optional JSON file for the training record (time, samples, losses).
         progress: show progress bars and a loss line every 25 steps.
-        init_from: a ``semlat-toy`` checkpoint to continue training from (default: random init).
+        init_from: a toy CLIP checkpoint to continue training from (default: random init).
 
     Returns:
         ``out_path``.
@@ -377,10 +374,8 @@ def _cpu_seconds() -> float:
 # ----------------------------------------------------------------------------- evaluation
 
 
-def heldout_views(seeds: Sequence[int] | range, n_views: int = 8, min_pixels: int = 100):
+def heldout_views(seeds: Sequence[int] | range, n_views: int = 8) -> Iterator[tuple[Scene, View]]:
     """Yield (scene, view) for held-out scenes from the default orbit (what `semlat eval` renders)."""
-    from semlat_toy import make_scene, orbit_cameras, render_view
-
     for seed in seeds:
         if seed >= clip_data.TRAIN_SEED_START:
             raise ValueError(f"seed {seed} is a training seed; held-out seeds are < {clip_data.TRAIN_SEED_START}")
@@ -396,7 +391,7 @@ def evaluate_zero_shot(
     min_pixels: int = 100,
     device: str | None = "cpu",
 ) -> dict[str, Any]:
-    """Zero-shot accuracy of a ``semlat-toy`` checkpoint on held-out scenes.
+    """Zero-shot accuracy of a toy CLIP checkpoint on held-out scenes.
 
     Every object with at least ``min_pixels`` visible pixels in a default-orbit view of a
     held-out scene is classified among `PROMPTS` (28 classes + floor + wall) under each view
@@ -410,10 +405,6 @@ def evaluate_zero_shot(
         min_pixels: smallest visible object counted.
         device: where to run the model.
     """
-    from semlat.encoders import TOY_WEIGHTS, ModelSpec, load_encoder
-    from semlat.encoders.views import region_view
-    from semlat.types import Region
-
     model_path = Path(model_path) if model_path is not None else TOY_WEIGHTS
     clip = load_encoder(ModelSpec(TOY_MODEL, str(model_path)), device=device)
     text = torch.from_numpy(clip.encode_texts(list(PROMPTS)))
@@ -421,7 +412,7 @@ def evaluate_zero_shot(
     strategies = ("masked-crop", "crop", "masked-full")
     hits = {name: [] for name in (*strategies, "floor", "wall")}
     colour_hits = {name: [] for name in strategies}
-    for scene, view in heldout_views(seeds, n_views, min_pixels):
+    for scene, view in heldout_views(seeds, n_views):
         image = torch.from_numpy(view.image).permute(2, 0, 1).float() / 255.0
         height, width = view.instance.shape
         side = min(height, width)

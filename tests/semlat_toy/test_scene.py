@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from semlat_toy import COLOURS, FLOOR_ID, OBJECT_ID_START, SHAPES, SKY_ID, WALL_IDS, make_scene
+from semlat_toy import COLOURS, FLOOR_ID, OBJECT_ID_START, SHAPES, SKY_ID, WALL_IDS, Room, SceneObject, make_scene
 
 
 def test_vocabulary_is_large_enough():
@@ -39,7 +40,7 @@ def test_objects_are_distinct_on_the_floor_and_apart(seed):
     assert len({o.class_name for o in objects}) == len(objects)
     assert len({o.colour for o in objects}) == len(objects)
     for obj in objects:
-        assert obj.class_name == f"{obj.colour} {obj.shape}"
+        assert obj.shape in SHAPES and obj.albedo == COLOURS[obj.colour]
         assert obj.centre[2] == pytest.approx(obj.height / 2)
         assert np.hypot(*obj.centre[:2]) < scene.room.half_size / 2
     for a, b in itertools.combinations(objects, 2):
@@ -52,12 +53,36 @@ def test_class_names_cover_room_and_objects():
     names = scene.class_names()
     assert names[SKY_ID] == "sky" and names[FLOOR_ID] == "floor"
     assert all(names[wall] == "wall" for wall in WALL_IDS)
-    assert all(names[o.instance_id] == o.class_name for o in scene.objects)
+    assert all(names[o.instance_id] == f"{o.colour} {o.shape}" for o in scene.objects)
+    assert set(names) == {SKY_ID, FLOOR_ID, *WALL_IDS, *(o.instance_id for o in scene.objects)}
     assert scene.object(OBJECT_ID_START) is scene.objects[0]
+    with pytest.raises(KeyError):
+        scene.object(SKY_ID)
 
 
-def test_object_count_can_be_chosen():
-    assert len(make_scene(0, n_objects=1).objects) == 1
-    assert len({o.class_name for o in make_scene(0, n_objects=28).objects}) == 28
-    with pytest.raises(ValueError):
-        make_scene(0, n_objects=29)
+def test_with_objects_keeps_the_room_and_a_roomless_scene_has_no_floor_or_walls():
+    scene = make_scene(0)
+    bare = scene.with_objects(scene.objects[:1])
+    assert bare.room == Room() and bare.light_dir == scene.light_dir and bare.objects == scene.objects[:1]
+    names = replace(scene, room=None).class_names()
+    assert FLOOR_ID not in names and not set(WALL_IDS) & set(names)
+
+
+def test_footprint_contains_the_object():
+    cube = SceneObject(OBJECT_ID_START, "cube", "red", (0.0, 0.0, 0.5), 0.5, 1.0)
+    assert cube.footprint_radius == pytest.approx(0.5 * np.sqrt(2))  # half the diagonal
+    assert replace(cube, shape="cylinder").footprint_radius == 0.5
+
+
+@pytest.mark.parametrize("count", [1, 7, 8, 28])
+def test_object_count_can_be_chosen(count):
+    objects = make_scene(0, n_objects=count).objects
+    assert len(objects) == len({o.class_name for o in objects}) == count
+    if count <= len(COLOURS):  # every colour different: a colour word names one object
+        assert len({o.colour for o in objects}) == count
+
+
+@pytest.mark.parametrize("count", [0, 29])
+def test_impossible_object_counts_are_refused(count):
+    with pytest.raises(ValueError, match="n_objects"):
+        make_scene(0, n_objects=count)

@@ -9,8 +9,10 @@ from semlat.imageio import list_images, load_rgb
 from semlat.ingest import scan_images
 from semlat.progress import track
 from semlat.regions import cache as cache_files
-from semlat.regions.base import is_collection_proposer, make_proposer
+from semlat.regions.base import default_backend, is_collection_proposer, make_proposer
 from semlat.workspace import Workspace, regions_stage
+
+__all__ = ["default_backend", "propose_regions"]
 
 
 def propose_regions(
