@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from semlat.encoders import ModelSpec, load_encoder, toy_model_spec
-from semlat.encoders.views import region_view
+from semlat.encoders import ModelSpec, load_encoder, region_view, toy_model_spec
 from semlat.regions import clustering
 from semlat.types import Region
 from semlat_toy import make_scene, orbit_cameras, render_view
