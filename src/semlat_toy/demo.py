@@ -52,7 +52,7 @@ def run_demo(
     prompts = sorted(name for i, name in classes.items() if i >= OBJECT_ID_START) + ["floor", "wall"]
     workspace = out / "workspace"
     backend = DEMO_BACKEND
-    propose_regions(workspace, scene / "images", backend)
+    propose_regions(Workspace.open_or_create(workspace), scene / "images", backend=backend)
     key = embed_regions(workspace, toy_model_spec(), "masked-crop", backend, device=device)
     if not Workspace.open(workspace).has_labels(backend):
         label_regions(workspace, backend, descriptor="clip", device=device)

@@ -10,7 +10,8 @@ from semlat.workspace import Workspace
 
 
 def test_every_image_and_region_is_embedded_normalised(tmp_path, images_dir, tiny_checkpoint):
-    ws = propose_regions(tmp_path / "ws", images_dir, max_regions=6)
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, images_dir, backend="classical", max_regions=6)
     key = embed_regions(tmp_path / "ws", ModelSpec("semlat-tiny", str(tiny_checkpoint)), device="cpu", batch_size=5)
     assert key.region_set == "classical" and key.model_key.startswith("semlat-tiny:sha256-")
     for image in ws.images():
@@ -22,7 +23,8 @@ def test_every_image_and_region_is_embedded_normalised(tmp_path, images_dir, tin
 
 def test_batches_do_not_change_features(tmp_path, images_dir, tiny_checkpoint):
     spec = ModelSpec("semlat-tiny", str(tiny_checkpoint))
-    ws = propose_regions(tmp_path / "ws", images_dir, max_regions=6)
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, images_dir, backend="classical", max_regions=6)
     one = embed_regions(tmp_path / "ws", spec, feature_set="one", device="cpu", batch_size=1)
     many = embed_regions(tmp_path / "ws", spec, feature_set="many", device="cpu", batch_size=7)
     for image in ws.images():
@@ -30,8 +32,9 @@ def test_batches_do_not_change_features(tmp_path, images_dir, tiny_checkpoint):
 
 
 def test_region_set_choice_is_explicit_when_ambiguous(tmp_path, images_dir, tiny_checkpoint):
-    propose_regions(tmp_path / "ws", images_dir, region_set="a")
-    propose_regions(tmp_path / "ws", images_dir, region_set="b", max_regions=2)
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, images_dir, backend="classical", region_set="a")
+    propose_regions(ws, images_dir, backend="classical", region_set="b", max_regions=2)
     spec = ModelSpec("semlat-tiny", str(tiny_checkpoint))
     with pytest.raises(SemlatError, match="several region sets"):
         embed_regions(tmp_path / "ws", spec, device="cpu")

@@ -81,7 +81,7 @@ def run(
 
     prompt_list = parse_prompts(prompts, prompts_file)
     from semlat.encoders.openclip import model_spec
-    from semlat.regions.base import default_backend
+    from semlat.regions.bundled import default_backend
 
     spec = model_spec(model, pretrained)
     result = run_pipeline(

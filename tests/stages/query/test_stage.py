@@ -8,11 +8,12 @@ from semlat.stages.embed import embed_regions
 from semlat.stages.masks import propose_regions
 from semlat.stages.query.stage import query_images
 from semlat.types import FeatureKey
+from semlat.workspace import Workspace
 
 
 @pytest.fixture
 def embedded(tmp_path, images_dir, tiny_checkpoint):
-    propose_regions(tmp_path / "ws", images_dir, max_regions=8)
+    propose_regions(Workspace.open_or_create(tmp_path / "ws"), images_dir, backend="classical", max_regions=8)
     spec = ModelSpec("semlat-tiny", str(tiny_checkpoint))
     key = embed_regions(tmp_path / "ws", spec, device="cpu")
     return tmp_path / "ws", key, spec

@@ -1,0 +1,196 @@
+"""The region backends: one table of their modes, each a settings dataclass and the factory built from it.
+
+Adding a backend is its module (a frozen settings dataclass documented with a Google-style
+``Args`` section, and a proposer built from it: see `semlat.regions.base`) and one line in
+`BACKENDS`. The settings dataclasses are the only source of defaults: the masks stage, the Python
+API and the CLI (whose options and help texts are made from their fields by `options`) all build
+the same settings from the same given options.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
+from functools import partial
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from semlat.errors import SemlatError
+from semlat.regions.automatic import AutomaticProposer, AutomaticSettings
+from semlat.regions.base import CollectionProposer, RegionProposer
+from semlat.regions.classical import ClassicalProposer, ClassicalSettings
+from semlat.regions.clustered import ClusteredProposer, ClusteredSettings
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way a backend proposes regions.
+
+    Args:
+        settings: its frozen settings dataclass.
+        factory: builds the proposer from an instance of ``settings``.
+    """
+
+    settings: type
+    factory: Callable[[Any], RegionProposer | CollectionProposer]
+
+
+def _sam(backend: str) -> dict[str, Mode]:
+    """SAM's modes for one model family (``backend`` chooses the weights); the first is the default."""
+    return {
+        "clustered": Mode(ClusteredSettings, partial(ClusteredProposer, backend=backend)),
+        "automatic": Mode(AutomaticSettings, partial(AutomaticProposer, backend=backend)),
+    }
+
+
+BACKENDS: dict[str, dict[str, Mode]] = {
+    "mobile-sam": _sam("mobile-sam"),
+    "sam": _sam("sam"),
+    "classical": {"classical": Mode(ClassicalSettings, ClassicalProposer)},
+}
+"""Backend name → its modes by name (the first is the default; a backend with one mode takes no ``mode``)."""
+
+
+def modes(backend: str) -> dict[str, Mode]:
+    """The modes of ``backend``; an unknown name is a user error listing the known ones."""
+    try:
+        return BACKENDS[backend]
+    except KeyError:
+        raise SemlatError(f"unknown region backend {backend!r}: choose one of {', '.join(sorted(BACKENDS))}") from None
+
+
+def resolve_mode(backend: str, mode: str | None = None) -> tuple[str, Mode]:
+    """The name and `Mode` of ``mode`` of ``backend`` (None: its default mode)."""
+    known = modes(backend)
+    if mode is None:
+        return next(iter(known.items()))
+    if len(known) == 1:
+        raise SemlatError(f"--mode does not apply to {backend}")
+    if mode not in known:
+        raise SemlatError(f"unknown --mode {mode!r} for {backend}: use {' or '.join(known)}")
+    return mode, known[mode]
+
+
+def make_settings(backend: str, mode: str | None = None, **options: Any) -> Any:
+    """The settings of ``backend`` in ``mode`` with ``options`` over the dataclass defaults.
+
+    Args:
+        backend: a name in `BACKENDS`.
+        mode: one of its modes (None: the default one).
+        **options: settings fields; None means not given (the default applies). A field of
+            another backend or mode is a user error naming the option.
+    """
+    name, chosen = resolve_mode(backend, mode)
+    given = {key: value for key, value in options.items() if value is not None}
+    unknown = sorted(set(given) - {f.name for f in fields(chosen.settings)})
+    if unknown:
+        flags = ", ".join(f"--{_flags().get(key, key.replace('_', '-'))}" for key in unknown)
+        scope = name if len(modes(backend)) == 1 else f"{name} mode"
+        raise SemlatError(f"{flags} does not apply to {scope}")
+    return chosen.settings(**given)
+
+
+def make_proposer(backend: str, mode: str | None = None, **options: Any) -> RegionProposer | CollectionProposer:
+    """The proposer of ``backend`` in ``mode``, built from `make_settings` (which checks ``options``)."""
+    settings = make_settings(backend, mode, **options)
+    return resolve_mode(backend, mode)[1].factory(settings)
+
+
+# -- the settings as command-line options --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One settings field as a command-line option, over every mode that has it.
+
+    Args:
+        name: the field (the keyword of `make_settings`).
+        flag: the option without its dashes (a field's ``metadata["option"]``, else its name).
+        type: the field's type (int, float, str or bool), None removed.
+        help: the field's ``Args`` text, prefixed by the modes that have it unless all do.
+        default: the defaults to show ("64", or "clustered: 0, classical: 64"); None when none is set.
+    """
+
+    name: str
+    flag: str
+    type: type
+    help: str
+    default: str | None
+
+
+def _distinct_modes() -> list[tuple[str, type]]:
+    """(mode name, settings dataclass) once each, in table order."""
+    seen: dict[tuple[str, type], None] = {}
+    for known in BACKENDS.values():
+        for name, mode in known.items():
+            seen.setdefault((name, mode.settings), None)
+    return list(seen)
+
+
+def field_docs(settings: type) -> dict[str, str]:
+    """Each field's text in the ``Args`` section of a Google-style class docstring, on one line."""
+    doc = inspect.getdoc(settings) or ""
+    docs: dict[str, str] = {}
+    name = None
+    for line in doc.split("Args:", 1)[1].splitlines() if "Args:" in doc else []:
+        if line and not line.startswith(" "):
+            break  # the next section
+        entry = re.match(r" {4}(\w+): (.*)", line)
+        if entry:
+            name = entry[1]
+            docs[name] = entry[2].strip()
+        elif name and line.strip():
+            docs[name] += " " + line.strip()
+    return {key: text.replace("``", "") for key, text in docs.items()}
+
+
+def _plain_type(annotation: Any) -> type:
+    if get_origin(annotation) in (Union, UnionType):
+        (annotation,) = [arg for arg in get_args(annotation) if arg is not NoneType]
+    return annotation
+
+
+def _shown(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _flags() -> dict[str, str]:
+    return {option.name: option.flag for option in options()}
+
+
+def options() -> list[Option]:
+    """Every settings field of every registered mode, as one option per field name."""
+    per_field: dict[str, list[tuple[str, type, Any, str, Any]]] = {}
+    every = _distinct_modes()
+    for mode, settings in every:
+        docs, hints = field_docs(settings), get_type_hints(settings)
+        for item in fields(settings):
+            default = item.default if item.default is not MISSING else None
+            flag = item.metadata.get("option", item.name.replace("_", "-"))
+            per_field.setdefault(item.name, []).append((mode, _plain_type(hints[item.name]), default, docs[item.name], flag))
+    out = []
+    for name, entries in per_field.items():
+        scopes = [mode for mode, *_ in entries]
+        types, flags = {entry[1] for entry in entries}, {entry[4] for entry in entries}
+        if len(types) != 1 or len(flags) != 1:
+            raise TypeError(f"setting {name!r} has different types or option names in {', '.join(scopes)}")
+        texts = [entry[3] for entry in entries]
+        if len(entries) == len(every) and len(set(texts)) == 1:
+            text = texts[0][:1].upper() + texts[0][1:]
+        elif len(set(texts)) == 1:
+            text = f"{', '.join(scopes)}: {texts[0]}"
+        else:
+            text = "; ".join(f"{mode}: {text.rstrip('.')}" for mode, text in zip(scopes, texts)) + "."
+        shown = [_shown(entry[2]) for entry in entries]
+        if len(set(shown)) == 1:
+            default = shown[0]
+        else:
+            default = ", ".join(f"{mode}: {value}" for mode, value in zip(scopes, shown) if value is not None) or None
+        out.append(Option(name, flags.pop(), types.pop(), text, default))
+    return out
