@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from functools import partial
 from types import NoneType, UnionType
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, NamedTuple, Union, get_args, get_origin, get_type_hints
 
 from semlat.errors import SemlatError
 from semlat.regions.automatic import AutomaticProposer, AutomaticSettings
@@ -164,33 +164,42 @@ def _flags() -> dict[str, str]:
     return {option.name: option.flag for option in options()}
 
 
+class _Field(NamedTuple):
+    mode: str
+    type: type
+    default: str | None
+    text: str
+    flag: str
+
+
 def options() -> list[Option]:
-    """Every settings field of every registered mode, as one option per field name."""
-    per_field: dict[str, list[tuple[str, type, Any, str, Any]]] = {}
+    """Every settings field of every registered mode, as one option per field name (in table order)."""
+    per_name: dict[str, list[_Field]] = {}
     every = _distinct_modes()
     for mode, settings in every:
         docs, hints = field_docs(settings), get_type_hints(settings)
         for item in fields(settings):
-            default = item.default if item.default is not MISSING else None
+            if item.name not in docs:
+                raise TypeError(f"{settings.__name__}.{item.name} has no entry in the class docstring's Args section")
+            default = _shown(item.default if item.default is not MISSING else None)
             flag = item.metadata.get("option", item.name.replace("_", "-"))
-            per_field.setdefault(item.name, []).append((mode, _plain_type(hints[item.name]), default, docs[item.name], flag))
+            per_name.setdefault(item.name, []).append(_Field(mode, _plain_type(hints[item.name]), default, docs[item.name], flag))
     out = []
-    for name, entries in per_field.items():
-        scopes = [mode for mode, *_ in entries]
-        types, flags = {entry[1] for entry in entries}, {entry[4] for entry in entries}
-        if len(types) != 1 or len(flags) != 1:
+    for name, entries in per_name.items():
+        scopes = [entry.mode for entry in entries]
+        if len({entry.type for entry in entries}) != 1 or len({entry.flag for entry in entries}) != 1:
             raise TypeError(f"setting {name!r} has different types or option names in {', '.join(scopes)}")
-        texts = [entry[3] for entry in entries]
-        if len(entries) == len(every) and len(set(texts)) == 1:
-            text = texts[0][:1].upper() + texts[0][1:]
-        elif len(set(texts)) == 1:
-            text = f"{', '.join(scopes)}: {texts[0]}"
+        texts = {entry.text for entry in entries}
+        if len(texts) > 1:
+            text = "; ".join(f"{entry.mode}: {entry.text.rstrip('.')}" for entry in entries) + "."
+        elif len(entries) < len(every):
+            text = f"{', '.join(scopes)}: {entries[0].text}"
         else:
-            text = "; ".join(f"{mode}: {text.rstrip('.')}" for mode, text in zip(scopes, texts)) + "."
-        shown = [_shown(entry[2]) for entry in entries]
-        if len(set(shown)) == 1:
-            default = shown[0]
+            text = entries[0].text[:1].upper() + entries[0].text[1:]
+        defaults = {entry.default for entry in entries}
+        if len(defaults) == 1:
+            default = entries[0].default
         else:
-            default = ", ".join(f"{mode}: {value}" for mode, value in zip(scopes, shown) if value is not None) or None
-        out.append(Option(name, flags.pop(), types.pop(), text, default))
+            default = ", ".join(f"{entry.mode}: {entry.default}" for entry in entries if entry.default is not None)
+        out.append(Option(name, entries[0].flag, entries[0].type, text, default))
     return out
