@@ -77,6 +77,8 @@ BAD_INPUTS = {
     "missing image folder": (lambda d, c: ["masks", d.parent / "nowhere"], "does not exist"),
     "unreadable image": (lambda d, c: ["masks", _corrupt_folder(d)], "cannot be read"),
     "unknown backend": (lambda d, c: ["masks", d, "--backend", "nope"], "unknown region backend"),
+    "option of another backend": (lambda d, c: ["masks", d, "--backend", "classical", "--prompt", "points"], "does not apply"),
+    "option of another mode": (lambda d, c: ["masks", d, "--mode", "automatic", "--batch-size", "2"], "does not apply"),
     "zero prompts": (lambda d, c: ["query", "-o", d.parent / "o", "--prompts", " , "], "no prompts"),
     "unknown model name": (lambda d, c: ["embed", "--model", "ViT-Nope", "--pretrained", str(c)], "unknown model"),
     "missing checkpoint": (
@@ -117,3 +119,20 @@ def test_bad_input_is_one_line_exit_2_and_leaves_the_workspace(case, existing, c
     assert code == 2
     assert err.startswith("error:") and err.strip().count("\n") == 0 and message in err, err
     assert snapshot(ws) == before
+
+
+def test_masks_options_reach_the_backend_and_help_shows_the_settings_defaults(cli, tmp_path, images_dir, monkeypatch):
+    from semlat.regions.classical import ClassicalProposer, ClassicalSettings
+    from semlat.regions.clustered import ClusteredSettings
+
+    monkeypatch.setenv("COLUMNS", "300")
+    code, out, _ = cli("masks", "--help")
+    assert code == 0 and "per label, evenly spread over its cells (0: every cell, as the original)." in out
+    assert f"[default: {ClusteredSettings().max_points}]" in out and "--keep-latents" in out
+    args = ["masks", images_dir, "-w", tmp_path / "ws", "--backend", "classical", "--method", "slic", "--max-regions", "3"]
+    code, out, err = cli(*args)
+    assert code == 0 and "regions of 3 images" in out, err
+    ws = Workspace.open(tmp_path / "ws")
+    expected = ClassicalProposer(ClassicalSettings(method="slic", max_regions=3)).config()
+    assert ws.manifest["region_sets"]["classical"] == {"backend": "classical", "params": expected}
+    assert {len(ws.regions("classical", record)) for record in ws.images()} == {3}

