@@ -134,5 +134,5 @@ def test_masks_options_reach_the_backend_and_help_shows_the_settings_defaults(cl
     assert code == 0 and "regions of 3 images" in out, err
     ws = Workspace.open(tmp_path / "ws")
     expected = ClassicalProposer(ClassicalSettings(method="slic", max_regions=3)).config()
-    assert ws.manifest["region_sets"]["classical"] == {"backend": "classical", "params": expected}
+    assert ws.manifest.region_sets["classical"] == {"backend": "classical", "params": expected}
     assert {len(ws.regions("classical", record)) for record in ws.images()} == {3}

@@ -45,7 +45,7 @@ def test_label_relabels_any_region_set(stereo):
     for record in ws.images():
         ids = [-1] + [r.region_id for r in ws.regions("levels", record)]
         ws.write_embeddings(key, record.image_id, ids, rng.normal(size=(len(ids), 8)).astype(np.float32))
-    ws.manifest.setdefault("feature_sets", {})[str(key)] = {"model": "fake"}
+    ws.manifest.feature_sets[str(key)] = {"model": "fake"}
     ws.save_manifest()
     result = label_regions(ws, "levels", n_labels=3)
     assert result.descriptor == "clip" and result.n_labels == 3
@@ -59,7 +59,7 @@ def test_label_describes_regions_of_other_backends_with_sam(stereo, tmp_path):
     propose_regions(ws, folder, backend="classical", max_regions=12)
     latents = next((own / "cache" / "latents").iterdir())
     (latents / f"{ws.image('right.png').sha256}.npy").unlink()  # one view is encoded again, one reused
-    result = label_regions(own, "classical", n_labels=4, descriptor="auto", device="cpu")
+    result = label_regions(ws, "classical", n_labels=4, descriptor="auto", device="cpu")
     assert result.descriptor == "sam" and result.n_labels == 4 and result.n_regions == 24
     labels = {r.label for record in ws.images() for r in Workspace.open(own).regions("classical", record)}
     assert labels == set(range(4))

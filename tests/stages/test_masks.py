@@ -24,7 +24,7 @@ def test_classical_regions_of_every_image_and_a_rerun_writes_nothing(tmp_path, i
     for record in ws.images():
         expected = proposer.propose(load_rgb(Path(record.path)))
         assert [r.rle for r in ws.regions("classical", record)] == [r.rle for r in expected]
-    assert ws.manifest["region_sets"]["classical"] == {"backend": "classical", "params": proposer.config()}
+    assert ws.manifest.region_sets["classical"] == {"backend": "classical", "params": proposer.config()}
     again = propose_regions(Workspace.open(tmp_path / "ws"), images_dir, backend="classical", max_regions=3)
     assert again.n_written == 0 and again.n_images == 3
     assert ws.done_images(regions_stage("classical")) == {0, 1, 2}
@@ -71,7 +71,7 @@ def test_automatic_mode_is_labelled_across_views_after_the_regions(tmp_path, ima
     assert result.labels is not None and result.labels.descriptor == "sam" and result.labels.n_labels == 2
     labels = {r.label for record in ws.images() for r in ws.regions("auto", record)}
     assert labels == {0, 1}
-    assert ws.manifest["labels"]["auto"] == {"descriptor": "sam", "n_labels": 2, "seed": 0, "found": 2}
+    assert ws.manifest.labels["auto"] == {"descriptor": "sam", "n_labels": 2, "seed": 0, "found": 2}
     unlabelled = propose_regions(
         ws, images_dir, backend="mobile-sam", mode="automatic", region_set="raw", **{**settings, "n_labels": 0}
     )
