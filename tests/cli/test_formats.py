@@ -30,9 +30,9 @@ def import_args(files: dict[str, Path], workspace: Path) -> list:
         "original",
         "--images",
         files["images"],
-        "--masks",
+        "--masks-npz",
         files["masks"],
-        "--labels",
+        "--labels-npz",
         files["labels"],
         "-w",
         workspace,
@@ -41,7 +41,7 @@ def import_args(files: dict[str, Path], workspace: Path) -> list:
 
 def test_import_then_export_original(cli, original: dict[str, Path], tmp_path: Path) -> None:
     ws, out = tmp_path / "ws", tmp_path / "out"
-    code, stdout, err = cli(*import_args(original, ws), "--features", original["features"])
+    code, stdout, err = cli(*import_args(original, ws), "--features-npz", original["features"])
     assert code == 0, err
     assert "imported 2 images" in stdout
     code, stdout, err = cli("export", "original", "-w", ws, "-o", out)
@@ -55,12 +55,12 @@ def test_import_then_export_original(cli, original: dict[str, Path], tmp_path: P
 def test_export_options_pick_the_feature_set(cli, original: dict[str, Path], tmp_path: Path) -> None:
     ws, out = tmp_path / "ws", tmp_path / "out"
     for model_key in ("first", "second"):
-        code, _, err = cli(*import_args(original, ws), "--features", original["features"], "--model-key", model_key)
+        code, _, err = cli(*import_args(original, ws), "--features-npz", original["features"], "--model-key", model_key)
         assert code == 0, err
     code, _, err = cli("export", "original", "-w", ws, "-o", out)
-    assert code == 2 and "several feature sets" in err and "--model" in err
+    assert code == 2 and "several feature sets" in err and "--model-key" in err
     assert not out.exists()
-    code, _, err = cli("export", "original", "-w", ws, "-o", out, "--model", "second")
+    code, _, err = cli("export", "original", "-w", ws, "-o", out, "--model-key", "second")
     assert code == 0, err
     assert (out / "semantic_features.npz").is_file()
 
@@ -95,9 +95,9 @@ def test_each_format_has_its_settings_as_options(cli, kind: str, fmt) -> None:
             "original",
             "--images",
             f["images"],
-            "--masks",
+            "--masks-npz",
             f["labels"].parent / "none.npz",
-            "--labels",
+            "--labels-npz",
             f["labels"],
             "-w",
             ws,

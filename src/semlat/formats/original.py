@@ -361,7 +361,7 @@ def _pick_key(ws: Workspace, key: FeatureKey | None) -> FeatureKey:
         if len(keys) > 1:
             raise SemlatError(
                 f"workspace {ws.root} holds several feature sets ({', '.join(map(str, keys))}): "
-                "pick one to export (--region-set, --features, --model)"
+                "pick one to export (--region-set, --features, --model-key)"
             )
         return keys[0]
     if key not in keys:
@@ -419,9 +419,9 @@ class OriginalImportSettings:
     """Inputs and options of ``semlat import original``."""
 
     images: Path = option("Folder of the photos the files were made from.")
-    masks: Path = option(MASKS_FILE)
-    labels: Path = option(LABELS_FILE)
-    features: Path | None = option(f"{FEATURES_FILE} (optional: masks and labels alone are a region set).", None)
+    masks_npz: Path = option(MASKS_FILE)
+    labels_npz: Path = option(LABELS_FILE)
+    features_npz: Path | None = option(f"{FEATURES_FILE} (optional: masks and labels alone are a region set).", None)
     region_set: str = option("Region set to import the masks into.", ORIGINAL_REGION_SET)
     model_key: str = option("Model name to record for the imported features.", ORIGINAL_MODEL_KEY)
 
@@ -437,9 +437,9 @@ class OriginalImporter:
         return import_original(
             ws,
             settings.images,
-            settings.masks,
-            settings.labels,
-            features_npz=settings.features,
+            settings.masks_npz,
+            settings.labels_npz,
+            features_npz=settings.features_npz,
             model_key=settings.model_key,
             region_set=settings.region_set,
         )
@@ -451,7 +451,7 @@ class OriginalExportSettings:
 
     region_set: str | None = option("Region set of the features to export.", None)
     features: str | None = option("Feature set to export, e.g. raw or smoothed.", None)
-    model: str | None = option("Model of the features to export (a model key or architecture name).", None)
+    model_key: str | None = option("Model of the features to export (a model key or architecture name).", None)
 
 
 class OriginalExporter:
@@ -465,6 +465,6 @@ class OriginalExporter:
 
     def run(self, ws: Workspace, out_dir: Path, settings: OriginalExportSettings | None = None) -> ExportResult:
         settings = settings or OriginalExportSettings()
-        chosen = (settings.region_set, settings.features, settings.model)
+        chosen = (settings.region_set, settings.features, settings.model_key)
         key = None if chosen == (None, None, None) else ws.feature_key(*chosen)
         return export_original(ws, out_dir, key=key)
