@@ -15,7 +15,13 @@ from PIL import Image
 
 from semlat.errors import SemlatError
 from semlat.formats.base import ExportResult, ImportResult
-from semlat.formats.original import ORIGINAL_REGION_SET, export_original, import_original, original_masks_to_binary
+from semlat.formats.original import (
+    ORIGINAL_MODEL_KEY,
+    ORIGINAL_REGION_SET,
+    export_original,
+    import_original,
+    original_masks_to_binary,
+)
 from semlat.types import FeatureKey
 from semlat.workspace import Workspace
 from tests.conftest import snapshot as snapshot_files
@@ -167,7 +173,7 @@ def test_import_stores_regions_and_features(files: dict[str, Path], tmp_path: Pa
     ws = Workspace.open_or_create(tmp_path / "ws")
     result = import_original(ws, files["images"], files["masks"], files["labels"], features_npz=files["features"])
     assert result == ImportResult(
-        "original", ("a.png", "b.png"), 2, ORIGINAL_REGION_SET, FeatureKey(ORIGINAL_REGION_SET, "seed-import")
+        "original", ("a.png", "b.png"), 2, ORIGINAL_REGION_SET, FeatureKey(ORIGINAL_REGION_SET, ORIGINAL_MODEL_KEY)
     )
     records = {record.file_name: record for record in ws.images()}
     assert sorted(records) == ["a.png", "b.png"]
@@ -178,7 +184,7 @@ def test_import_stores_regions_and_features(files: dict[str, Path], tmp_path: Pa
     # (0, 96, 0, 128) in the 256 grid of a 40-wide image: cells of 40/256 px -> about rows 0..15, cols 0..20
     x, y, w, h = regions[0].bbox
     assert (x, y) == (0, 0) and abs(w - 20) <= 1 and abs(h - 15) <= 1
-    ids, vectors = ws.embeddings(FeatureKey(ORIGINAL_REGION_SET, "seed-import"), records["b.png"])
+    ids, vectors = ws.embeddings(FeatureKey(ORIGINAL_REGION_SET, ORIGINAL_MODEL_KEY), records["b.png"])
     assert ids.tolist() == [-1, 0, 1] and vectors.shape == (3, DIM)
 
 
@@ -191,7 +197,7 @@ def test_round_trip(files: dict[str, Path], tmp_path: Path) -> None:
         out,
         (out / "semantic_features.npz", out / "refined_label.npz"),
         2,
-        FeatureKey(ORIGINAL_REGION_SET, "seed-import"),
+        FeatureKey(ORIGINAL_REGION_SET, ORIGINAL_MODEL_KEY),
     )
     with np.load(out / "semantic_features.npz") as got, np.load(files["features"]) as want:
         assert sorted(got.files) == sorted(want.files)

@@ -37,13 +37,13 @@ from semlat.vectors import normalize
 if TYPE_CHECKING:  # the workspace (LanceDB) and torch are imported when used: the CLI imports this module for --help
     from semlat.workspace import Workspace
 
-ORIGINAL_REGION_SET = "seed"
+ORIGINAL_REGION_SET = "original"
 """Region set that imported masks go to unless the caller names another (the name workspaces already hold)."""
 
-ORIGINAL_MODEL_KEY = "seed-import"
+ORIGINAL_MODEL_KEY = "original-import"
 """Model key recorded for imported features unless the caller names another."""
 
-IMPORT_BACKEND = "seed-import"
+IMPORT_BACKEND = "original-import"
 """The ``backend`` / ``strategy`` recorded in the manifest for imported regions and features."""
 
 LOGIT_GRID = 256
