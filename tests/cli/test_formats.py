@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from semlat.cli.formats import add_export, add_import
 from semlat.formats import exporters, importers
-from semlat.formats.base import ExportResult, ImportResult, option
+from semlat.formats.base import ExportResult, ImportResult
 from semlat.types import FeatureKey
 from tests.conftest import snapshot
 from tests.formats.test_original import write_original_files
@@ -122,13 +122,25 @@ def test_unknown_format_is_a_usage_error(cli, kind: str) -> None:
 # -- any format: a new one needs nothing in the CLI ------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class ToySettings:
-    scene: Path = option("A required input.")
-    name: str = option("A required string.")
-    level: int = option("An integer.", 2)
-    scale: float = option("A float.", 0.5)
-    flip: bool = option("A switch.", False)
-    extra: Optional[Path] = option("An optional path.", None)
-    label: str | None = option("An optional string.", None)
+    """A test format's settings.
+
+    Args:
+        scene: A required input.
+        name: A required string.
+        level: An integer.
+        scale: A float.
+        flip: A switch.
+        extra: An optional path.
+        label: An optional string.
+    """
+
+    scene: Path
+    name: str
+    level: int = 2
+    scale: float = 0.5
+    flip: bool = False
+    extra: Optional[Path] = None
+    label: str | None = None
 
 
 class ToyImporter:

@@ -12,8 +12,9 @@ import pytest
 
 import semlat
 from semlat.errors import SemlatError
-from semlat.formats import base, registry
+from semlat.formats import registry
 from semlat.formats.base import Exporter, Importer
+from semlat.settings import field_docs
 
 KINDS = [
     ("import", registry.importers, registry.get_importer, Importer),
@@ -35,8 +36,9 @@ def test_every_format_is_complete(kind: str, fmt) -> None:
     assert fmt.description.strip() and "\n" not in fmt.description
     if fmt.settings is not None:
         assert dataclasses.is_dataclass(fmt.settings)
+        docs = field_docs(fmt.settings)
         for field in dataclasses.fields(fmt.settings):
-            assert field.metadata.get("help"), f"{fmt.name}: field {field.name} has no help text"
+            assert docs.get(field.name), f"{fmt.name}: field {field.name} has no entry in the Args docstring"
             assert field.name not in ("workspace", "output"), "the command's own options"
 
 
@@ -75,20 +77,6 @@ def test_load_refuses_duplicate_names_and_incomplete_formats() -> None:
         registry._load([f"{here}:Good", f"{here}:Twin"], Importer)
     with pytest.raises(TypeError, match="NoRun is not an Exporter"):
         registry._load([f"{here}:NoRun"], Exporter)
-
-
-def test_option_gives_help_and_required_fields() -> None:
-    @dataclasses.dataclass(frozen=True)
-    class Settings:
-        path: Path = base.option("A required input.")
-        level: int = base.option("An option.", 3)
-
-    fields = {field.name: field for field in dataclasses.fields(Settings)}
-    assert fields["path"].default is dataclasses.MISSING and fields["path"].metadata["help"] == "A required input."
-    assert fields["level"].default == 3
-    with pytest.raises(TypeError):
-        Settings()  # type: ignore[call-arg]
-    assert Settings(Path("x")).level == 3
 
 
 def test_loading_every_format_imports_neither_torch_nor_the_database() -> None:

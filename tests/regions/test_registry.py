@@ -93,26 +93,6 @@ def test_options_show_each_modes_default_where_they_differ(monkeypatch):
     assert by_name["min_area"].help.startswith("clustered, automatic, classical: smallest region kept")
 
 
-def test_field_docs_read_a_google_style_args_section():
-    @dataclass
-    class Example:
-        """Summary.
-
-        Args:
-            first: one line.
-            second: two
-                lines with ``code``.
-
-        Returns:
-            nothing: not an argument.
-        """
-
-        first: int = 0
-        second: int = 0
-
-    assert registry.field_docs(Example) == {"first": "one line.", "second": "two lines with code."}
-
-
 def test_the_table_and_the_settings_import_without_torch():
     code = "import sys, semlat.regions.registry; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

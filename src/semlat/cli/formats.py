@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Any
 
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Output, Workspace_
+from semlat.cli.options import Output, Workspace_, settings_option
 from semlat.formats.base import Exporter, Importer
 from semlat.formats.registry import exporters, importers
+from semlat.settings import field_docs
 
 import_app = typer.Typer(no_args_is_help=True, help="Read another tool's files into a workspace.")
 export_app = typer.Typer(no_args_is_help=True, help="Write a workspace out as another tool's files.")
@@ -27,28 +27,21 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 
 
-def _cli_type(annotation: Any) -> Any:
-    """``X | None`` as ``Optional[X]``, the spelling Typer reads everywhere."""
-    args = typing.get_args(annotation)
-    if isinstance(annotation, types.UnionType) and len(args) == 2 and type(None) in args:
-        return Optional[next(arg for arg in args if arg is not type(None))]
-    return annotation
-
-
 def _options(settings: type | None) -> list[inspect.Parameter]:
-    """One keyword-only parameter per settings field, annotated as a Typer option."""
+    """One keyword-only option per settings field, its help from the dataclass's ``Args`` docstring."""
     if settings is None:
         return []
-    hints = typing.get_type_hints(settings)
-    params = []
-    for field in dataclasses.fields(settings):
-        if not field.init:
-            continue
-        option = typer.Option(help=field.metadata.get("help"))
-        default = inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
-        annotation = Annotated[_cli_type(hints[field.name]), option]
-        params.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
-    return params
+    hints, docs = typing.get_type_hints(settings), field_docs(settings)
+    return [
+        settings_option(
+            field.name,
+            hints[field.name],
+            docs.get(field.name, ""),
+            default=inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default,
+        )
+        for field in dataclasses.fields(settings)
+        if field.init
+    ]
 
 
 def _command(fmt: Importer | Exporter, fixed: list[inspect.Parameter], body: Callable[..., None]) -> Callable[..., None]:

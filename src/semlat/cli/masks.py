@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Backend, Workspace_
+from semlat.cli.options import Backend, Workspace_, settings_option
 from semlat.regions.registry import options, resolve_mode
 
 MODE_HELP = (
@@ -28,11 +28,11 @@ def settings_options(command: Callable[..., None]) -> Callable[..., None]:
     signature = inspect.signature(command, eval_str=True)
     params = [param for param in signature.parameters.values() if param.kind is not param.VAR_KEYWORD]
     for option in options():
-        flag = f"--{option.flag}/--no-{option.flag}" if option.type is bool else f"--{option.flag}"
-        shown = "" if option.default is None else f" \\[default: {option.default}]"  # escaped: help is rich markup
-        info = typer.Option(flag, help=option.help + shown, show_default=False)
-        annotation = Annotated[Optional[option.type], info]
-        params.append(inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
+        params.append(
+            settings_option(
+                option.name, Optional[option.type], option.help, default=None, shown_default=option.default, flag=option.flag
+            )
+        )
     command.__signature__ = signature.replace(parameters=params)
     return command
 

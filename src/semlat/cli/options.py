@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+import types
+import typing
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -40,3 +43,35 @@ def open_features(workspace: Path, region_set: str | None, features: str | None)
 
     ws = Workspace.open(workspace)
     return ws, ws.feature_key(region_set, features)
+
+
+def settings_option(
+    name: str,
+    annotation: Any,
+    help: str,
+    *,
+    default: Any = inspect.Parameter.empty,
+    shown_default: str | None = None,
+    flag: str | None = None,
+) -> inspect.Parameter:
+    """A settings field as a keyword-only Typer option: the one way commands are built from settings dataclasses.
+
+    Args:
+        name: the field (the keyword the command receives).
+        annotation: its type (``X | None`` is read as ``Optional[X]``); a bool is a ``--x/--no-x`` switch.
+        help: the field's text (`semlat.settings.field_docs`).
+        default: the option's default (none: a required option).
+        shown_default: text shown as the default instead of ``default`` (for options that default to
+            None, "not given", so that the settings dataclass's own default applies).
+        flag: the option's name without dashes (default: ``name`` with dashes).
+    """
+    args = typing.get_args(annotation)
+    if isinstance(annotation, types.UnionType) and len(args) == 2 and type(None) in args:
+        annotation = Optional[next(arg for arg in args if arg is not type(None))]
+    flag = flag or name.replace("_", "-")
+    plain = next((arg for arg in typing.get_args(annotation) if arg is not type(None)), annotation)
+    declaration = f"--{flag}/--no-{flag}" if plain is bool else f"--{flag}"
+    if shown_default is not None:
+        help = f"{help} \\[default: {shown_default}]"  # escaped: help texts are rich markup
+    info = typer.Option(declaration, help=help, show_default=shown_default is None)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[annotation, info])

@@ -4,8 +4,9 @@ A format is a module with an `Importer` and/or an `Exporter`: a class with a ``n
 after ``semlat import`` / ``semlat export``), a one-line ``description`` (shown by ``--help``), a
 ``settings`` dataclass of its options (or None) and a ``run`` method. The CLI builds one command
 per registered format from these: every field of the settings dataclass becomes an option
-(``region_set`` -> ``--region-set``; help text from ``field(metadata={"help": ...})``; a field
-without a default is a required option).
+(``region_set`` -> ``--region-set``; its help text is the field's entry in the dataclass's
+``Args`` docstring section, `semlat.settings.field_docs`; a field without a default is a
+required option).
 
 Rules every format follows:
 
@@ -20,7 +21,7 @@ Rules every format follows:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -82,16 +83,3 @@ class Exporter(Protocol):
     def run(self, ws: Workspace, out_dir: Path, settings: Any) -> ExportResult:
         """Write ``ws`` into ``out_dir`` (created if missing); ``settings`` as for `Importer.run`."""
         ...
-
-
-_REQUIRED: Any = object()
-
-
-def option(help: str, default: Any = _REQUIRED, **metadata: Any) -> Any:
-    """A settings field with its help text: ``masks: Path = option("refined_mask.npz")``.
-
-    Without ``default`` the field (and its command-line option) is required.
-    """
-    if default is _REQUIRED:
-        return field(metadata={"help": help, **metadata})
-    return field(default=default, metadata={"help": help, **metadata})

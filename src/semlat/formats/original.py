@@ -28,7 +28,7 @@ import numpy.typing as npt
 from semlat.crops import MASK_WEIGHT
 from semlat.errors import SemlatError
 from semlat.files import atomic_npz, output_dir
-from semlat.formats.base import ExportResult, ImportResult, option
+from semlat.formats.base import ExportResult, ImportResult
 from semlat.ingest import ScannedImage, scan_images
 from semlat.progress import track
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region
@@ -416,14 +416,23 @@ def export_original(ws: Workspace, out_dir: Path, *, key: FeatureKey | None = No
 # -- the registered format -------------------------------------------------------------------
 @dataclass(frozen=True)
 class OriginalImportSettings:
-    """Inputs and options of ``semlat import original``."""
+    """Inputs and options of ``semlat import original``.
 
-    images: Path = option("Folder of the photos the files were made from.")
-    masks_npz: Path = option(MASKS_FILE)
-    labels_npz: Path = option(LABELS_FILE)
-    features_npz: Path | None = option(f"{FEATURES_FILE} (optional: masks and labels alone are a region set).", None)
-    region_set: str = option("Region set to import the masks into.", ORIGINAL_REGION_SET)
-    model_key: str = option("Model name to record for the imported features.", ORIGINAL_MODEL_KEY)
+    Args:
+        images: Folder of the photos the files were made from.
+        masks_npz: The original's refined_mask.npz.
+        labels_npz: The original's refined_label.npz.
+        features_npz: The original's semantic_features.npz (optional: masks and labels alone are a region set).
+        region_set: Region set to import the masks into.
+        model_key: Model name to record for the imported features.
+    """
+
+    images: Path
+    masks_npz: Path
+    labels_npz: Path
+    features_npz: Path | None = None
+    region_set: str = ORIGINAL_REGION_SET
+    model_key: str = ORIGINAL_MODEL_KEY
 
 
 class OriginalImporter:
@@ -447,11 +456,17 @@ class OriginalImporter:
 
 @dataclass(frozen=True)
 class OriginalExportSettings:
-    """Options of ``semlat export original``: which feature set (default: the workspace's only one)."""
+    """Options of ``semlat export original``: which feature set (default: `Workspace.feature_key`).
 
-    region_set: str | None = option("Region set of the features to export.", None)
-    features: str | None = option("Feature set to export, e.g. raw or smoothed.", None)
-    model_key: str | None = option("Model of the features to export (a model key or architecture name).", None)
+    Args:
+        region_set: Region set of the features to export.
+        features: Feature set to export, e.g. raw or smoothed.
+        model_key: Model of the features to export (a model key or architecture name).
+    """
+
+    region_set: str | None = None
+    features: str | None = None
+    model_key: str | None = None
 
 
 class OriginalExporter:

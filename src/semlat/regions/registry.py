@@ -9,8 +9,6 @@ the same settings from the same given options.
 
 from __future__ import annotations
 
-import inspect
-import re
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from functools import partial
@@ -22,6 +20,7 @@ from semlat.regions.automatic import AutomaticProposer, AutomaticSettings
 from semlat.regions.base import CollectionProposer, RegionProposer
 from semlat.regions.classical import ClassicalProposer, ClassicalSettings
 from semlat.regions.clustered import ClusteredProposer, ClusteredSettings
+from semlat.settings import field_docs
 
 
 @dataclass(frozen=True)
@@ -127,23 +126,6 @@ def _distinct_modes() -> list[tuple[str, type]]:
         for name, mode in known.items():
             seen.setdefault((name, mode.settings), None)
     return list(seen)
-
-
-def field_docs(settings: type) -> dict[str, str]:
-    """Each field's text in the ``Args`` section of a Google-style class docstring, on one line."""
-    doc = inspect.getdoc(settings) or ""
-    docs: dict[str, str] = {}
-    name = None
-    for line in doc.split("Args:", 1)[1].splitlines() if "Args:" in doc else []:
-        if line and not line.startswith(" "):
-            break  # the next section
-        entry = re.match(r" {4}(\w+): (.*)", line)
-        if entry:
-            name = entry[1]
-            docs[name] = entry[2].strip()
-        elif name and line.strip():
-            docs[name] += " " + line.strip()
-    return {key: text.replace("``", "") for key, text in docs.items()}
 
 
 def _plain_type(annotation: Any) -> type:
