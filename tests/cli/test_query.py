@@ -18,9 +18,10 @@ def test_run_writes_heatmaps_segmentation_and_maps(cli, tmp_path, images_dir, ti
     assert code == 0, err
     assert f"query results in {out}" in stdout.replace("\n", "")
     for stem in ("view_00", "view_01", "view_02"):
-        for name in ("red-box.png", "ground.png", "segmentation.png"):
-            assert Image.open(out / stem / name).size[0] > 0
-        assert Image.open(out / stem / "red-box.png").size == (96, 72)
+        assert sorted(p.name for p in (out / stem).iterdir()) == ["ground.png", "red-box.png", "segmentation.png"]
+        for name in ("red-box.png", "ground.png"):
+            assert Image.open(out / stem / name).size == (96, 72)  # heatmaps at the photo's size
+        assert Image.open(out / stem / "segmentation.png").format == "PNG"
     code, _, err = cli(
         "query", "-w", ws, "-o", out, "--prompts", "a,b,c", "--image", "view_01.png", "--save-maps", "--device", "cpu"
     )
