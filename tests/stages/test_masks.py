@@ -62,6 +62,13 @@ def test_bad_settings_stop_before_the_workspace_is_created(tmp_path, images_dir,
     assert not (tmp_path / "ws").exists()
 
 
+def test_an_unreadable_photo_stops_before_the_workspace_is_created(tmp_path, images_dir):
+    (images_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(SemlatError, match="broken.jpg cannot be read"):
+        propose_regions(Workspace.open_or_create(tmp_path / "ws"), images_dir, backend="classical")
+    assert not (tmp_path / "ws").exists()
+
+
 @pytest.mark.slow
 def test_automatic_mode_is_labelled_across_views_after_the_regions(tmp_path, images_dir):
     ws = Workspace.open_or_create(tmp_path / "ws")
@@ -114,20 +121,12 @@ def test_odd_photos_give_full_size_masks(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_corrupt_image_stops_before_anything_is_written(cli, tmp_path, images_dir):
-    (images_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    code, _, err = cli("masks", images_dir, "-w", tmp_path / "ws", "--backend", "mobile-sam")
-    assert code == 2 and "broken.jpg" in err and "Traceback" not in err
-    assert not (tmp_path / "ws").exists()
-
-
-@pytest.mark.slow
-def test_a_missing_checkpoint_stops_before_anything_is_written(cli, tmp_path, images_dir):
+def test_a_missing_or_corrupt_checkpoint_stops_before_anything_is_written(tmp_path, images_dir):
     ws = tmp_path / "ws"
     propose_regions(Workspace.open_or_create(ws), images_dir, backend="classical")
     before = snapshot(ws)
-    code, _, err = cli("masks", images_dir, "-w", ws, "--backend", "sam")
-    assert code == 2 and "sam_vit_h_4b8939.pth" in err and "--checkpoint" in err
+    with pytest.raises(SemlatError, match="sam_vit_h_4b8939.pth"):
+        propose_regions(Workspace.open(ws), images_dir, backend="sam")
     assert snapshot(ws) == before
     with pytest.raises(SemlatError, match="does not exist"):
         propose_regions(Workspace.open(ws), images_dir, backend="mobile-sam", checkpoint=tmp_path / "missing.pt")

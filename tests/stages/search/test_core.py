@@ -1,8 +1,7 @@
-"""Collection search on small workspaces whose ranking is known by construction."""
+"""Collection search: ranking known by construction, filters, query by example, text queries, through the index."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,69 +10,10 @@ import pytest
 from PIL import Image
 
 from semlat.errors import SemlatError
-from semlat.stages.search import SearchHit, parse_like, search, write_results
+from semlat.stages.search import SearchHit, parse_like, search
 from semlat.types import FeatureKey, Region
-from semlat.workspace import IndexSettings, Workspace, build_index, index_info, use_index
-
-DIM = 16
-KEY = FeatureKey("rs", "toy:unit", "raw")
-
-
-def unit(x):
-    x = np.asarray(x, np.float64)
-    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
-
-
-def make_workspace(
-    root: Path, vectors_per_image: list[np.ndarray], labels: list[list[int]] | None = None, key: FeatureKey = KEY
-) -> Workspace:
-    """Images 24×32 with one horizontal band per region (region i covers rows 2i..2i+1, or more for i = 0).
-
-    ``vectors_per_image[i]`` is (1 + R, DIM): the whole image, then regions 0..R-1.
-    """
-    ws = Workspace.open_or_create(root)
-    folder = root.parent / f"{root.name}-images"
-    folder.mkdir(exist_ok=True)
-    entries = []
-    for index in range(len(vectors_per_image)):
-        path = folder / f"view_{index:02d}.png"
-        Image.fromarray(np.full((24, 32, 3), 40 * index % 255, np.uint8)).save(path)
-        entries.append((path, 32, 24, f"sha{index}"))
-    records = ws.add_images(entries)
-    ws.claim_config("region_sets", key.region_set, {"backend": "test"}, hint="")
-    ws.claim_config("feature_sets", str(key), {"strategy": "test"}, hint="")
-    for record, vectors in zip(records, vectors_per_image):
-        regions = []
-        for region_id in range(len(vectors) - 1):
-            mask = np.zeros((24, 32), bool)
-            rows = slice(0, 8) if region_id == 0 else slice(8 + 2 * region_id, 10 + 2 * region_id)
-            mask[rows, 4:28] = True
-            label = labels[record.image_id][region_id] if labels else region_id
-            regions.append(Region.from_mask(region_id, mask, label=label))
-        ws.write_regions(key.region_set, record.image_id, regions)
-        ws.write_embeddings(key, record.image_id, [-1, *range(len(vectors) - 1)], unit(vectors))
-    return ws
-
-
-@pytest.fixture
-def known(tmp_path):
-    """3 images × 4 regions. Region (i, r) = normalize(e0 + s·e_{1+4i+r}), with s chosen so that
-    the cosine with e0 falls strictly with a known order; the whole images point along e0 exactly."""
-    order = [(1, 2), (0, 1), (2, 0), (1, 0), (0, 3), (2, 2), (1, 3), (0, 0), (2, 3), (1, 1), (0, 2), (2, 1)]
-    spread = {pair: 0.1 + 0.15 * rank for rank, pair in enumerate(order)}
-    per_image = []
-    for i in range(3):
-        rows = [np.eye(DIM)[0]]
-        for r in range(4):
-            rows.append(np.eye(DIM)[0] + spread[(i, r)] * np.eye(DIM)[1 + 4 * i + r])
-        per_image.append(np.array(rows))
-    labels = [[7, 3, 3, 5], [3, 7, 5, 5], [5, 5, 7, 3]]
-    ws = make_workspace(tmp_path / "ws", per_image, labels)
-    return ws, order
-
-
-def ranked(hits: list[SearchHit]) -> list[tuple[int, int]]:
-    return [(h.image_id, h.region_id) for h in hits]
+from semlat.workspace import IndexSettings, Workspace, build_index
+from tests.stages.search.conftest import DIM, KEY, make_workspace, ranked, unit
 
 
 def test_vector_query_ranks_regions_in_the_known_order(known):
@@ -89,9 +29,8 @@ def test_vector_query_ranks_regions_in_the_known_order(known):
 def test_results_are_typed_with_region_metadata(known):
     ws, _ = known
     (hit,) = search(ws, vector=np.eye(DIM)[0], top=1)
-    assert isinstance(hit, SearchHit)
-    assert (hit.image, hit.image_id, hit.region_id, hit.label) == ("view_01.png", 1, 2, 5)
-    assert hit.bbox == (4.0, 12.0, 24.0, 2.0) and hit.area == 48
+    score = pytest.approx(1 / np.sqrt(1.01), abs=1e-6)  # region (1, 2): e0 + 0.1·e7, normalised
+    assert hit == SearchHit("view_01.png", 1, 2, 5, score, (4.0, 12.0, 24.0, 2.0), 48)
 
 
 def test_top_by_image_and_whole_image_rows(known):
@@ -169,51 +108,32 @@ def test_empty_workspace_is_a_clear_error(tmp_path):
         search(Workspace.open_or_create(tmp_path / "ws"), vector=np.ones(DIM))
 
 
-def test_parse_like():
-    assert parse_like("view_00.png:3") == ("view_00.png", 3)
-    assert parse_like("C:/scene/a.png:-1") == ("C:/scene/a.png", -1)
-    for bad in ("view_00.png", ":3", "a.png:x"):
-        with pytest.raises(SemlatError, match="IMAGE:REGION"):
-            parse_like(bad)
+@pytest.mark.parametrize(
+    ("text", "parsed"), [("view_00.png:3", ("view_00.png", 3)), ("C:/scene/a.png:-1", ("C:/scene/a.png", -1))]
+)
+def test_parse_like(text, parsed):
+    assert parse_like(text) == parsed
 
 
-def test_results_files_hold_the_hits_and_a_contact_sheet(known, tmp_path):
-    ws, order = known
-    hits = search(ws, vector=np.eye(DIM)[0], top=7)
-    json_path, png_path = write_results(ws, KEY, hits, tmp_path / "out", {"query": None, "top": 7})
-    saved = json.loads(json_path.read_text())
-    assert [(h["image_id"], h["region_id"]) for h in saved["hits"]] == order[:7]
-    assert saved["features"] == str(KEY)
-    sheet = Image.open(png_path)
-    assert sheet.size[0] == 5 * 160 and sheet.size[1] == 2 * (160 + 28)
-
-
-@pytest.fixture
-def clustered(tmp_path):
-    """600 regions (6 images × 100) around 12 centres: enough rows to train an index."""
-    rng = np.random.default_rng(0)
-    centres = unit(rng.normal(size=(12, DIM)))
-    per_image = [unit(centres[rng.integers(0, 12, 101)] + 0.3 * rng.normal(size=(101, DIM))) for _ in range(6)]
-    return make_workspace(tmp_path / "ws", per_image), rng
+@pytest.mark.parametrize("bad", ["view_00.png", ":3", "a.png:x"])
+def test_parse_like_refuses_what_is_not_image_colon_region(bad):
+    with pytest.raises(SemlatError, match="IMAGE:REGION"):
+        parse_like(bad)
 
 
 def test_small_sets_are_searched_exactly_even_with_an_index(clustered):
     ws, rng = clustered
     queries = unit(rng.normal(size=(5, DIM)))
     before = [ranked(search(ws, vector=q, top=10)) for q in queries]
-    record = build_index(ws, IndexSettings(num_partitions=2, num_sub_vectors=4))
-    assert index_info(ws)["metric"] == "cosine" and record["rows"] == 6 * 101
-    assert not use_index(ws, None)  # below the threshold: exact
+    build_index(ws, IndexSettings(num_partitions=2, num_sub_vectors=4))
     assert [ranked(search(ws, vector=q, top=10)) for q in queries] == before
     forced = [ranked(search(ws, vector=q, top=10, exact=False)) for q in queries]
     overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(forced, before)])
     assert overlap >= 0.8  # approximate, but close
 
 
-def test_index_needs_rows(known):
+def test_forcing_the_index_where_there_is_none_is_a_clear_error(known):
     ws, _ = known
-    with pytest.raises(SemlatError, match="need no index"):
-        build_index(ws)
     with pytest.raises(SemlatError, match="no vector index"):
         search(ws, vector=np.ones(DIM), exact=False)
 

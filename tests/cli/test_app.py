@@ -1,0 +1,86 @@
+"""The entry point: a SemlatError is one line on stderr and exit code 2; plugins add their commands."""
+
+from __future__ import annotations
+
+import importlib
+from types import SimpleNamespace
+
+import pytest
+import typer
+
+from semlat.errors import SemlatError
+
+app_module = importlib.import_module("semlat.cli.app")  # `semlat.cli.app` the attribute is the Typer app itself
+
+
+@pytest.fixture
+def fake_app(monkeypatch):
+    """A Typer app standing in for semlat's, with a command ``fail MESSAGE`` raising a SemlatError, and ``crash``."""
+    app = typer.Typer(pretty_exceptions_enable=False)
+
+    @app.command()
+    def fail(message: str) -> None:
+        raise SemlatError(message)
+
+    @app.command()
+    def crash() -> None:
+        raise ValueError("a bug, not a user error")
+
+    monkeypatch.setattr(app_module, "app", app)
+    return app
+
+
+def test_a_semlat_error_is_one_line_on_stderr_and_exit_code_2(cli, fake_app, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    message = "workspace /data/scene has no images: run `semlat masks` first " + "and more words " * 10
+    code, out, err = cli("fail", message)
+    assert (code, out) == (2, "")
+    assert err == f"error: {message}\n"  # one line however narrow the terminal, no traceback
+
+
+def test_other_exceptions_are_not_turned_into_user_errors(cli, fake_app):
+    with pytest.raises(ValueError, match="a bug"):
+        cli("crash")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: cli/app.py prints the message as rich markup, so '[left]' in a file name vanishes and '[/x]' raises MarkupError",
+)
+@pytest.mark.parametrize("name", ["shot[left].png", "scan[/b]/a.png"])
+def test_brackets_in_a_message_are_printed_as_they_are(cli, fake_app, name):
+    message = f"image /photos/{name} cannot be read: replace or remove it"
+    code, _, err = cli("fail", message)
+    assert code == 2 and err == f"error: {message}\n"
+
+
+def test_the_toy_world_plugin_adds_demo_eval_and_toyworld(monkeypatch):
+    app = typer.Typer()
+    monkeypatch.setattr(app_module, "app", app)
+    app_module.load_plugins()
+    assert {command.name or command.callback.__name__ for command in app.registered_commands} == {"demo", "eval"}
+    assert [group.name for group in app.registered_groups] == ["toyworld"]
+
+
+def test_every_function_of_the_entry_point_group_gets_the_app(cli, fake_app, monkeypatch):
+    def register(app: typer.Typer) -> None:
+        @app.command()
+        def hello(name: str) -> None:
+            print(f"hello {name}")
+
+    seen = []
+    entry = SimpleNamespace(load=lambda: register)
+    monkeypatch.setattr(app_module, "entry_points", lambda group: seen.append(group) or [entry])
+    code, out, err = cli("hello", "you")
+    assert (code, out) == (0, "hello you\n"), err
+    assert seen == [app_module.PLUGIN_GROUP] == ["semlat.cli"]
+
+
+def test_help_lists_the_commands_in_pipeline_order(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = cli("--help")
+    assert code == 0
+    names = [line.split()[1] for line in out.splitlines() if line.startswith("│ ") and len(line.split()) > 2]
+    stages = ["masks", "label", "embed", "query", "run", "search", "index", "metrics", "smooth", "refine", "info"]
+    assert [name for name in names if name in stages] == stages
+    assert {"import", "export", "demo", "eval", "toyworld"} <= set(names)

@@ -1,0 +1,77 @@
+"""`semlat masks`: options reach the backend, --help shows the settings' defaults, bad input is one line and exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from semlat.workspace import Workspace
+
+
+def _corrupt_png(images_dir: Path) -> Path:
+    (images_dir / "view_99.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    return images_dir
+
+
+def _corrupt_jpeg(images_dir: Path) -> Path:
+    (images_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return images_dir
+
+
+BOTH = (False, True)
+# case: (arguments from the photos folder, what the error line names, on a new and/or an existing workspace)
+BAD_INPUTS = {
+    "missing image folder": (lambda d: ["masks", d.parent / "nowhere"], ("does not exist",), BOTH),
+    "unreadable image": (lambda d: ["masks", _corrupt_png(d)], ("cannot be read",), BOTH),
+    "unknown backend": (lambda d: ["masks", d, "--backend", "nope"], ("unknown region backend",), BOTH),
+    "option of another backend": (
+        lambda d: ["masks", d, "--backend", "classical", "--prompt", "points"],
+        ("does not apply",),
+        BOTH,
+    ),
+    "option of another mode": (lambda d: ["masks", d, "--mode", "automatic", "--batch-size", "2"], ("does not apply",), BOTH),
+    "corrupt JPEG with the SAM backend": (
+        lambda d: ["masks", _corrupt_jpeg(d), "--backend", "mobile-sam"],
+        ("broken.jpg", "cannot be read"),
+        (False,),
+    ),
+    "missing SAM checkpoint": (lambda d: ["masks", d, "--backend", "sam"], ("sam_vit_h_4b8939.pth", "--checkpoint"), (True,)),
+}
+CASES = [
+    pytest.param(case, existing, id=f"{case} ({'existing' if existing else 'new'} workspace)")
+    for case, (_, _, workspaces) in BAD_INPUTS.items()
+    for existing in workspaces
+]
+
+
+@pytest.mark.parametrize(("case", "existing"), CASES)
+def test_bad_input_is_one_line_exit_2_and_leaves_the_workspace(case, existing, assert_refused, images_dir):
+    make_args, messages, _ = BAD_INPUTS[case]
+    assert_refused(make_args(images_dir), messages, existing)
+
+
+def test_masks_options_reach_the_backend_and_help_shows_the_settings_defaults(cli, tmp_path, images_dir, monkeypatch):
+    from semlat.regions.classical import ClassicalProposer, ClassicalSettings
+    from semlat.regions.clustered import ClusteredSettings
+
+    monkeypatch.setenv("COLUMNS", "300")
+    code, out, _ = cli("masks", "--help")
+    assert code == 0 and "per label, evenly spread over its cells (0: every cell, as the original)." in out
+    assert f"[default: {ClusteredSettings().max_points}]" in out and "--keep-latents" in out
+    args = ["masks", images_dir, "-w", tmp_path / "ws", "--backend", "classical", "--method", "slic", "--max-regions", "3"]
+    code, out, err = cli(*args)
+    assert code == 0 and "regions of 3 images" in out, err
+    ws = Workspace.open(tmp_path / "ws")
+    expected = ClassicalProposer(ClassicalSettings(method="slic", max_regions=3)).config()
+    assert ws.manifest.region_sets["classical"] == {"backend": "classical", "params": expected}
+    assert {len(ws.regions("classical", record)) for record in ws.images()} == {3}
+
+
+def test_the_region_set_option_names_the_set(cli, tmp_path, images_dir):
+    code, _, err = cli(
+        "masks", images_dir, "-w", tmp_path / "ws", "--backend", "classical", "--region-set", "mine", "--max-regions", "2"
+    )
+    assert code == 0, err
+    ws = Workspace.open(tmp_path / "ws")
+    assert ws.region_sets() == ["mine"] and ws.manifest.region_sets["mine"]["backend"] == "classical"

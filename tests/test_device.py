@@ -1,0 +1,41 @@
+"""Device choice: cuda when there is one, else cpu; an explicit request wins or is one clear error."""
+
+import pytest
+import torch
+
+from semlat.device import resolve_device
+from semlat.errors import SemlatError
+
+
+def _gpu(monkeypatch, available: bool) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+
+
+@pytest.mark.parametrize("available", [False, True], ids=["no GPU", "a GPU"])
+@pytest.mark.parametrize("requested", [None, "", "auto"])
+def test_auto_is_cuda_when_available_else_cpu(requested, available, monkeypatch):
+    _gpu(monkeypatch, available)
+    assert resolve_device(requested) == torch.device("cuda" if available else "cpu")
+
+
+@pytest.mark.parametrize(("requested", "available"), [("cpu", False), ("cpu", True), ("cuda", True), ("cuda:1", True)], ids=str)
+def test_an_explicit_device_is_taken_as_given(requested, available, monkeypatch):
+    _gpu(monkeypatch, available)
+    assert resolve_device(requested) == torch.device(requested)
+
+
+@pytest.mark.parametrize("requested", ["cuda", "cuda:0", "cuda:1"])
+def test_cuda_without_a_gpu_is_one_line_pointing_at_the_cpu(requested, monkeypatch):
+    _gpu(monkeypatch, False)
+    with pytest.raises(SemlatError) as error:
+        resolve_device(requested)
+    message = str(error.value)
+    assert f"device {requested!r} asked for but no CUDA GPU is available" in message and "--device cpu" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("requested", ["tpu", "gpu", "cuda:x", "cuda:-1", "CPU"])
+def test_an_unknown_device_is_one_line_listing_the_choices(requested):
+    with pytest.raises(SemlatError) as error:
+        resolve_device(requested)
+    assert str(error.value) == f"unknown device {requested!r}: use auto, cpu, cuda or cuda:N"
