@@ -43,10 +43,6 @@ def test_other_exceptions_are_not_turned_into_user_errors(cli, fake_app):
         cli("crash")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: cli/app.py prints the message as rich markup, so '[left]' in a file name vanishes and '[/x]' raises MarkupError",
-)
 @pytest.mark.parametrize("name", ["shot[left].png", "scan[/b]/a.png"])
 def test_brackets_in_a_message_are_printed_as_they_are(cli, fake_app, name):
     message = f"image /photos/{name} cannot be read: replace or remove it"

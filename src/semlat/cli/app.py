@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from semlat.errors import SemlatError
 
@@ -38,5 +39,5 @@ def main() -> None:
         load_plugins()
         app()
     except SemlatError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
