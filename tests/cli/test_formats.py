@@ -58,7 +58,7 @@ def test_export_options_pick_the_feature_set(cli, original: dict[str, Path], tmp
         code, _, err = cli(*import_args(original, ws), "--features-npz", original["features"], "--model-key", model_key)
         assert code == 0, err
     code, _, err = cli("export", "original", "-w", ws, "-o", out)
-    assert code == 2 and "several feature sets" in err and "--model-key" in err
+    assert code == 2 and "several feature sets" in err
     assert not out.exists()
     code, _, err = cli("export", "original", "-w", ws, "-o", out, "--model-key", "second")
     assert code == 0, err

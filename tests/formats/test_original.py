@@ -239,7 +239,7 @@ def test_reimport_is_a_no_op(files: dict[str, Path], tmp_path: Path) -> None:
 
 def test_features_can_follow_masks(files: dict[str, Path], tmp_path: Path) -> None:
     run_import(files, tmp_path / "ws", features=False)
-    with pytest.raises(SemlatError, match="no embeddings"):
+    with pytest.raises(SemlatError, match="no matching embeddings"):
         run_export(tmp_path / "ws", tmp_path / "out")
     run_import(files, tmp_path / "ws")
     assert row_counts(tmp_path / "ws")["embeddings"] == 7
@@ -252,7 +252,7 @@ def test_export_asks_which_of_several_keys(files: dict[str, Path], tmp_path: Pat
         run_export(tmp_path / "ws", tmp_path / "out")
     result = run_export(tmp_path / "ws", tmp_path / "out", key=FeatureKey(ORIGINAL_REGION_SET, "other"))
     assert result.feature_key == FeatureKey(ORIGINAL_REGION_SET, "other") and all(path.is_file() for path in result.files)
-    with pytest.raises(SemlatError, match="no embeddings"):
+    with pytest.raises(SemlatError, match="no features original/missing/raw in"):
         run_export(tmp_path / "ws", tmp_path / "out", key=FeatureKey(ORIGINAL_REGION_SET, "missing"))
 
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # the workspace (LanceDB) and torch are imported when used: t
     from semlat.workspace import Workspace
 
 ORIGINAL_REGION_SET = "original"
-"""Region set that imported masks go to unless the caller names another (the name workspaces already hold)."""
+"""Region set that imported masks go to unless the caller names another."""
 
 ORIGINAL_MODEL_KEY = "original-import"
 """Model key recorded for imported features unless the caller names another."""
@@ -353,25 +353,6 @@ def _write_features(
 
 
 # -- export ----------------------------------------------------------------------------------
-def _pick_key(ws: Workspace, key: FeatureKey | None) -> FeatureKey:
-    keys = ws.feature_keys()
-    if key is None:
-        if not keys:
-            raise SemlatError(f"no embeddings in workspace {ws.root}: run semlat embed first")
-        if len(keys) > 1:
-            raise SemlatError(
-                f"workspace {ws.root} holds several feature sets ({', '.join(map(str, keys))}): "
-                "pick one to export (--region-set, --features, --model-key)"
-            )
-        return keys[0]
-    if key not in keys:
-        available = ", ".join(map(str, keys)) or "none"
-        raise SemlatError(
-            f"no embeddings {key} in workspace {ws.root} (available: {available}): run semlat embed first or pick another"
-        )
-    return key
-
-
 def _image_rows(ws: Workspace, key: FeatureKey, record: ImageRecord) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """(1+N, D) features and (N,) labels of one image in the original's row order."""
     regions, vectors = ws.regions_and_features(key, record)
@@ -396,7 +377,7 @@ def export_original(ws: Workspace, out_dir: Path, *, key: FeatureKey | None = No
     """
     from semlat.workspace import regions_stage
 
-    key = _pick_key(ws, key)
+    key = ws.checked_key(key)
     done = ws.done_images(regions_stage(key.region_set))
     records = [record for record in ws.images() if record.image_id in done]
     if not records:

@@ -410,6 +410,15 @@ class Workspace:
     def feature_keys(self) -> list[FeatureKey]:
         return [FeatureKey(*name.split("/", 2)) for name in sorted(self.manifest.feature_sets)]
 
+    def checked_key(self, key: FeatureKey | None = None) -> FeatureKey:
+        """``key`` if the workspace holds it (else one clear error), or `feature_key` when it is None."""
+        if key is None:
+            return self.feature_key()
+        if key not in self.feature_keys():
+            known = ", ".join(map(str, self.feature_keys())) or "none"
+            raise SemlatError(f"no features {key} in {self.root} (has: {known}): run `semlat embed` first or pick another")
+        return key
+
     def feature_key(self, region_set: str | None = None, feature_set: str | None = None, model: str | None = None) -> FeatureKey:
         """The one feature key matching the filters: the resolver every stage and command uses.
 

@@ -42,15 +42,10 @@ class RegionFeatures:
 
 
 def choose_key(ws: Workspace, key: FeatureKey | None = None) -> FeatureKey:
-    """The feature key to work on: ``key`` if given (checked), else `Workspace.feature_key()`."""
+    """The feature key to work on (`Workspace.checked_key`), in a workspace that has images."""
     if not ws.images():
         raise SemlatError(f"workspace {ws.root} has no images: run `semlat masks` or `semlat import original` first")
-    if key is None:
-        return ws.feature_key()
-    if key not in ws.feature_keys():
-        known = ", ".join(map(str, ws.feature_keys())) or "none"
-        raise SemlatError(f"no features {key} in {ws.root} (has: {known})")
-    return key
+    return ws.checked_key(key)
 
 
 def collect_regions(ws: Workspace, key: FeatureKey, require_labels: bool = True) -> RegionFeatures:

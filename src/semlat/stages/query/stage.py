@@ -61,7 +61,7 @@ def query_images(
         raise SemlatError(f"unknown score {score!r}: choose one of {', '.join(SCORES)}")
     if not prompts:
         raise SemlatError("no prompts given: pass --prompts 'ceiling,ground' or --prompts-file FILE")
-    key = key or ws.feature_key()
+    key = ws.checked_key(key)
     records = [ws.image(name) for name in images] if images else ws.images()
     clip = load_encoder(model_of_features(ws, key, text_model), device)
     texts = clip.encode_texts(prompts)
@@ -107,7 +107,7 @@ def query_to_files(
     Layout: ``OUT/<image stem>/<prompt>.png``, ``segmentation.png``, ``maps.npy`` (P, H, W), and
     ``OUT/query.json`` with the prompts and settings. Options as `query_images`.
     """
-    key = key or ws.feature_key()
+    key = ws.checked_key(key)
     total = len(images) if images else len(ws.images())
     results = query_images(
         ws, prompts, images=images, key=key, fusion=fusion, score=score, levels=levels, text_model=text_model, device=device

@@ -249,7 +249,7 @@ def search(
         raise SemlatError(f"--top must be at least 1 (got {top})")
     if min_area is not None and not 0 <= min_area <= 1:
         raise SemlatError(f"--min-area is a fraction of the image area, between 0 and 1 (got {min_area})")
-    key = key or ws.feature_key()
+    key = ws.checked_key(key)
     query_vector = _query_vector(ws, key, query, like, vector)
 
     clip = None
