@@ -57,7 +57,6 @@ KEY = FeatureKey("bench", "synthetic:clustered", "raw")
 NOTES = [
     "Run on an otherwise idle 2-core machine (load averages recorded at start, per sweep entry and at the end).",
     "lancedb_query_only: one LanceDB top-10 index query (ids only, no filter). search_api: the whole search(ws, vector=q, top=10) call on a Workspace that has searched before (one LanceDB query for ids and distances, whole-image post-filter, hits' labels/boxes/areas and image names from what the Workspace keeps in memory); recall@10 is measured on search_api's hits. first_search_on_newly_opened_workspace: the same call on a freshly opened Workspace (reads the images, the region set's small columns and the index state first).",
-    "The index build (time, peak RSS growth, size) was measured once with the workspace (python benchmarks/bench_search.py --workdir DIR, while a MobileSAM job shared the machine: load about 3); the sweep was rerun on it with --reuse on the idle machine after the search-path changes.",
     "lancedb_floor: one index query at nprobes 1 without refine, and one B-tree lookup of a single row of the 15,625-row images table; they show the 10 ms p50 target is at or below LanceDB's own per-query cost on these 2 cores.",
 ]
 
