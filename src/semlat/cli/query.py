@@ -24,6 +24,7 @@ from semlat.cli.options import (
     TextModel,
     TextPretrained,
     Workspace_,
+    open_features,
 )
 
 
@@ -51,16 +52,15 @@ def query(
     from semlat.encoders import model_spec
     from semlat.scoring import parse_prompts
     from semlat.stages.query import query_to_files
-    from semlat.workspace import Workspace
 
     prompt_list = parse_prompts(prompts, prompts_file)
-    ws = Workspace.open(workspace)
+    ws, key = open_features(workspace, region_set, features)
     query_to_files(
         ws,
         prompt_list,
         output,
         images=image,
-        key=ws.feature_key(region_set, features),
+        key=key,
         fusion=fusion,
         score=score,
         levels=level,
