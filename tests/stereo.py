@@ -41,3 +41,17 @@ def agreement(ws: Workspace, region_set: str, disparity: np.ndarray) -> tuple[fl
     a, b = a[both], b[both]
     chance = sum((a == k).mean() * (b == k).mean() for k in np.union1d(a, b))
     return float((a == b).mean()), float(chance)
+
+
+CLUSTERED = {"keep_latents": True, "device": "cpu", "max_regions": 0, "min_area": 0.0}
+"""Clustered MobileSAM settings of the stereo tests: latents kept for the next region set, every
+mask kept (the agreement thresholds were measured so)."""
+
+
+def clustered_workspace(folder: Path) -> tuple[Path, np.ndarray]:
+    """The two views in ``folder`` and a workspace ``folder/ws`` with the clustered region set ``mobile-sam``."""
+    from semlat.stages.masks import propose_regions
+
+    disparity = write_views(folder)
+    propose_regions(Workspace.open_or_create(folder / "ws"), folder, backend="mobile-sam", **CLUSTERED)
+    return folder / "ws", disparity

@@ -12,27 +12,23 @@ from semlat.regions import cache as cache_files
 from semlat.regions.clustered import ClusteredProposer, ClusteredSettings
 from semlat.stages.masks import propose_regions
 from semlat.workspace import Workspace, regions_stage
-from tests.stereo import agreement, write_views
+from tests.stereo import CLUSTERED, agreement, clustered_workspace
 
 pytestmark = pytest.mark.slow
-SETTINGS = {"keep_latents": True, "device": "cpu", "max_regions": 0, "min_area": 0.0}
-"""Latents kept for the next region set; every mask kept, as the thresholds below were measured."""
 
 
 @pytest.fixture(scope="module")
 def stereo(tmp_path_factory):
     """The two views, their disparity, and a workspace with the default clustered region set ``mobile-sam``."""
     folder = tmp_path_factory.mktemp("stereo")
-    disparity = write_views(folder)
-    workspace = folder / "ws"
-    propose_regions(Workspace.open_or_create(workspace), folder, backend="mobile-sam", **SETTINGS)
+    workspace, disparity = clustered_workspace(folder)
     return folder, workspace, disparity
 
 
 def propose(stereo, region_set: str, **settings) -> Workspace:
     folder, workspace, _ = stereo
     ws = Workspace.open(workspace)
-    propose_regions(ws, folder, backend="mobile-sam", region_set=region_set, **{**SETTINGS, **settings})
+    propose_regions(ws, folder, backend="mobile-sam", region_set=region_set, **{**CLUSTERED, **settings})
     return ws
 
 

@@ -11,27 +11,23 @@ from semlat.stages.label import label_regions
 from semlat.stages.masks import propose_regions
 from semlat.types import FeatureKey
 from semlat.workspace import Workspace
-from tests.stereo import agreement, write_views
+from tests.stereo import CLUSTERED, agreement, clustered_workspace
 
 pytestmark = pytest.mark.slow
-SETTINGS = {"keep_latents": True, "device": "cpu", "max_regions": 0, "min_area": 0.0}
-"""Latents kept for the next region set; every mask kept, as the thresholds below were measured."""
 
 
 @pytest.fixture(scope="module")
 def stereo(tmp_path_factory):
     """The two views, their disparity, and a workspace whose clustered run kept its SAM latents."""
     folder = tmp_path_factory.mktemp("stereo")
-    disparity = write_views(folder)
-    workspace = folder / "ws"
-    propose_regions(Workspace.open_or_create(workspace), folder, backend="mobile-sam", **SETTINGS)
+    workspace, disparity = clustered_workspace(folder)
     return folder, workspace, disparity
 
 
 def test_label_relabels_any_region_set(stereo):
     folder, workspace, disparity = stereo
     ws = Workspace.open(workspace)
-    propose_regions(ws, folder, backend="mobile-sam", region_set="levels", levels=True, **SETTINGS)
+    propose_regions(ws, folder, backend="mobile-sam", region_set="levels", levels=True, **CLUSTERED)
     # SAM descriptors stored while proposing: no model needed
     result = label_regions(ws, "levels", n_labels=6, descriptor="sam")
     assert result.descriptor == "sam" and result.n_labels == 6 and result.n_images == 2

@@ -11,9 +11,8 @@ stage labels the collection across views from those descriptors (``n_labels``; s
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +21,7 @@ from PIL import Image
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
 from semlat.regions.base import LabelRequest
-from semlat.regions.sam import SamModel, SamSpec, finalize, grid_coverage, load_sam, mean_latent, resize_for_sam
+from semlat.regions.sam import SamProposer, finalize, grid_coverage, mean_latent, resize_for_sam
 from semlat.types import ImageRecord, Region
 
 NMS_SIZE = 256
@@ -74,11 +73,7 @@ class AutomaticSettings:
             raise SemlatError(f"--min-area {self.min_area} must be a fraction of the image area in [0, 1)")
 
 
-NOT_RECORDED = ("sam_type", "checkpoint", "points_per_batch", "device")
-"""Settings left out of ``config()``: the model is recorded resolved, the rest changes no region."""
-
-
-class AutomaticProposer:
+class AutomaticProposer(SamProposer):
     """SAM's automatic masks for one image at a time (see the module docstring).
 
     Args:
@@ -86,22 +81,11 @@ class AutomaticProposer:
         backend: "mobile-sam" or "sam" (the weights are checked here, before any work).
     """
 
+    mode = "automatic"
+    not_recorded = ("sam_type", "checkpoint", "points_per_batch", "device")
+
     def __init__(self, settings: AutomaticSettings | None = None, backend: str = "mobile-sam") -> None:
-        self.settings = settings or AutomaticSettings()
-        self.name = backend
-        self.spec = SamSpec.resolve(backend, self.settings.sam_type, self.settings.checkpoint)
-
-    def config(self) -> dict[str, Any]:
-        recorded = {key: value for key, value in asdict(self.settings).items() if key not in NOT_RECORDED}
-        return {"mode": "automatic", **self.spec.record(), **recorded}
-
-    @property
-    def model(self) -> SamModel:
-        return load_sam(self.spec, self.settings.device)
-
-    def prepare(self) -> None:
-        """Load the model (once per process), so a bad checkpoint fails before any write."""
-        load_sam(self.spec, self.settings.device)
+        super().__init__(settings or AutomaticSettings(), backend)
 
     def describe(self, image: npt.NDArray[np.uint8]) -> tuple[list[Region], npt.NDArray[np.float16]]:
         """Regions of one image (unlabelled) and their mean SAM latents."""

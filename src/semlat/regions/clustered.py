@@ -29,9 +29,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,12 +45,10 @@ from semlat.regions.sam import (
     GRID,
     LOW_RES,
     Encoded,
-    SamModel,
-    SamSpec,
+    SamProposer,
     finalize,
     input_size,
     iter_full_resolution,
-    load_sam,
     low_res_coverage,
     mean_latent,
 )
@@ -130,11 +127,7 @@ class ClusteredSettings:
             raise SemlatError(f"--min-area {self.min_area} must be a fraction of the image area in [0, 1)")
 
 
-NOT_RECORDED = ("sam_type", "checkpoint", "cache_latents", "keep_latents", "device")
-"""Settings left out of ``config()``: the model is recorded resolved, the rest changes no region."""
-
-
-class ClusteredProposer:
+class ClusteredProposer(SamProposer):
     """Cross-view labelled SAM regions for a whole collection (see the module docstring).
 
     Args:
@@ -142,24 +135,13 @@ class ClusteredProposer:
         backend: "mobile-sam" or "sam" (the weights are checked here, before any work).
     """
 
+    mode = "clustered"
+    not_recorded = ("sam_type", "checkpoint", "cache_latents", "keep_latents", "device")
+
     def __init__(self, settings: ClusteredSettings | None = None, backend: str = "mobile-sam") -> None:
-        self.settings = settings or ClusteredSettings()
-        self.name = backend
-        self.spec = SamSpec.resolve(backend, self.settings.sam_type, self.settings.checkpoint)
+        super().__init__(settings or ClusteredSettings(), backend)
         self._state: dict[str, npt.NDArray] | None = None
         self._index: dict[int, int] = {}
-
-    def config(self) -> dict[str, Any]:
-        recorded = {key: value for key, value in asdict(self.settings).items() if key not in NOT_RECORDED}
-        return {"mode": "clustered", **self.spec.record(), **recorded}
-
-    @property
-    def model(self) -> SamModel:
-        return load_sam(self.spec, self.settings.device)
-
-    def prepare(self) -> None:
-        """Load the model (once per process), so a bad checkpoint fails before any write."""
-        load_sam(self.spec, self.settings.device)
 
     # -- pass 1: encode and cluster the collection ---------------------------------------
     def _fingerprint(self, records: list[ImageRecord]) -> str:

@@ -25,9 +25,9 @@ import importlib
 import importlib.util
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -363,3 +363,33 @@ def finalize(
     dim = descriptors[0].shape[0] if descriptors else 256
     vectors = np.stack([descriptors[i] for i in kept]).astype(np.float16) if kept else np.zeros((0, dim), np.float16)
     return out, vectors
+
+
+class SamProposer:
+    """What SAM's modes share: the model their settings name (checked at construction, loaded once), recorded resolved.
+
+    Args:
+        settings: the mode's settings dataclass (with ``sam_type``, ``checkpoint`` and ``device``).
+        backend: "mobile-sam" or "sam".
+    """
+
+    mode: ClassVar[str]
+    not_recorded: ClassVar[tuple[str, ...]]
+    """Settings left out of ``config()``: the model is recorded resolved, the rest changes no region."""
+
+    def __init__(self, settings: Any, backend: str = "mobile-sam") -> None:
+        self.settings = settings
+        self.name = backend
+        self.spec = SamSpec.resolve(backend, settings.sam_type, settings.checkpoint)
+
+    def config(self) -> dict[str, Any]:
+        recorded = {key: value for key, value in asdict(self.settings).items() if key not in self.not_recorded}
+        return {"mode": self.mode, **self.spec.record(), **recorded}
+
+    @property
+    def model(self) -> SamModel:
+        return load_sam(self.spec, self.settings.device)
+
+    def prepare(self) -> None:
+        """Load the model (once per process), so a bad checkpoint fails before any write."""
+        load_sam(self.spec, self.settings.device)

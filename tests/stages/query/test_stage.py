@@ -3,7 +3,7 @@ import pytest
 
 from semlat.encoders import ModelSpec, load_encoder
 from semlat.errors import SemlatError
-from semlat.scoring.fusion import FUSIONS, SCORES
+from semlat.scoring import CANONICAL_PHRASES, FUSIONS, SCORES, score_maps
 from semlat.stages.embed import embed_regions
 from semlat.stages.masks import propose_regions
 from semlat.stages.query.stage import query_images
@@ -43,15 +43,21 @@ def test_a_region_embedded_as_the_prompt_wins_it_over_its_mask(embedded):
 
 @pytest.mark.parametrize("fusion", FUSIONS)
 @pytest.mark.parametrize("score", SCORES)
-def test_every_fusion_and_score_gives_bounded_full_size_maps(embedded, fusion, score):
+def test_every_fusion_and_score_answers_each_image_from_its_own_regions(embedded, fusion, score):
     ws, key, spec = embedded
+    encoder = load_encoder(spec, "cpu")
+    texts, canonical = encoder.encode_texts(["a", "b"]), encoder.encode_texts(list(CANONICAL_PHRASES))
     results = list(query_images(ws, ["a", "b"], fusion=fusion, score=score, device="cpu"))
-    assert len(results) == 3
+    assert [result.image for result in results] == ws.images()
     for result in results:
-        assert result.maps.shape == (2, result.image.height, result.image.width)
-        assert np.isfinite(result.maps).all()
-        low = -1.0 if score == "cosine" else 0.0
-        assert result.maps.min() >= low - 1e-6 and result.maps.max() <= 1.0 + 1e-6
+        regions, vectors = ws.regions_and_features(key, result.image)
+        expected = score_maps(
+            [r.rle for r in regions], vectors[0], vectors[1:], texts,
+            fusion=fusion, score=score, canonical_features=canonical, shape=(result.image.height, result.image.width),
+        )  # fmt: skip
+        np.testing.assert_allclose(result.maps, expected, atol=1e-6)
+        if score == "softmax":
+            np.testing.assert_allclose(result.maps.sum(axis=0), 1.0, atol=1e-5)
 
 
 def test_unknown_fusion_or_score_fails_before_work(embedded):
