@@ -69,3 +69,14 @@ def snapshot(path: Path) -> dict[str, bytes]:
     if not path.exists():
         return {}
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def stereo(tmp_path_factory):
+    """The two stereo views (`tests.stereo`), their disparity, and a workspace with the clustered
+    MobileSAM region set ``mobile-sam`` whose run kept its SAM latents; one per test module."""
+    from tests.stereo import clustered_workspace
+
+    folder = tmp_path_factory.mktemp("stereo")
+    workspace, disparity = clustered_workspace(folder)
+    return folder, workspace, disparity

@@ -12,17 +12,9 @@ from semlat.regions import cache as cache_files
 from semlat.regions.clustered import ClusteredProposer, ClusteredSettings
 from semlat.stages.masks import propose_regions
 from semlat.workspace import Workspace, regions_stage
-from tests.stereo import CLUSTERED, agreement, clustered_workspace
+from tests.stereo import CLUSTERED, agreement
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def stereo(tmp_path_factory):
-    """The two views, their disparity, and a workspace with the default clustered region set ``mobile-sam``."""
-    folder = tmp_path_factory.mktemp("stereo")
-    workspace, disparity = clustered_workspace(folder)
-    return folder, workspace, disparity
 
 
 def propose(stereo, region_set: str, **settings) -> Workspace:

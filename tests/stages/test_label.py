@@ -11,17 +11,9 @@ from semlat.stages.label import label_regions
 from semlat.stages.masks import propose_regions
 from semlat.types import FeatureKey
 from semlat.workspace import Workspace
-from tests.stereo import CLUSTERED, agreement, clustered_workspace
+from tests.stereo import CLUSTERED, agreement
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def stereo(tmp_path_factory):
-    """The two views, their disparity, and a workspace whose clustered run kept its SAM latents."""
-    folder = tmp_path_factory.mktemp("stereo")
-    workspace, disparity = clustered_workspace(folder)
-    return folder, workspace, disparity
 
 
 def test_label_relabels_any_region_set(stereo):
