@@ -73,7 +73,8 @@ def test_search_options_reach_the_stage_and_the_results_file(cli, workspace, tmp
 
     calls = []
     monkeypatch.setattr(search, "search", lambda ws, text, **options: calls.append((text, options)) or [])
-    args = ["--top", "3", "--by", "image", "--score", "relevancy", "--image", "view_0*", "--label", "2", "--min-area", "0.1"]
+    args = ["--top", "3", "--by", "image", "--score", "relevancy", "--image", "view_0*", "--label", "2", "--level", "1"]
+    args += ["--level", "2", "--min-area", "0.1"]
     code, out, err = cli("search", "-w", workspace, "chair", *args, "--exact", "--model", "semlat-tiny", "--pretrained", "w.pt")
     assert code == 0, err
     assert "no matching regions" in out
@@ -89,6 +90,7 @@ def test_search_options_reach_the_stage_and_the_results_file(cli, workspace, tmp
         "score": "relevancy",
         "image_glob": "view_0*",
         "label": 2,
+        "levels": [1, 2],
         "min_area": 0.1,
         "exact": True,
         "text_model": ModelSpec("semlat-tiny", "w.pt"),

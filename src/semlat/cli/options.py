@@ -32,6 +32,10 @@ Backend = Annotated[Optional[str], typer.Option(help="Region proposer: mobile-sa
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
 TextModel = Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")]
 TextPretrained = Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")]
+Level = Annotated[
+    Optional[list[int]],
+    typer.Option("--level", help="Only regions of this level (repeatable; SAM levels: 0 whole, 1 part, 2 sub-part)."),
+]
 Features = Annotated[
     Optional[str], typer.Option("--features", help="Feature set to use, e.g. raw or smoothed (default: raw, or the only one).")
 ]

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from semlat.cli.app import app, err, out
-from semlat.cli.options import Device, Features, RegionSet, TextModel, TextPretrained, Workspace_
+from semlat.cli.options import Device, Features, Level, RegionSet, TextModel, TextPretrained, Workspace_
 
 
 @app.command("search")
@@ -21,6 +21,7 @@ def search_command(
     score: Annotated[str, typer.Option(help="cosine, or relevancy (LERF, against canonical phrases).")] = "cosine",
     image: Annotated[Optional[str], typer.Option(help="Only images whose file name matches this glob, e.g. 'view_0*'.")] = None,
     label: Annotated[Optional[int], typer.Option(help="Only regions with this cross-view label.")] = None,
+    level: Level = None,
     min_area: Annotated[
         Optional[float], typer.Option(help="Only regions covering at least this fraction of their image.")
     ] = None,
@@ -55,6 +56,7 @@ def search_command(
         score=score,
         image_glob=image,
         label=label,
+        levels=level,
         min_area=min_area,
         exact=True if exact else None,
         text_model=text_model,
@@ -77,6 +79,7 @@ def search_command(
             "score": score,
             "image": image,
             "label": label,
+            "level": level,
             "min_area": min_area,
         }
         json_path, png_path = write_results(ws, key, hits, output, settings)

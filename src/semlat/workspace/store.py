@@ -319,8 +319,9 @@ class Workspace:
         return sorted(regions, key=lambda region: region.region_id)
 
     def region_columns(self, region_set: str) -> pa.Table:
-        """The small columns of every region of a set (image_id, region_id, label, bbox, area; no masks)."""
-        return self._rows("regions", f"region_set = {_quote(region_set)}", ["image_id", "region_id", "label", "bbox", "area"])
+        """The small columns of every region of a set (image_id, region_id, label, level, bbox, area; no masks)."""
+        columns = ["image_id", "region_id", "label", "level", "bbox", "area"]
+        return self._rows("regions", f"region_set = {_quote(region_set)}", columns)
 
     def region_mask(self, region_set: str, image: ImageRecord, region_id: int) -> npt.NDArray[np.bool_] | None:
         """One region's full-resolution mask, without reading the image's other regions (None if there is none)."""

@@ -52,6 +52,19 @@ def test_filters_on_image_name_label_and_area(known):
     assert ranked(search(ws, vector=q, label=7, top=2, by="image")) == [(2, 2), (0, 0)]
 
 
+def test_level_filter_keeps_only_regions_of_those_levels(known):
+    ws, order = known
+    q = np.eye(DIM)[0]
+    record = ws.image("view_01.png")
+    parts = [replace(r, level=1 if r.region_id % 2 else 0) for r in ws.regions(KEY.region_set, record)]
+    ws.write_regions(KEY.region_set, record.image_id, parts)
+    whole = search(ws, vector=q, levels=[0], top=12)
+    assert whole and all(hit.level == 0 for hit in whole)
+    assert ranked(whole) == [p for p in order if not (p[0] == 1 and p[1] % 2)]
+    assert ranked(search(ws, vector=q, levels=[1], top=12)) == [p for p in order if p[0] == 1 and p[1] % 2]
+    assert search(ws, vector=q, levels=[2]) == []
+
+
 def test_a_workspace_that_searched_sees_its_own_later_writes(known, tmp_path):
     ws, order = known
     q = np.eye(DIM)[0]

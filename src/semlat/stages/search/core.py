@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,6 +80,8 @@ class SearchHit:
     score: float
     bbox: tuple[float, float, float, float]
     area: int
+    level: int = 0
+    """SAM's level of the region (0 whole, 1 part, 2 sub-part; 0 for the whole image)."""
 
 
 def parse_like(text: str) -> tuple[str, int]:
@@ -128,15 +131,16 @@ def _pair_keys(image_ids: npt.ArrayLike, region_ids: npt.ArrayLike) -> npt.NDArr
 
 @dataclass(frozen=True)
 class _RegionColumns:
-    """A region set's small columns (no masks), sorted by `_pair_keys`: 36 bytes per region.
+    """A region set's small columns (no masks), sorted by `_pair_keys`: 37 bytes per region.
 
     Read once per Workspace (`Workspace.memo`; at 1M regions about a second) and kept, so that
-    every later search finds its hits' labels, boxes and areas, and applies the label and area
-    filters, without asking LanceDB again.
+    every later search finds its hits' labels, levels, boxes and areas, and applies the label,
+    level and area filters, without asking LanceDB again.
     """
 
     keys: npt.NDArray[np.int64]
     label: npt.NDArray[np.int32]
+    level: npt.NDArray[np.int8]
     bbox: npt.NDArray[np.float32]
     area: npt.NDArray[np.int64]
 
@@ -144,11 +148,13 @@ class _RegionColumns:
     def load(cls, ws: Workspace, region_set: str) -> _RegionColumns:
         rows = ws.region_columns(region_set)
         if rows.num_rows == 0:
-            return cls(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
+            empty = np.zeros(0, np.int64)
+            return cls(empty, np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros((0, 4), np.float32), empty)
         keys = _pair_keys(rows.column("image_id").to_numpy(), rows.column("region_id").to_numpy())
         order = np.argsort(keys, kind="stable")
         bbox = rows.column("bbox").combine_chunks().flatten().to_numpy().reshape(-1, 4)
-        return cls(keys[order], rows.column("label").to_numpy()[order], bbox[order], rows.column("area").to_numpy()[order])
+        column = {name: rows.column(name).to_numpy()[order] for name in ("label", "level", "area")}
+        return cls(keys[order], column["label"], column["level"], bbox[order], column["area"])
 
     def find(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Row of each key, −1 where the region is unknown."""
@@ -177,16 +183,23 @@ def _glob_images(ws: Workspace, image_glob: str) -> npt.NDArray[np.int64]:
 
 
 def _allowed_regions(
-    ws: Workspace, key: FeatureKey, image_ids: npt.NDArray[np.int64] | None, label: int | None, min_area: float | None
+    ws: Workspace,
+    key: FeatureKey,
+    image_ids: npt.NDArray[np.int64] | None,
+    label: int | None,
+    levels: Sequence[int] | None,
+    min_area: float | None,
 ) -> npt.NDArray[np.int64] | None:
-    """Sorted `_pair_keys` of the regions passing the label and area filters; None when there are none to apply."""
-    if label is None and min_area is None:
+    """Sorted `_pair_keys` of the regions passing the label, level and area filters; None when there are none to apply."""
+    if label is None and levels is None and min_area is None:
         return None
     regions = _region_table(ws, key.region_set)
     region_images = regions.keys >> 32
     keep = np.ones(len(regions.keys), dtype=bool) if image_ids is None else np.isin(region_images, image_ids)
     if label is not None:
         keep &= regions.label == label
+    if levels is not None:
+        keep &= np.isin(regions.level, np.asarray(list(levels), np.int64))
     if min_area is not None:
         images = ws.images()  # sorted by image id
         ids = np.array([r.image_id for r in images], np.int64)
@@ -212,6 +225,7 @@ def search(
     score: str = "cosine",
     image_glob: str | None = None,
     label: int | None = None,
+    levels: Sequence[int] | None = None,
     min_area: float | None = None,
     whole_images: bool = False,
     exact: bool | None = None,
@@ -231,6 +245,7 @@ def search(
         score: "cosine" or "relevancy" (LERF, against `CANONICAL_PHRASES`).
         image_glob: only images whose file name (or stem) matches, e.g. ``"view_0*"``.
         label: only regions with this cross-view label.
+        levels: only regions of these levels (SAM's 0 whole, 1 part, 2 sub-part).
         min_area: only regions covering at least this fraction of their image.
         whole_images: let the whole-image features (region id −1) take part.
         exact: True: always exact search; False: always the index; None: the index past
@@ -269,7 +284,7 @@ def search(
     if table is None:
         return []
     image_ids = _glob_images(ws, image_glob) if image_glob is not None else None
-    allowed = _allowed_regions(ws, key, image_ids, label, min_area)
+    allowed = _allowed_regions(ws, key, image_ids, label, levels, min_area)
     if allowed is not None and allowed.size == 0:
         return []
     narrowed = (
@@ -308,10 +323,11 @@ def _hits(ws: Workspace, region_set: str, ids: npt.NDArray[np.int64], scores: np
         image = images.get(image_id)
         name, width, height = (image.file_name, image.width, image.height) if image else (f"image {image_id}", 0, 0)
         if region_id == WHOLE_IMAGE or row < 0:
-            label, bbox, area = NO_LABEL, (0.0, 0.0, float(width), float(height)), width * height
+            label, bbox, area, level = NO_LABEL, (0.0, 0.0, float(width), float(height)), width * height, 0
         else:
             label, bbox, area = int(regions.label[row]), tuple(float(v) for v in regions.bbox[row]), int(regions.area[row])
-        hits.append(SearchHit(name, image_id, region_id, label, float(score), bbox, area))
+            level = int(regions.level[row])
+        hits.append(SearchHit(name, image_id, region_id, label, float(score), bbox, area, level))
     return hits
 
 
