@@ -89,7 +89,14 @@ def test_automatic_mode_is_labelled_across_views_after_the_regions(tmp_path, ima
 
 
 @pytest.mark.slow
-def test_odd_photos_give_full_size_masks(tmp_path):
+@pytest.mark.parametrize(
+    "mode, settings",
+    [
+        ("clustered", ClusteredSettings(batch_size=3, max_regions=8, device="cpu")),
+        ("automatic", AutomaticSettings(points_per_side=4, max_regions=8, n_labels=0, device="cpu")),
+    ],
+)
+def test_odd_photos_give_full_size_masks(tmp_path, mode, settings):
     folder = tmp_path / "images"
     folder.mkdir()
     # tiny (< 64 px) 16-bit grayscale
@@ -106,17 +113,21 @@ def test_odd_photos_give_full_size_masks(tmp_path):
     Image.fromarray(large).save(folder / "c_large_exif.jpg", exif=exif, quality=90)
 
     ws = Workspace.open_or_create(tmp_path / "ws")
-    result = propose_regions(ws, folder, backend="mobile-sam", batch_size=3, max_regions=8, device="cpu")
-    assert result.settings == ClusteredSettings(batch_size=3, max_regions=8, device="cpu")
+    given = {key: value for key, value in vars(settings).items() if value != getattr(type(settings)(), key)}
+    result = propose_regions(ws, folder, backend="mobile-sam", mode=mode, **given)
+    assert result.settings == settings
     sizes = {r.file_name: (r.height, r.width) for r in ws.images()}
     assert sizes == {"a_tiny16.png": (30, 40), "b_rgba.png": (120, 160), "c_large_exif.jpg": (2800, 2100)}
+    counts = {}
     for record in ws.images():
         regions = ws.regions("mobile-sam", record)
-        assert 1 <= len(regions) <= 8, record.file_name
+        counts[record.file_name] = len(regions)
+        assert len(regions) <= 8, record.file_name
         for region in regions:
             mask = region.mask()
             assert mask.shape == (record.height, record.width)
             assert mask.sum() == region.area > 0
+    assert counts["b_rgba.png"] >= 1 and counts["c_large_exif.jpg"] >= 1  # the rectangles are found
     assert not (tmp_path / "ws" / "cache" / "latents").exists() or not any((tmp_path / "ws" / "cache" / "latents").rglob("*.npy"))
 
 
@@ -137,3 +148,30 @@ def test_a_missing_or_corrupt_checkpoint_stops_before_anything_is_written(tmp_pa
         propose_regions(Workspace.open(ws), images_dir, backend="mobile-sam", checkpoint=corrupt, device="cpu")
     assert snapshot(ws) == before
     assert Workspace.open(ws).region_sets() == ["classical"]
+
+
+@pytest.mark.slow
+def test_a_killed_automatic_run_resumes_to_the_uninterrupted_result(tmp_path, images_dir, monkeypatch):
+    settings = {"points_per_side": 4, "n_labels": 2, "device": "cpu"}
+    clean = Workspace.open_or_create(tmp_path / "clean")
+    propose_regions(clean, images_dir, backend="mobile-sam", mode="automatic", **settings)
+
+    written = []
+    real_write = Workspace.write_regions
+
+    def dies_on_the_second_image(self, region_set, image_id, regions):
+        if len(written) == 1:
+            raise KeyboardInterrupt  # as a user's Ctrl-C or a kill between two images
+        written.append(image_id)
+        real_write(self, region_set, image_id, regions)
+
+    monkeypatch.setattr(Workspace, "write_regions", dies_on_the_second_image)
+    with pytest.raises(KeyboardInterrupt):
+        propose_regions(Workspace.open_or_create(tmp_path / "ws"), images_dir, backend="mobile-sam", mode="automatic", **settings)
+    monkeypatch.setattr(Workspace, "write_regions", real_write)
+    resumed = propose_regions(Workspace.open(tmp_path / "ws"), images_dir, backend="mobile-sam", mode="automatic", **settings)
+    assert resumed.n_written == 2  # the first image was kept
+    ws = Workspace.open(tmp_path / "ws")
+    for record, reference in zip(ws.images(), clean.images(), strict=True):
+        ours, theirs = ws.regions("mobile-sam", record), clean.regions("mobile-sam", reference)
+        assert [(r.rle, r.label, r.level) for r in ours] == [(r.rle, r.label, r.level) for r in theirs]
