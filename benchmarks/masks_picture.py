@@ -1,0 +1,59 @@
+"""The picture of the README: MobileSAM automatic regions on a real photo, one panel per level.
+
+Run: python benchmarks/masks_picture.py [--photo chelsea] [--out docs/masks_chelsea.png]
+
+Each panel shows one level's regions (0 whole, 1 part, 2 sub-part) filled with a colour each at
+half opacity, with their outlines; the title says how many regions the level has. The regions
+come from `semlat.regions.automatic.AutomaticProposer` at its default settings (no workspace).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from skimage import data
+from skimage.segmentation import find_boundaries
+
+from semlat.files import save_figure
+from semlat.regions.automatic import AutomaticProposer, AutomaticSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+LEVEL_NAMES = ("0: whole", "1: part", "2: sub-part")
+
+
+def overlay(image: np.ndarray, masks: list[np.ndarray], seed: int = 0) -> np.ndarray:
+    """``image`` with every mask filled in its own colour at half opacity and outlined in white."""
+    rng = np.random.default_rng(seed)
+    out = image.astype(np.float32).copy()
+    outline = np.zeros(image.shape[:2], bool)
+    for mask in sorted(masks, key=lambda m: -int(m.sum())):  # small regions drawn last, on top
+        colour = rng.integers(40, 256, 3).astype(np.float32)
+        out[mask] = 0.5 * out[mask] + 0.5 * colour
+        outline |= find_boundaries(mask, mode="inner")
+    out[outline] = 255.0
+    return out.astype(np.uint8)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photo", default="chelsea", help="a scikit-image sample photo")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "masks_chelsea.png")
+    args = parser.parse_args()
+    image = getattr(data, args.photo)()
+    regions = AutomaticProposer(AutomaticSettings(levels=True, n_labels=0, device="cpu")).propose(image)
+    figure = Figure(figsize=(15, 4.6), dpi=100)
+    for level, name in enumerate(LEVEL_NAMES):
+        axes = figure.add_subplot(1, 3, level + 1)
+        masks = [region.mask() for region in regions if region.level == level]
+        axes.imshow(overlay(image, masks, seed=level))
+        axes.set_title(f"level {name}: {len(masks)} regions")
+        axes.set_axis_off()
+    figure.tight_layout()
+    print(save_figure(args.out, figure))
+
+
+if __name__ == "__main__":
+    main()
