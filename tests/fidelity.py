@@ -20,9 +20,7 @@ def mask_ious(reference: npt.NDArray[np.bool_], ours: npt.NDArray[np.bool_], chu
     return inter / np.maximum(area_r[:, None] + area_n[None, :] - inter, 1)
 
 
-def fidelity(
-    reference: npt.NDArray[np.bool_], ours: npt.NDArray[np.bool_], min_area: float = 0.002, iou: float = 0.9
-) -> dict:
+def fidelity(reference: npt.NDArray[np.bool_], ours: npt.NDArray[np.bool_], min_area: float = 0.002, iou: float = 0.9) -> dict:
     """The share of reference masks of at least ``min_area`` of the image that one of ours matches at ``iou``."""
     reference = np.asarray(reference, bool)
     if len(reference):
