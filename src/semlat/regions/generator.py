@@ -333,7 +333,7 @@ def _remove_small_regions(
                 mask = np.isin(labels, big)
         out[index] = mask
     boxes = mask_boxes(torch.from_numpy(out))
-    keep = batched_nms(boxes, torch.from_numpy(unchanged), group, nms_thresh).numpy()
+    keep = np.sort(batched_nms(boxes, torch.from_numpy(unchanged), group, nms_thresh).numpy())
     return out[keep], keep
 
 
