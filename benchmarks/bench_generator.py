@@ -139,6 +139,7 @@ def main() -> None:
             "stability_score_thresh": settings.stability_score_thresh,
             "box_nms_thresh": settings.box_nms_thresh,
             "mask_nms_thresh": settings.mask_nms_thresh,
+            "ours_stability": "pre-filter on the content part of the 256 grid at the threshold - 0.1, then SAM's own score and boxes on those candidates' upsampled logits",
         },
         "model_load_s": round(load_seconds, 2),
         "ours (measured)": {

@@ -132,6 +132,37 @@ def mask_boxes(masks: torch.Tensor) -> torch.Tensor:
     return boxes * (y1 >= 0)[:, None]
 
 
+def _low_res_boxes(masks: torch.Tensor, size: tuple[int, int], input_hw: tuple[int, int]) -> torch.Tensor:
+    """Boxes of low-res content masks in pixels of an image of ``size`` (x4 into the input frame, then rescaled)."""
+    import torch
+
+    (height, width), (h_in, w_in) = size, input_hw
+    sx, sy = width / w_in * (INPUT_SIZE / LOW_RES), height / h_in * (INPUT_SIZE / LOW_RES)
+    low = mask_boxes(masks)
+    boxes = torch.stack([low[:, 0] * sx, low[:, 1] * sy, (low[:, 2] + 1) * sx - 1, (low[:, 3] + 1) * sy - 1], 1)
+    return torch.minimum(boxes.clamp(min=0), torch.tensor([width - 1, height - 1, width - 1, height - 1], dtype=torch.float))
+
+
+def _upsampled_masks(
+    logits: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int], offset: float, chunk: int = 16
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 256, 256) logits → (N, H, W) masks as SAM's postprocess makes them, and their stability scores."""
+    import torch
+    import torch.nn.functional as F
+
+    h, w = input_hw
+    masks = torch.zeros((len(logits), *size), dtype=torch.bool)
+    stab = torch.zeros(len(logits))
+    for first in range(0, len(logits), chunk):
+        x = F.interpolate(logits[first : first + chunk, None], (INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+        x = x[..., :h, :w]
+        if (h, w) != tuple(size):
+            x = F.interpolate(x, size, mode="bilinear", align_corners=False)
+        masks[first : first + chunk] = x[:, 0] > 0
+        stab[first : first + chunk] = stability_score(x[:, 0], offset)
+    return masks, stab
+
+
 def _near_crop_edge(boxes: torch.Tensor, crop: list[int], image: list[int], atol: float = 20.0) -> torch.Tensor:
     """SAM's ``is_box_near_crop_edge``: boxes (image frame) touching a crop edge that is not an image edge."""
     import torch
@@ -184,6 +215,7 @@ def generate(
     crop_overlap_ratio: float = CROP_OVERLAP_RATIO,
     crop_points_downscale: int = 1,
     min_mask_region_area: int = 0,
+    refine_margin: float | None = 0.1,
 ) -> Generated:
     """Automatic masks of ``image`` (see the module docstring); masks come at the image's size.
 
@@ -202,6 +234,10 @@ def generate(
         crop_overlap_ratio: overlap of neighbouring crops as a fraction of the short side.
         crop_points_downscale: the point grid of layer i has points_per_side / this^i points a side.
         min_mask_region_area: islands and holes smaller than this many pixels are removed (0: off).
+        refine_margin: the low-res stability score is a pre-filter at ``stability_score_thresh`` minus
+            this; the candidates it keeps get SAM's own stability score and boxes on their upsampled
+            logits (and those masks are the output: none is upsampled twice). None: decide on the
+            low-res grid alone (boxes from the low-res masks too; only box-NMS survivors upsampled).
     """
     import torch
     from torchvision.ops import batched_nms
@@ -225,7 +261,7 @@ def generate(
         lh, lw = -(-h_in * LOW_RES // INPUT_SIZE), -(-w_in * LOW_RES // INPUT_SIZE)  # content of the 256 grid
         n_side = max(1, int(points_per_side / (crop_points_downscale**layer)))
         points = to_input_frame(point_grid(n_side) * np.array([cw, ch]), (ch, cw))
-        kept_logits, kept_iou, kept_stab, kept_level, kept_boxes = [], [], [], [], []
+        kept_logits, kept_iou, kept_stab, kept_level, kept_boxes, kept_full = [], [], [], [], [], []
         for first in range(0, len(points), points_per_batch):
             batch = points[first : first + points_per_batch]
             start = time.perf_counter()
@@ -238,19 +274,32 @@ def generate(
             logits_t, iou_t, output = logits_t[keep], iou_t[keep], output[keep]
             content = logits_t[:, :lh, :lw]
             stab = stability_score(content, stability_score_offset)
-            keep = stab >= stability_score_thresh if stability_score_thresh > 0 else torch.ones_like(stab, dtype=torch.bool)
+            floor = stability_score_thresh - (refine_margin or 0.0)
+            keep = stab >= floor if stability_score_thresh > 0 else torch.ones_like(stab, dtype=torch.bool)
             logits_t, iou_t, output, stab, content = logits_t[keep], iou_t[keep], output[keep], stab[keep], content[keep]
-            low_boxes = mask_boxes(content > 0)
-            # low-res pixel → crop pixels: x4 into the input frame, then back to the crop's size
-            sx, sy = cw / w_in, ch / h_in
-            scale = torch.tensor([sx, sy, sx, sy]) * (INPUT_SIZE / LOW_RES)
-            boxes = low_boxes * scale + torch.tensor([0.0, 0.0, 1.0, 1.0]) * scale - torch.tensor([0.0, 0.0, 1.0, 1.0])
-            boxes = torch.minimum(boxes.clamp(min=0), torch.tensor([cw - 1, ch - 1, cw - 1, ch - 1], dtype=torch.float))
+            full_masks = None
+            if refine_margin is not None:  # SAM's own stability and boxes on the upsampled logits of these few
+                start = clock.add("filtering", start)
+                full_masks, stab = _upsampled_masks(logits_t, encoded.input_size, (ch, cw), stability_score_offset)
+                start = clock.add("upsampling", start)
+                keep = stab >= stability_score_thresh
+                logits_t, iou_t, output, stab, full_masks = (
+                    logits_t[keep],
+                    iou_t[keep],
+                    output[keep],
+                    stab[keep],
+                    full_masks[keep],
+                )
+                boxes = mask_boxes(full_masks)
+            else:
+                boxes = _low_res_boxes(content > 0, (ch, cw), (h_in, w_in))
             boxes = boxes + torch.tensor([x0, y0, x0, y0], dtype=torch.float)
             if crop != [0, 0, width, height]:
                 keep = ~_near_crop_edge(boxes, crop, [0, 0, width, height])
                 logits_t, iou_t, output, stab, boxes = logits_t[keep], iou_t[keep], output[keep], stab[keep], boxes[keep]
-            kept_logits.append(logits_t.clone())
+                full_masks = full_masks[keep] if full_masks is not None else None
+            kept_full.append(full_masks)
+            kept_logits.append(logits_t.clone() if refine_margin is None else logits_t[:0])
             kept_iou.append(iou_t)
             kept_stab.append(stab)
             kept_level.append(torch.as_tensor(OUTPUT_LEVEL)[output] if logits.shape[1] == 3 else torch.zeros_like(output))
@@ -262,7 +311,10 @@ def generate(
         group = level if levels else torch.zeros_like(level)
         keep = batched_nms(boxes, iou_t, group, box_nms_thresh) if len(boxes) else torch.zeros(0, dtype=torch.long)
         start = clock.add("nms", start)
-        full = full_resolution_masks(logits_t[keep].numpy(), encoded.input_size, (ch, cw))
+        if refine_margin is not None:
+            full = torch.cat(kept_full)[keep].numpy()
+        else:
+            full = full_resolution_masks(logits_t[keep].numpy(), encoded.input_size, (ch, cw))
         if (ch, cw) != (height, width):
             canvas = np.zeros((len(full), height, width), bool)
             canvas[:, y0:y1, x0:x1] = full
