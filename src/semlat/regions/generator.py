@@ -1,22 +1,27 @@
 """A fast automatic mask generator over `SamModel`: SAM's filters on the low-resolution logits.
 
 segment-anything's ``SamAutomaticMaskGenerator`` upsamples every candidate mask of every prompt
-(three per point, 3072 at 32×32 points) to the full image before filtering them, which costs
-minutes per 1024-px image on a CPU. This generator keeps SAM's own model and filters but runs
-them where they are cheap:
+(three per point, 3072 at 32×32 points) to the full image before filtering them. This generator
+keeps SAM's own model and filters but runs them where they are cheap:
 
 1. The image (or crop) is encoded once; a grid of ``points_per_side``² point prompts (SAM's
    ``build_point_grid`` layout, mapped into the 1024 input frame) is decoded
    ``points_per_batch`` at a time with three outputs per prompt.
 2. On the (256, 256) low-resolution logits, restricted to the part of the grid that holds image
    content (SAM's padding is cropped away, as SAM's postprocess does at full resolution): the
-   predicted IoU (> ``pred_iou_thresh``), SAM's stability score (IoU of the masks thresholded at
-   +offset and −offset, ≥ ``stability_score_thresh``) and the boxes of the masks, then
+   predicted IoU (> ``pred_iou_thresh``) and SAM's stability score (IoU of the masks thresholded
+   at +offset and −offset) as a pre-filter at ``stability_score_thresh`` − ``refine_margin``.
+   The few candidates left get SAM's own stability score (≥ ``stability_score_thresh``) and
+   boxes on their upsampled logits, so the decisions are SAM's (``refine_margin=None`` decides
+   on the low-res grid alone, boxes from the low-res masks too). Then
    ``torchvision.ops.batched_nms`` at ``box_nms_thresh`` (with crop layers, SAM's cross-crop NMS
    preferring smaller crops, and its drop of masks touching an inner crop edge).
-3. Only the survivors are upsampled to the image (`semlat.regions.sam.full_resolution_masks`);
+3. No mask is upsampled twice and none that failed the pre-filter is upsampled at all;
    optionally small islands and holes are removed (``min_mask_region_area``, as SAM and
    LangSplat do, with scipy's connected components); then the vectorised mask NMS.
+
+On a CPU the decoder itself (SAM's mask decoder, once per prompt) takes nearly all the time:
+see ``benchmarks/results/generator.json``.
 
 Levels (``levels=True``) are LangSplat's: a prompt's three outputs are three levels, by SAM's
 output index (LangSplat's ``preprocess.py`` takes output 0, 1, 2 as small, medium, large), and
