@@ -1,4 +1,4 @@
-"""SAM's automatic mode: the mask NMS, containment levels, its settings and what it asks the masks stage for."""
+"""SAM's automatic mode: the mask NMS, containment levels, its settings, its regions and what it asks the masks stage for."""
 
 import numpy as np
 import pytest
@@ -49,6 +49,9 @@ def test_config_records_the_resolved_model_and_the_settings_that_change_regions(
         ("min_area", 0.002),
         ("max_regions", 64),
         ("levels", False),
+        ("crop_layers", 0),
+        ("crop_points_downscale", 1),
+        ("min_mask_region_area", 0),
         ("n_labels", 15),
         ("seed", 0),
     ]  # recorded in workspace manifests: a change here makes every existing region set "other settings"
@@ -74,3 +77,18 @@ def test_cross_view_labels_are_asked_of_the_masks_stage_unless_zero(n_labels, re
 def test_bad_settings_are_user_errors(settings, message):
     with pytest.raises(SemlatError, match=message):
         AutomaticSettings(**settings)
+
+
+@pytest.mark.slow
+def test_regions_come_from_our_generator_with_levels_and_a_descriptor_each():
+    from skimage import data
+
+    image = data.astronaut()[::2, ::2]  # 256 x 256
+    settings = AutomaticSettings(points_per_side=6, levels=True, n_labels=0, device="cpu", min_area=0.0, max_regions=0)
+    regions, descriptors = AutomaticProposer(settings).describe(image)
+    assert regions and descriptors.shape == (len(regions), 256) and np.isfinite(descriptors.astype(np.float32)).all()
+    assert [region.region_id for region in regions] == list(range(len(regions)))
+    assert {region.level for region in regions} <= {0, 1, 2} and len({region.level for region in regions}) > 1
+    assert all(region.mask().shape == image.shape[:2] for region in regions)
+    flat = AutomaticProposer(AutomaticSettings(points_per_side=6, n_labels=0, device="cpu", min_area=0.0, max_regions=0))
+    assert {region.level for region in flat.propose(image)} == {0}

@@ -70,7 +70,7 @@ def test_every_setting_is_an_option_with_its_docs_and_defaults():
     assert by_name["batch_size"].help.startswith("clustered: images per batch") and by_name["batch_size"].default == "4"
     assert by_name["device"].help.startswith("clustered, automatic: torch device") and by_name["device"].default is None
     levels = by_name["levels"].help
-    assert levels.startswith("clustered: keep SAM's three masks") and "; automatic: containment" in levels
+    assert levels.startswith("clustered: keep SAM's three masks") and "; automatic: LangSplat's levels" in levels
     assert by_name["components"].type is bool and by_name["components"].default == "off"
     assert by_name["checkpoint"].type is str and by_name["scale"].type is float
 

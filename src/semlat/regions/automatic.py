@@ -1,9 +1,10 @@
-"""SAM's automatic mask generator (a grid of point prompts), a mask NMS, cross-view labels after.
+"""SAM's automatic mode: a grid of point prompts (`semlat.regions.generator`), cross-view labels after.
 
-The generator runs on the copy the encoder sees (long side 1024); its masks are resized to the
-full image. A vectorised mask NMS then removes near-duplicates that SAM's box NMS lets through.
-With ``levels``, each mask's level is how deep it sits in the containment hierarchy of the kept
-masks (0: not inside another; 1: a part; 2: a sub-part or deeper). In a collection run every
+The generator runs on the copy the encoder sees (long side 1024): SAM's filters (predicted IoU,
+stability, box NMS) on the low-resolution logits, only the survivors upsampled, then a vectorised
+mask NMS; its masks are resized to the full image. With ``levels``, the levels are LangSplat's:
+each prompt's three outputs are three levels (0: whole, from SAM's output 2; 1: part, output 1;
+2: sub-part, output 0), each de-duplicated on its own. In a collection run every
 region also gets its mean SAM latent as a descriptor, and once every image is written the masks
 stage labels the collection across views from those descriptors (``n_labels``; see
 `AutomaticProposer.label_request`).
@@ -21,11 +22,10 @@ from PIL import Image
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
 from semlat.regions.base import LabelRequest
+from semlat.regions.generator import _flat, as_rgb, generate
+from semlat.regions.generator import mask_nms as mask_nms  # re-exported: the automatic mode's NMS
 from semlat.regions.sam import SamProposer, finalize, grid_coverage, mean_latent, resize_for_sam
 from semlat.types import ImageRecord, Region
-
-NMS_SIZE = 256
-"""Masks are compared at this long side by the mask NMS and the containment levels."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,13 @@ class AutomaticSettings:
         mask_nms_thresh: our mask NMS IoU (1 turns it off).
         min_area: smallest region kept, as a fraction of the image area.
         max_regions: keep at most this many regions per image, largest first (0: all).
-        levels: containment levels 0..2 (not inside another mask, a part, a sub-part) instead of
-            level 0 for every mask.
+        levels: LangSplat's levels: each prompt's three outputs are levels 0 (whole), 1 (part) and
+            2 (sub-part), each de-duplicated on its own, instead of one pool at level 0.
+        crop_layers: SAM's crop layers (layer i adds (2^i)^2 overlapping crops, each its own encoder
+            call and a point grid of points_per_side / crop_points_downscale^i a side).
+        crop_points_downscale: how much smaller each crop layer's point grid is per side.
+        min_mask_region_area: remove islands and fill holes smaller than this many pixels of the
+            1024-long-side copy SAM sees (0: off).
         n_labels: cross-view labels given once every image is written (0 leaves regions unlabelled).
         seed: seed of the label clustering.
         device: torch device: auto (cuda if available), cpu, cuda, cuda:N.
@@ -62,6 +67,9 @@ class AutomaticSettings:
     min_area: float = 0.002
     max_regions: int = 64
     levels: bool = False
+    crop_layers: int = 0
+    crop_points_downscale: int = 1
+    min_mask_region_area: int = 0
     n_labels: int = field(default=15, metadata={"option": "labels"})
     seed: int = 0
     device: str | None = None
@@ -71,6 +79,14 @@ class AutomaticSettings:
             raise SemlatError("--points-per-side and --points-per-batch must be at least 1")
         if not 0 <= self.min_area < 1:
             raise SemlatError(f"--min-area {self.min_area} must be a fraction of the image area in [0, 1)")
+        for name in ("pred_iou_thresh", "stability_score_thresh", "box_nms_thresh", "mask_nms_thresh"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise SemlatError(f"--{name.replace('_', '-')} {value} must be in [0, 1]")
+        if self.crop_layers < 0 or self.min_mask_region_area < 0:
+            raise SemlatError("--crop-layers and --min-mask-region-area must not be negative")
+        if self.crop_points_downscale < 1:
+            raise SemlatError("--crop-points-downscale must be at least 1")
 
 
 class AutomaticProposer(SamProposer):
@@ -89,31 +105,28 @@ class AutomaticProposer(SamProposer):
 
     def describe(self, image: npt.NDArray[np.uint8]) -> tuple[list[Region], npt.NDArray[np.float16]]:
         """Regions of one image (unlabelled) and their mean SAM latents."""
-        work = resize_for_sam(image)
-        generator = self.model.automatic_generator(
-            points_per_side=self.settings.points_per_side,
-            points_per_batch=self.settings.points_per_batch,
-            pred_iou_thresh=self.settings.pred_iou_thresh,
-            stability_score_thresh=self.settings.stability_score_thresh,
-            box_nms_thresh=self.settings.box_nms_thresh,
-            output_mode="binary_mask",
+        work = resize_for_sam(as_rgb(image))
+        settings = self.settings
+        found = generate(
+            self.model,
+            work,
+            points_per_side=settings.points_per_side,
+            points_per_batch=settings.points_per_batch,
+            pred_iou_thresh=settings.pred_iou_thresh,
+            stability_score_thresh=settings.stability_score_thresh,
+            box_nms_thresh=settings.box_nms_thresh,
+            mask_nms_thresh=settings.mask_nms_thresh,
+            levels=settings.levels,
+            crop_layers=settings.crop_layers,
+            crop_points_downscale=settings.crop_points_downscale,
+            min_mask_region_area=settings.min_mask_region_area,
         )
-        generator.predictor.reset_image = lambda: None  # keep the latent the generator computed
-        found = generator.generate(work)
-        latent = generator.predictor.features[0].float().cpu().numpy()
-        if not found:
-            return [], np.zeros((0, latent.shape[0]), np.float16)
-        masks = np.stack([entry["segmentation"] for entry in found])
-        scores = np.array([entry["predicted_iou"] for entry in found], np.float32)
-        keep = mask_nms(masks, scores, self.settings.mask_nms_thresh)
-        masks, scores = masks[keep], scores[keep]
-        levels = containment_levels(masks) if self.settings.levels else np.zeros(len(masks), int)
         height, width = image.shape[:2]
         regions, descriptors = [], []
-        for index, mask in enumerate(masks):
+        for index, mask in enumerate(found.masks):
             full = _resize_mask(mask, (height, width))
-            regions.append(Region.from_mask(index, full, level=int(levels[index]), score=float(scores[index])))
-            descriptors.append(mean_latent(latent, grid_coverage(mask, mask.shape)))
+            regions.append(Region.from_mask(index, full, level=int(found.levels[index]), score=float(found.scores[index])))
+            descriptors.append(mean_latent(found.latent, grid_coverage(mask, found.input_size)))
         return finalize(regions, descriptors, height * width, self.settings.min_area, self.settings.max_regions)
 
     def propose(self, image: npt.NDArray[np.uint8]) -> list[Region]:
@@ -142,38 +155,6 @@ def _resize_mask(mask: npt.NDArray[np.bool_], size: tuple[int, int]) -> npt.NDAr
         return mask
     resized = Image.fromarray(mask.astype(np.uint8) * 255).resize((size[1], size[0]), Image.BILINEAR)
     return np.asarray(resized) >= 128
-
-
-def _flat(masks: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
-    """(N, H, W) masks → (N, P) float rows at a long side of at most NMS_SIZE (area-averaged)."""
-    n, height, width = masks.shape
-    factor = max(1, int(np.ceil(max(height, width) / NMS_SIZE)))
-    ph, pw = -height % factor, -width % factor
-    padded = np.pad(masks, ((0, 0), (0, ph), (0, pw))).astype(np.float32)
-    pooled = padded.reshape(n, (height + ph) // factor, factor, (width + pw) // factor, factor).mean(axis=(2, 4))
-    return pooled.reshape(n, -1)
-
-
-def mask_nms(masks: npt.NDArray[np.bool_], scores: npt.NDArray[np.floating], threshold: float) -> npt.NDArray[np.int64]:
-    """Indices of the masks kept by greedy NMS on mask IoU (highest score first), vectorised.
-
-    IoUs of all pairs come from one matrix product of (downsampled) masks.
-    """
-    if len(masks) == 0 or threshold >= 1:
-        return np.arange(len(masks))
-    flat = _flat(masks)
-    inter = flat @ flat.T
-    area = np.diag(inter)
-    iou = inter / np.maximum(area[:, None] + area[None, :] - inter, 1e-9)
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    suppressed = np.zeros(len(masks), bool)
-    keep = []
-    for i in order:
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        suppressed |= iou[i] > threshold
-    return np.array(keep, np.int64)
 
 
 def containment_levels(masks: npt.NDArray[np.bool_], inside: float = 0.9, max_level: int = 2) -> npt.NDArray[np.int64]:
