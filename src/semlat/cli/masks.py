@@ -14,7 +14,7 @@ from semlat.cli.options import Backend, Workspace_, settings_option
 from semlat.regions.registry import options, resolve_mode
 
 MODE_HELP = (
-    "SAM backends: clustered (cross-view labels, the original) or automatic (SAM's automatic mask generator, labelled after)."
+    "SAM backends: clustered (cross-view labels, the original) or automatic (a grid of point prompts through SAM's filters, see semlat.regions.generator; labelled across views after)."
     f" \\[default: {resolve_mode('mobile-sam')[0]}]"
 )
 
