@@ -27,7 +27,7 @@ def embed(
     from semlat.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    spec = model_spec(model, pretrained) if model else model_spec(pretrained=pretrained)
+    spec = model_spec(model, pretrained)
     key = embed_regions(
         ws, model=spec, strategy=strategy, region_set=region_set, feature_set=features, device=device, batch_size=batch_size
     )

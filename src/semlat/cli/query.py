@@ -91,7 +91,7 @@ def run(
     from semlat.workspace import Workspace
 
     prompt_list = parse_prompts(prompts, prompts_file)
-    spec = model_spec(model, pretrained) if model else model_spec(pretrained=pretrained)
+    spec = model_spec(model, pretrained)
     result = run_pipeline(
         Workspace.open_or_create(workspace),
         images_dir,

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from semlat.cli.app import app, err, out
-from semlat.cli.options import Device, Features, Level, RegionSet, TextModel, TextPretrained, Workspace_
+from semlat.cli.options import Device, Features, Level, RegionSet, TextModel, TextPretrained, Workspace_, open_features
 
 
 @app.command("search")
@@ -38,12 +38,11 @@ def search_command(
     """Rank regions (or images) of the whole collection by a text or an example region."""
     from semlat.encoders import model_spec
     from semlat.stages.search import parse_like, search, write_results
-    from semlat.workspace import AUTO_INDEX_ROWS, Workspace, needs_index
+    from semlat.workspace import AUTO_INDEX_ROWS, needs_index
 
-    ws = Workspace.open(workspace)
+    ws, key = open_features(workspace, region_set, features)
     if not exact and needs_index(ws):
         err.print(f"more than {AUTO_INDEX_ROWS} embeddings: building the vector index once (`semlat index`)…")
-    key = ws.feature_key(region_set, features)
     text_model = model_spec(model, pretrained) if model else None
     example = parse_like(like) if like is not None else None
     hits = search(

@@ -19,8 +19,9 @@ from semlat.workspace import Workspace
 FAMILIES: tuple[ModuleType, ...] = (openclip,)
 
 
-def model_spec(name: str = openclip.DEFAULT_MODEL, pretrained: str | None = None) -> ModelSpec:
-    """``name`` with ``pretrained`` weights, or its default ones: the shipped file for the toy CLIP."""
+def model_spec(name: str | None = None, pretrained: str | None = None) -> ModelSpec:
+    """``name`` (None: ViT-B-16) with ``pretrained`` weights, or its default ones: the shipped file for the toy CLIP."""
+    name = name or openclip.DEFAULT_MODEL
     if pretrained is not None:
         return ModelSpec(name, pretrained)
     if name == TOY_MODEL:
