@@ -52,6 +52,7 @@ def test_config_records_the_resolved_model_and_the_settings_that_change_regions(
         ("crop_layers", 0),
         ("crop_points_downscale", 1),
         ("min_mask_region_area", 0),
+        ("precision", "float32"),
         ("n_labels", 15),
         ("seed", 0),
     ]  # recorded in workspace manifests: a change here makes every existing region set "other settings"

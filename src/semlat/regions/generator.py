@@ -20,8 +20,10 @@ keeps SAM's own model and filters but runs them where they are cheap:
    optionally small islands and holes are removed (``min_mask_region_area``, as SAM and
    LangSplat do, with scipy's connected components); then the vectorised mask NMS.
 
-On a CPU the decoder itself (SAM's mask decoder, once per prompt) takes nearly all the time:
-see ``benchmarks/results/generator.json``.
+The decoder is SAM's own, run through `semlat.regions.prompt_decoder`: the same numbers with the
+image-sized projections folded into the prompts' tokens, and masks decoded only for the prompts
+with an output that passes the IoU filter (the IoUs come from the tokens alone). On a CPU the
+decoder still takes most of the time: see ``benchmarks/results/generator.json``.
 
 Levels (``levels=True``) are LangSplat's: a prompt's three outputs are three levels, by SAM's
 output index (LangSplat's ``preprocess.py`` takes output 0, 1, 2 as small, medium, large), and
@@ -221,6 +223,7 @@ def generate(
     crop_points_downscale: int = 1,
     min_mask_region_area: int = 0,
     refine_margin: float | None = 0.1,
+    dtype: torch.dtype | None = None,
 ) -> Generated:
     """Automatic masks of ``image`` (see the module docstring); masks come at the image's size.
 
@@ -267,15 +270,20 @@ def generate(
         n_side = max(1, int(points_per_side / (crop_points_downscale**layer)))
         points = to_input_frame(point_grid(n_side) * np.array([cw, ch]), (ch, cw))
         kept_logits, kept_iou, kept_stab, kept_level, kept_boxes, kept_full = [], [], [], [], [], []
+        decoder = model.prompt_decoder(encoded.latent, dtype)
         for first in range(0, len(points), points_per_batch):
             batch = points[first : first + points_per_batch]
             start = time.perf_counter()
-            logits, iou = model.decode(encoded.latent, batch[:, None, :], np.ones((len(batch), 1), np.int64), multimask=True)
+            tokens = decoder.tokens(model.point_embeddings(batch[:, None, :], np.ones((len(batch), 1), np.int64)))
+            iou = decoder.iou(tokens).cpu()  # (B, 3): from the tokens alone
+            passing = iou > pred_iou_thresh if pred_iou_thresh > 0 else torch.ones_like(iou, dtype=torch.bool)
+            wanted = passing.any(1)  # only these prompts get masks
+            logits = decoder.masks(tokens[wanted.to(tokens.keys.device)]).cpu()
             start = clock.add("decoder", start)
-            logits_t = torch.from_numpy(logits).flatten(0, 1)
-            iou_t = torch.from_numpy(iou).flatten()
-            output = torch.arange(logits.shape[1]).repeat(len(batch))
-            keep = iou_t > pred_iou_thresh if pred_iou_thresh > 0 else torch.ones_like(iou_t, dtype=torch.bool)
+            logits_t = logits.flatten(0, 1)
+            iou_t = iou[wanted].flatten()
+            output = torch.arange(iou.shape[1]).repeat(int(wanted.sum()))
+            keep = passing[wanted].flatten()
             logits_t, iou_t, output = logits_t[keep], iou_t[keep], output[keep]
             content = logits_t[:, :lh, :lw]
             stab = stability_score(content, stability_score_offset)
@@ -307,7 +315,7 @@ def generate(
             kept_logits.append(logits_t.clone() if refine_margin is None else logits_t[:0])
             kept_iou.append(iou_t)
             kept_stab.append(stab)
-            kept_level.append(torch.as_tensor(OUTPUT_LEVEL)[output] if logits.shape[1] == 3 else torch.zeros_like(output))
+            kept_level.append(torch.as_tensor(OUTPUT_LEVEL)[output])
             kept_boxes.append(boxes)
             clock.add("filtering", start)
         start = time.perf_counter()

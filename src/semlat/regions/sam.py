@@ -40,6 +40,8 @@ from semlat.regions.bundled import MOBILE_SAM_PACKAGE
 if TYPE_CHECKING:
     import torch
 
+    from semlat.regions.prompt_decoder import PromptDecoder
+
 INPUT_SIZE = 1024
 GRID = 64
 CELL = INPUT_SIZE // GRID
@@ -225,6 +227,26 @@ class SamModel:
             x = torch.as_tensor(np.array(resized), device=self.device).permute(2, 0, 1)[None].float()
             latent = self.model.image_encoder(self.model.preprocess(x))[0]
             return Encoded(latent.float().cpu().numpy(), resized.shape[:2], image.shape[:2])
+
+    def prompt_decoder(self, latent: npt.NDArray[np.floating], dtype: torch.dtype | None = None) -> PromptDecoder:
+        """The decoder ready for many point prompts on this latent (`semlat.regions.prompt_decoder`)."""
+        import torch
+
+        from semlat.regions.prompt_decoder import PromptDecoder
+
+        return PromptDecoder(self.model, torch.as_tensor(np.asarray(latent, np.float32), device=self.device), dtype)
+
+    def point_embeddings(self, points: npt.NDArray[np.floating], point_labels: npt.NDArray[np.integer]) -> torch.Tensor:
+        """The prompt encoder's sparse embeddings (B, P + 1, C) of point prompts (B, P, 2) in the 1024 input frame."""
+        import torch
+
+        with torch.inference_mode():
+            point_arg = (
+                torch.as_tensor(np.asarray(points, np.float32), device=self.device),
+                torch.as_tensor(np.asarray(point_labels), dtype=torch.int, device=self.device),
+            )
+            sparse, _ = self.model.prompt_encoder(points=point_arg, boxes=None, masks=None)
+            return sparse
 
     def decode(
         self,

@@ -1,0 +1,199 @@
+"""SAM's mask decoder for many prompts on one image, with the image-sized work shared or folded away.
+
+segment-anything's ``MaskDecoder`` copies the image latent once per prompt and, in every cross
+attention, projects all 4096 latent cells of every copy to queries, keys and values before they
+meet the prompt's 7 tokens. On a CPU that is ~1.8 GMAC and ~100 ms per prompt, nearly all of an
+automatic run. Attention is linear in those projections, so the same numbers come out when the
+projection is folded into the few tokens instead (exact algebra, float rounding aside):
+
+* token → image: ``q·(W_k x + b_k)ᵀ = (q W_k)·xᵀ + q·b_k`` and ``softmax(·)(W_v x + b_v) =
+  (softmax(·) x) W_vᵀ + b_v`` (attention rows sum to one), so no (cells × 128) key or value is
+  formed, only (cells × 256) × (256 × heads·tokens) products;
+* image → token: the image-side query projection folds into the tokens' keys the same way, and
+  the output projection into the tokens' values;
+* the positional encoding's projections are the same for every prompt and computed once per
+  image, and in the first layer the image side itself is shared by all prompts (one GEMM);
+* the mask upscaling (two transposed convolutions at 128² and 256²) runs only for the prompts
+  a caller asks for: the predicted IoUs come from the tokens alone, so prompts whose three
+  outputs all fail the IoU filter never get masks.
+
+Everything else (self attention, MLPs, norms, hypernetworks, IoU head, upscaling) is the model's
+own modules, called as they are. ``tests/test_prompt_decoder.py`` checks the output against
+``MaskDecoder`` itself. Why by hand: no library ships a prompt-batched SAM decoder for the CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass
+class Tokens:
+    """The transformer's outputs for a batch of B prompts."""
+
+    queries: torch.Tensor
+    """(B, T, C) output tokens (IoU token, mask tokens, prompt tokens)."""
+    keys: torch.Tensor
+    """(B, N, C) image cells after the transformer."""
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def __getitem__(self, index: torch.Tensor) -> Tokens:
+        """The prompts picked by a boolean or integer index."""
+        return Tokens(self.queries[index], self.keys[index])
+
+
+class PromptDecoder:
+    """One image's latent, ready to decode batches of prompts (see the module docstring).
+
+    Args:
+        sam: the ``Sam`` module (segment-anything or MobileSAM).
+        latent: (C, 64, 64) image embedding on the model's device.
+        dtype: the decoder's arithmetic: ``torch.bfloat16`` runs a bfloat16 copy of the decoder
+            (about twice as fast on CPUs with AVX-512 BF16 and on GPUs, logits within ~1%);
+            None keeps the model's own float32.
+    """
+
+    def __init__(self, sam: torch.nn.Module, latent: torch.Tensor, dtype: torch.dtype | None = None) -> None:
+        import torch
+
+        self.decoder = _decoder_in(sam.mask_decoder, dtype)
+        self.dtype = next(self.decoder.parameters()).dtype
+        with torch.inference_mode():
+            dense = sam.prompt_encoder.no_mask_embed.weight.reshape(-1, 1, 1)
+            image = (latent + dense).flatten(1).T  # (N, C): the same for every prompt
+            pe = sam.prompt_encoder.get_dense_pe()[0].flatten(1).T  # (N, C)
+            self.image, self.pe = image.to(self.dtype).contiguous(), pe.to(self.dtype).contiguous()
+            self.image_pe = (image + pe).to(self.dtype)
+
+    def tokens(self, sparse: torch.Tensor) -> Tokens:
+        """Run the two-way transformer for prompts with sparse embeddings (B, P, C)."""
+        import torch
+
+        decoder, transformer = self.decoder, self.decoder.transformer
+        with torch.inference_mode():
+            sparse = sparse.to(self.dtype)
+            output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], 0)
+            prompt_pe = torch.cat([output_tokens.expand(len(sparse), -1, -1), sparse], 1)
+            queries, keys, keys_pe = prompt_pe, None, None
+            for layer in transformer.layers:
+                if layer.skip_first_layer_pe:
+                    queries = layer.self_attn(q=queries, k=queries, v=queries)
+                else:
+                    q = queries + prompt_pe
+                    queries = queries + layer.self_attn(q=q, k=q, v=queries)
+                queries = layer.norm1(queries)
+                attn_out = self._token_to_image(layer.cross_attn_token_to_image, queries + prompt_pe, keys, keys_pe)
+                queries = layer.norm2(queries + attn_out)
+                queries = layer.norm3(queries + layer.mlp(queries))
+                keys = layer.norm4(
+                    self._image_to_token(layer.cross_attn_image_to_token, queries + prompt_pe, queries, keys, keys_pe)
+                )
+                keys_pe = keys + self.pe
+            attn_out = self._token_to_image(transformer.final_attn_token_to_image, queries + prompt_pe, keys, keys_pe)
+            queries = transformer.norm_final_attn(queries + attn_out)
+            assert keys is not None
+            return Tokens(queries, keys)
+
+    def iou(self, tokens: Tokens, multimask: bool = True) -> torch.Tensor:
+        """(B, 3) predicted IoUs of the three multimask outputs ((B, 1) of the single one)."""
+        import torch
+
+        with torch.inference_mode():
+            iou = self.decoder.iou_prediction_head(tokens.queries[:, 0]).float()
+            return iou[:, 1:] if multimask else iou[:, :1]
+
+    def masks(self, tokens: Tokens, multimask: bool = True) -> torch.Tensor:
+        """(B, 3, 256, 256) low-resolution logits ((B, 1, 256, 256) of the single output).
+
+        The upscaling is the model's own layers; its LayerNorm2d runs as ``F.layer_norm`` over
+        the channels of a channels-last view (the same normalisation, one fused kernel).
+        """
+        import torch
+        import torch.nn.functional as F
+
+        decoder = self.decoder
+        up_1, norm, act_1, up_2, act_2 = decoder.output_upscaling
+        with torch.inference_mode():
+            b, n, c = tokens.keys.shape
+            side = math.isqrt(n)
+            x = up_1(tokens.keys.transpose(1, 2).reshape(b, c, side, side))
+            x = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), norm.weight, norm.bias, norm.eps).permute(0, 3, 1, 2)
+            upscaled = act_2(up_2(act_1(x)))
+            outputs = range(1, decoder.num_mask_tokens) if multimask else range(1)
+            hyper = torch.stack([decoder.output_hypernetworks_mlps[i](tokens.queries[:, 1 + i]) for i in outputs], 1)
+            _, k, h, w = upscaled.shape
+            return (hyper @ upscaled.reshape(b, k, h * w)).view(b, len(outputs), h, w).float()
+
+    def _token_to_image(
+        self, attention, q_in: torch.Tensor, keys: torch.Tensor | None, keys_pe: torch.Tensor | None
+    ) -> torch.Tensor:
+        """``attention(q=q_in, k=keys + pe, v=keys)`` with the key and value projections folded into the tokens.
+
+        The key bias adds the same number to all of a token's scores, so the softmax drops it.
+        """
+        import torch
+
+        heads = attention.num_heads
+        q = attention.q_proj(q_in)  # (B, T, I)
+        b, t, internal = q.shape
+        d = internal // heads
+        qh = q.view(b, t, heads, d).transpose(1, 2) / math.sqrt(d)  # (B, H, T, d)
+        folded = (qh @ attention.k_proj.weight.view(heads, d, -1)).reshape(b, heads * t, -1)  # (B, HT, C)
+        if keys is None:  # all prompts share the image: one GEMM each way
+            attn = torch.softmax((folded.reshape(b * heads * t, -1) @ self.image_pe.T), dim=-1)
+            mixed = (attn @ self.image).view(b, heads, t, -1)
+        else:
+            attn = torch.softmax(folded @ keys_pe.transpose(1, 2), dim=-1)  # (B, HT, N)
+            mixed = (attn @ keys).view(b, heads, t, -1)  # (B, H, T, C)
+        w_v = attention.v_proj.weight.view(heads, d, -1)  # (H, d, C)
+        out = (mixed @ w_v.transpose(1, 2)).transpose(1, 2).reshape(b, t, internal) + attention.v_proj.bias
+        return attention.out_proj(out)
+
+    def _image_to_token(
+        self, attention, k_in: torch.Tensor, v_in: torch.Tensor, keys: torch.Tensor | None, keys_pe: torch.Tensor | None
+    ) -> torch.Tensor:
+        """``keys + attention(q=keys + pe, k=k_in, v=v_in)`` with the image-side projections folded into the tokens.
+
+        The output bias is split over the heads into the values: each head's weights sum to one.
+        """
+        import torch
+
+        heads = attention.num_heads
+        k = attention.k_proj(k_in)
+        b, t, internal = k.shape
+        d = internal // heads
+        kh = k.view(b, t, heads, d).transpose(1, 2) / math.sqrt(d)  # (B, H, T, d)
+        folded = (kh @ attention.q_proj.weight.view(heads, d, -1)).reshape(b, heads * t, -1)  # (B, HT, C)
+        bias = (kh @ attention.q_proj.bias.view(heads, d, 1)).reshape(b, heads * t, 1)  # (B, HT, 1)
+        if keys is None:  # all prompts share the image: one GEMM
+            scores = (folded.reshape(b * heads * t, -1) @ self.image_pe.T).view(b, heads * t, -1)
+        else:
+            scores = folded @ keys_pe.transpose(1, 2)  # (B, HT, N)
+        scores = scores + bias
+        attn = torch.softmax(scores.view(b, heads, t, -1), dim=2).view(b, heads * t, -1)  # over the tokens
+        v = attention.v_proj(v_in).view(b, t, heads, d).transpose(1, 2)  # (B, H, T, d)
+        w_o = attention.out_proj.weight.view(-1, heads, d).permute(1, 2, 0)  # (H, d, C)
+        values = (v @ w_o).reshape(b, heads * t, -1) + attention.out_proj.bias / heads  # (B, HT, C)
+        return torch.baddbmm(self.image if keys is None else keys, attn.transpose(1, 2), values)  # (B, N, C)
+
+
+_DECODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _decoder_in(decoder: torch.nn.Module, dtype: torch.dtype | None) -> torch.nn.Module:
+    """``decoder`` itself, or (made once per decoder) a copy of it in ``dtype``."""
+    if dtype is None or dtype == next(decoder.parameters()).dtype:
+        return decoder
+    copies = _DECODERS.setdefault(decoder, {})
+    if dtype not in copies:
+        copies[dtype] = copy.deepcopy(decoder).to(dtype)
+    return copies[dtype]
