@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -231,12 +232,54 @@ def paint(
     row-major; its runs are found again and the maps are written in order with one repeat.
     """
     height, width = shape
-    small = np.int16 if len(per_pattern) <= np.iinfo(np.int16).max else np.int32
-    index = np.repeat(pattern_of_segment.astype(small), lengths).reshape(width, height).T.ravel()
+    index = pattern_index(pattern_of_segment, lengths, shape, len(per_pattern)).ravel()
     starts = np.flatnonzero(np.concatenate(([True], index[1:] != index[:-1])))
     run_lengths = np.diff(starts, append=index.size)
     per_run = np.ascontiguousarray(per_pattern.T)[:, index[starts]]  # (P, runs)
     return np.repeat(per_run, run_lengths, axis=1).reshape(-1, height, width)
+
+
+def pattern_index(
+    pattern_of_segment: npt.NDArray[np.intp], lengths: npt.NDArray[np.int64], shape: tuple[int, int], n_patterns: int
+) -> npt.NDArray[np.integer]:
+    """The row-major (H, W) image of every pixel's pattern index (int16 when the patterns allow)."""
+    height, width = shape
+    small = np.int16 if n_patterns <= np.iinfo(np.int16).max else np.int32
+    return np.repeat(pattern_of_segment.astype(small), lengths).reshape(width, height).T
+
+
+def nearest_sample(image: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
+    """``image`` (H, W) resampled to ``size`` (h, w) by the nearest pixel centre (as OpenCV's INTER_NEAREST_EXACT)."""
+    height, width = image.shape[:2]
+    out_h, out_w = size
+    if (out_h, out_w) == (height, width):
+        return image
+    rows = np.minimum(((np.arange(out_h) + 0.5) * height / out_h).astype(np.intp), height - 1)
+    cols = np.minimum(((np.arange(out_w) + 0.5) * width / out_w).astype(np.intp), width - 1)
+    return image[rows[:, None], cols[None, :]]
+
+
+def pattern_features(
+    patterns: npt.NDArray[np.bool_],
+    global_feature: npt.NDArray[np.floating],
+    region_features: npt.NDArray[np.floating],
+    fusion: str = "sum",
+    mask_weight: float = MASK_WEIGHT,
+) -> npt.NDArray[np.float32]:
+    """(U, D) L2-normalised fused feature of every membership pattern (the per-pixel feature, once per pattern).
+
+    Painting them through the pattern-index image gives the per-pixel features without a K×H×W
+    weight tensor; the scores of `score_maps` are these features' cosines with the prompts.
+    """
+    if fusion not in FUSIONS:
+        raise SemlatError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
+    g = np.asarray(global_feature, dtype=np.float64)
+    vectors = _region_vectors(g, np.asarray(region_features, dtype=np.float64), fusion, mask_weight)
+    empty = ~patterns.any(axis=1)
+    base = np.ones(len(patterns)) if fusion == "sum" else empty.astype(np.float64)
+    with _single_threaded_blas():
+        fused = patterns.astype(np.float64) @ vectors + base[:, None] * g
+    return normalize(fused, np.float32)
 
 
 def argmax_segmentation(maps: npt.NDArray[np.floating]) -> npt.NDArray[np.intp]:
