@@ -206,3 +206,15 @@ def test_nearest_sample_takes_the_pixel_under_each_centre():
     up = nearest_sample(image, (12, 16))
     assert up.tolist() == np.repeat(np.repeat(image, 2, axis=0), 2, axis=1).tolist()
     assert nearest_sample(image, (1, 1)).tolist() == [[image[3, 4]]]
+
+
+def test_a_hash_collision_falls_back_to_the_exact_unique(monkeypatch):
+    """Beyond 64 masks rows are deduplicated by a hash, checked exactly: a collision must not merge patterns."""
+    from semlat.scoring import fusion
+
+    rng = np.random.default_rng(8)
+    masks = rng.random((70, 9, 11)) < 0.4
+    g, regions, texts = _unit(rng.normal(size=D)), _unit(rng.normal(size=(70, D))), _unit(rng.normal(size=(3, D)))
+    monkeypatch.setattr(fusion, "_row_hash", lambda words: np.zeros(len(words), np.uint64))  # every row collides
+    fast = score_maps([encode(m) for m in masks], g, regions, texts, score="cosine")
+    np.testing.assert_allclose(fast, dense_reference(masks, g, regions, texts, "sum", "cosine"), atol=1e-5, rtol=0)

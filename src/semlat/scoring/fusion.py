@@ -99,14 +99,35 @@ def _unique_rows(member: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.intp], n
     """First occurrence of every distinct row and each row's distinct-row index.
 
     Rows are bit-packed into 64-bit words; up to 64 masks that is one integer per row and a
-    1-D unique, several times faster than ``np.unique(axis=0)``.
+    1-D unique, several times faster than ``np.unique(axis=0)``. Beyond 64 the words are mixed
+    into one 64-bit hash per row for the same 1-D unique, checked exactly afterwards (a collision,
+    never seen, falls back to ``np.unique(axis=0)``).
     """
     packed = np.packbits(member, axis=1)
     packed = np.pad(packed, ((0, 0), (0, -packed.shape[1] % 8)))
     words = np.ascontiguousarray(packed).view(np.uint64)
-    keys = words[:, 0] if words.shape[1] == 1 else words
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    if words.shape[1] == 1:
+        _, first, inverse = np.unique(words[:, 0], return_index=True, return_inverse=True)
+        return first, inverse.reshape(-1).astype(np.intp)
+    _, first, inverse = np.unique(_row_hash(words), return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if not np.array_equal(words[first[inverse]], words):
+        _, first, inverse = np.unique(words, axis=0, return_index=True, return_inverse=True)
     return first, inverse.reshape(-1).astype(np.intp)
+
+
+_HASH_MULTIPLIERS = np.random.default_rng(0x5E31A7).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
+
+
+def _row_hash(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """One 64-bit hash per row of words (multiply-xorshift per word, odd multipliers, wrapping)."""
+    n_words = words.shape[1]
+    multipliers = _HASH_MULTIPLIERS[np.arange(n_words) % len(_HASH_MULTIPLIERS)]
+    with np.errstate(over="ignore"):
+        mixed = words * multipliers
+        mixed ^= mixed >> np.uint64(29)
+        mixed *= multipliers[::-1]
+        return np.bitwise_xor.reduce(mixed ^ (mixed >> np.uint64(32)), axis=1)
 
 
 def _region_vectors(
