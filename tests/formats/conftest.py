@@ -46,7 +46,7 @@ def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
-def build(root: Path, seed: int = 0) -> ExportCase:
+def build(root: Path, seed: int = 0, dim: int = DIM) -> ExportCase:
     rng = np.random.default_rng(seed)
     ws = Workspace.open_or_create(root)
     ws.claim_config("region_sets", KEY.region_set, {"backend": "test"}, hint="")
@@ -62,7 +62,7 @@ def build(root: Path, seed: int = 0) -> ExportCase:
             regions.append(Region.from_mask(region_id, mask, label=label, level=level))
             masks[name].append((level, label, mask))
         ws.write_regions(KEY.region_set, record.image_id, regions)
-        vectors[name] = unit(rng.normal(size=(1 + len(regions), DIM)))
+        vectors[name] = unit(rng.normal(size=(1 + len(regions), dim)))
         ws.write_embeddings(KEY, record.image_id, [WHOLE_IMAGE, *range(len(regions))], vectors[name])
     return ExportCase(ws, masks, vectors)
 

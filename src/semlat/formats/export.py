@@ -193,15 +193,16 @@ class ExportWriter:
             return
         for path in self._new:
             path.unlink(missing_ok=True)
-        for folder in self._made:  # deepest first
+        for folder in sorted(set(self._made), key=lambda path: len(path.parts), reverse=True):  # deepest first
             try:
                 folder.rmdir()
             except OSError:
-                break
+                continue
 
     def write(self, name: str, write: Callable[[IO[bytes]], Any], *, beside: bool = False) -> Path:
-        """Write ``folder/name`` (``out_dir/name`` when ``beside``) atomically with ``write(handle)``; returns its path."""
+        """Write ``folder/name`` (``out_dir/name`` when ``beside``; sub-folders are made) atomically; returns its path."""
         path = (self.out_dir if beside else self.folder) / name
+        self._made += [parent for parent in path.parents if not parent.exists()]
         if not path.exists():
             self._new.append(path)
         atomic_write(path, write, make_parents=True)

@@ -22,6 +22,7 @@ the feature array at every pixel, and an empty one crashes it.
 H×W is what LangSplat's camera loader trains at (`semlat.formats.export.loader_size`): heights
 over 1080 scaled to 1080 keeping the aspect, or ``--resolution`` as LangSplat reads it (1/2/4/8
 divide, another value is a target width). stem = the image name before its first dot.
+``--autoencoder`` also trains LangSplat's 512 -> 3 autoencoder (`semlat.formats.langsplat_autoencoder`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from semlat.errors import SemlatError
 from semlat.formats.base import ExportResult
 from semlat.formats.export import (
     ExportWriter,
@@ -46,6 +48,7 @@ from semlat.formats.export import (
     paint_order,
     visible_regions,
 )
+from semlat.formats.langsplat_autoencoder import INPUT_DIM, write_autoencoder
 from semlat.progress import track
 from semlat.types import FeatureKey, ImageRecord
 
@@ -66,9 +69,13 @@ class LangSplatSettings(FeatureExportSettings):
 
     Args:
         resolution: LangSplat's --resolution: -1 scales heights over 1080 to 1080, 1/2/4/8 divide the size, another value is a target width.
+        autoencoder: Also train LangSplat's 512->3 autoencoder on the features: language_features_dim3/ and ckpt/<name>/best_ckpt.pth.
+        autoencoder_epochs: Training epochs of --autoencoder (LangSplat's 100).
     """
 
     resolution: int = -1
+    autoencoder: bool = False
+    autoencoder_epochs: int = 100
 
 
 def image_language_features(
@@ -111,6 +118,11 @@ def export_langsplat(ws: Workspace, out_dir: Path, settings: LangSplatSettings |
     key = export_key(ws, settings)
     records = export_records(ws, key.region_set, key)
     loader_size(1, 1, settings.resolution, cap=HEIGHT_CAP, capped="height")  # a bad resolution fails before writing
+    if settings.autoencoder and ws.manifest.embedding_dim != INPUT_DIM:
+        raise SemlatError(
+            f"--autoencoder needs {INPUT_DIM}-d features (LangSplat's autoencoder takes {INPUT_DIM}), these are "
+            f"{ws.manifest.embedding_dim}-d: export without --autoencoder"
+        )
     sizes, rows = set(), [0, 0, 0, 0]
     with ExportWriter(Path(out_dir), FOLDER, "langsplat", overwrite=settings.overwrite) as writer:
         for record in track(records, "exporting langsplat"):
@@ -120,6 +132,8 @@ def export_langsplat(ws: Workspace, out_dir: Path, settings: LangSplatSettings |
             writer.write(f"{stem}_s.npy", lambda handle, a=seg: np.save(handle, a, allow_pickle=False))
             sizes.add((seg.shape[2], seg.shape[1]))
             rows = [total + count for total, count in zip(rows, counts)]
+        if settings.autoencoder:
+            write_autoencoder(writer, [file_stem(record.file_name) for record in records], epochs=settings.autoencoder_epochs)
         levels = {level: {"region_level": OUR_LEVEL.get(level, "all"), "rows": count} for level, count in zip(LEVELS, rows)}
         manifest = writer.finish(
             key, ws, key.region_set, len(records), settings, levels=levels, resolution=sorted(map(list, sizes))
