@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -150,6 +150,18 @@ def last_covering(patterns: npt.NDArray[np.bool_], order: Sequence[int]) -> npt.
 def paint_order(regions: Sequence[Region], keep: Sequence[int]) -> list[int]:
     """``keep`` (indices into ``regions``) largest first, so a smaller region is painted over a larger one."""
     return sorted(keep, key=lambda i: (-regions[i].area, regions[i].region_id))
+
+
+class FunctionExporter:
+    """An `Exporter` whose ``run`` is the format's export function (its ``export`` attribute)."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    settings: ClassVar[type]
+    export: ClassVar[Callable[..., Any]]
+
+    def run(self, ws: Workspace, out_dir: Path, settings: Any = None) -> Any:
+        return type(self).export(ws, out_dir, settings)
 
 
 class ExportWriter:

@@ -25,7 +25,15 @@ import numpy.typing as npt
 
 from semlat.errors import SemlatError
 from semlat.formats.base import ExportResult
-from semlat.formats.export import ExportWriter, FeatureExportSettings, export_key, export_records, file_stem, image_patterns
+from semlat.formats.export import (
+    ExportWriter,
+    FeatureExportSettings,
+    FunctionExporter,
+    export_key,
+    export_records,
+    file_stem,
+    image_patterns,
+)
 from semlat.progress import track
 from semlat.scoring.fusion import FUSIONS, pattern_features
 from semlat.types import FeatureKey, ImageRecord
@@ -164,7 +172,7 @@ def export_feature_3dgs(ws: Workspace, out_dir: Path, settings: Feature3DGSSetti
     return ExportResult("feature-3dgs", Path(out_dir), (*writer.files, manifest), len(records), key)
 
 
-class Feature3DGSExporter:
+class Feature3DGSExporter(FunctionExporter):
     """``semlat export feature-3dgs``: `export_feature_3dgs` behind the `Exporter` interface."""
 
     name = "feature-3dgs"
@@ -172,6 +180,4 @@ class Feature3DGSExporter:
         "Feature 3DGS's rgb_feature_langseg/<stem>_fmap_CxHxW.pt: fused per-pixel features, C x H x W float16 per image."
     )
     settings = Feature3DGSSettings
-
-    def run(self, ws: Workspace, out_dir: Path, settings: Feature3DGSSettings | None = None) -> ExportResult:
-        return export_feature_3dgs(ws, out_dir, settings)
+    export = staticmethod(export_feature_3dgs)

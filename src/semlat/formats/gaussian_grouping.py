@@ -25,6 +25,7 @@ from semlat.formats.base import ExportResult
 from semlat.formats.export import (
     ExportSettings,
     ExportWriter,
+    FunctionExporter,
     export_records,
     file_stem,
     image_patterns,
@@ -126,12 +127,10 @@ def export_gaussian_grouping(ws: Workspace, out_dir: Path, settings: GaussianGro
     return ExportResult("gaussian-grouping", Path(out_dir), (*writer.files, manifest), len(records))
 
 
-class GaussianGroupingExporter:
+class GaussianGroupingExporter(FunctionExporter):
     """``semlat export gaussian-grouping``: `export_gaussian_grouping` behind the `Exporter` interface."""
 
     name = "gaussian-grouping"
     description = "Gaussian Grouping's object_mask/<stem>.png: 8-bit cross-view object ids of one region level per image."
     settings = GaussianGroupingSettings
-
-    def run(self, ws: Workspace, out_dir: Path, settings: GaussianGroupingSettings | None = None) -> ExportResult:
-        return export_gaussian_grouping(ws, out_dir, settings)
+    export = staticmethod(export_gaussian_grouping)

@@ -39,6 +39,7 @@ from semlat.formats.base import ExportResult
 from semlat.formats.export import (
     ExportWriter,
     FeatureExportSettings,
+    FunctionExporter,
     export_key,
     export_records,
     file_stem,
@@ -48,7 +49,7 @@ from semlat.formats.export import (
     paint_order,
     visible_regions,
 )
-from semlat.formats.langsplat_autoencoder import INPUT_DIM, write_autoencoder
+from semlat.formats.langsplat_autoencoder import EPOCHS, INPUT_DIM, write_autoencoder
 from semlat.progress import track
 from semlat.types import FeatureKey, ImageRecord
 
@@ -70,12 +71,12 @@ class LangSplatSettings(FeatureExportSettings):
     Args:
         resolution: LangSplat's --resolution: -1 scales heights over 1080 to 1080, 1/2/4/8 divide the size, another value is a target width.
         autoencoder: Also train LangSplat's 512->3 autoencoder on the features: language_features_dim3/ and ckpt/<name>/best_ckpt.pth.
-        autoencoder_epochs: Training epochs of --autoencoder (LangSplat's 100).
+        epochs: Training epochs of --autoencoder (LangSplat's 100).
     """
 
     resolution: int = -1
     autoencoder: bool = False
-    autoencoder_epochs: int = 100
+    epochs: int = EPOCHS
 
 
 def image_language_features(
@@ -133,7 +134,7 @@ def export_langsplat(ws: Workspace, out_dir: Path, settings: LangSplatSettings |
             sizes.add((seg.shape[2], seg.shape[1]))
             rows = [total + count for total, count in zip(rows, counts)]
         if settings.autoencoder:
-            write_autoencoder(writer, [file_stem(record.file_name) for record in records], epochs=settings.autoencoder_epochs)
+            write_autoencoder(writer, [file_stem(record.file_name) for record in records], epochs=settings.epochs)
         levels = {level: {"region_level": OUR_LEVEL.get(level, "all"), "rows": count} for level, count in zip(LEVELS, rows)}
         manifest = writer.finish(
             key, ws, key.region_set, len(records), settings, levels=levels, resolution=sorted(map(list, sizes))
@@ -141,12 +142,10 @@ def export_langsplat(ws: Workspace, out_dir: Path, settings: LangSplatSettings |
     return ExportResult("langsplat", Path(out_dir), (*writer.files, manifest), len(records), key)
 
 
-class LangSplatExporter:
+class LangSplatExporter(FunctionExporter):
     """``semlat export langsplat``: `export_langsplat` behind the `Exporter` interface."""
 
     name = "langsplat"
     description = "LangSplat's language_features/<stem>_f.npy (N, D) and _s.npy (4, H, W) per image (LangSplatV2, OpenGaussian, Dr-Splat read them too)."
     settings = LangSplatSettings
-
-    def run(self, ws: Workspace, out_dir: Path, settings: LangSplatSettings | None = None) -> ExportResult:
-        return export_langsplat(ws, out_dir, settings)
+    export = staticmethod(export_langsplat)

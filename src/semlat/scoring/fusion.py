@@ -145,6 +145,21 @@ def _region_vectors(
     return normalize(mixed, np.float64)
 
 
+def _fusion_terms(
+    patterns: npt.NDArray[np.bool_],
+    global_feature: npt.NDArray[np.floating],
+    region_features: npt.NDArray[np.floating],
+    fusion: str,
+    mask_weight: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(g, the summed region vectors, each pattern's weight of g): F_u = b_u g + M_u V before normalising."""
+    g = np.asarray(global_feature, dtype=np.float64)
+    vectors = _region_vectors(g, np.asarray(region_features, dtype=np.float64), fusion, mask_weight)
+    empty = ~patterns.any(axis=1)
+    base = np.ones(len(patterns)) if fusion == "sum" else empty.astype(np.float64)
+    return g, vectors, base
+
+
 def pattern_cosines(
     patterns: npt.NDArray[np.bool_],
     global_feature: npt.NDArray[np.floating],
@@ -158,12 +173,9 @@ def pattern_cosines(
     With F_u = b_u g + M_u V: F_u·q = b_u g·q + M_u (V q) and
     ‖F_u‖² = b_u ‖g‖² + 2 b_u M_u (V g) + M_u (V Vᵀ) M_uᵀ.
     """
-    g = np.asarray(global_feature, dtype=np.float64)
-    vectors = _region_vectors(g, np.asarray(region_features, dtype=np.float64), fusion, mask_weight)
+    g, vectors, base = _fusion_terms(patterns, global_feature, region_features, fusion, mask_weight)
     q = np.asarray(queries, dtype=np.float64)
     m = patterns.astype(np.float64)
-    empty = ~patterns.any(axis=1)
-    base = np.ones(len(patterns)) if fusion == "sum" else empty.astype(np.float64)
     numerator = m @ (vectors @ q.T) + base[:, None] * (g @ q.T)
     norm2 = base * (g @ g) + 2.0 * base * (m @ (vectors @ g)) + np.einsum("uk,uk->u", m @ (vectors @ vectors.T), m)
     return numerator / np.maximum(np.sqrt(np.maximum(norm2, 0.0)), _EPS)[:, None]
@@ -294,10 +306,7 @@ def pattern_features(
     """
     if fusion not in FUSIONS:
         raise SemlatError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
-    g = np.asarray(global_feature, dtype=np.float64)
-    vectors = _region_vectors(g, np.asarray(region_features, dtype=np.float64), fusion, mask_weight)
-    empty = ~patterns.any(axis=1)
-    base = np.ones(len(patterns)) if fusion == "sum" else empty.astype(np.float64)
+    g, vectors, base = _fusion_terms(patterns, global_feature, region_features, fusion, mask_weight)
     with _single_threaded_blas():
         fused = patterns.astype(np.float64) @ vectors + base[:, None] * g
     return normalize(fused, np.float32)
