@@ -64,7 +64,7 @@ def reconstruction(model, rows: np.ndarray) -> float:
 def test_langsplat_loads_the_checkpoint_and_reads_the_codes(tmp_path):
     case = build(tmp_path / "ws", dim=512)
     out = tmp_path / "scene"
-    export_langsplat(case.ws, out, LangSplatSettings(autoencoder=True, epochs=40))
+    export_langsplat(case.ws, out, LangSplatSettings(autoencoder=True, epochs=20))
     model = Autoencoder([256, 128, 64, 32, 3], [16, 32, 64, 128, 256, 256, 512])
     model.load_state_dict(torch.load(out / "ckpt" / "scene" / "best_ckpt.pth"))  # test.py's load, strict
     model.eval()
