@@ -125,6 +125,11 @@ def main() -> None:
             "regions_per_level": LEVEL_COUNTS,
             "dim": DIM,
             "note": "Synthetic workspace (ellipse regions, random unit features); export reads regions and features from LanceDB per image.",
+            "sizes": (
+                f"langsplat and gaussian-grouping on {args.images} images, feature-3dgs on {args.feature_images}: its maps are "
+                "~169 MiB each, so fewer images spare the shared disk; peak memory is per image, flat in the count either way."
+            ),
+            "machine_load": "2 cores shared with other work; timings include writing every file atomically (fsync).",
         },
         "formats": {},
     }
