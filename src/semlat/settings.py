@@ -11,8 +11,19 @@ import re
 
 
 def field_docs(settings: type) -> dict[str, str]:
-    """Each field's text in the ``Args`` section of a Google-style class docstring, on one line."""
-    doc = inspect.getdoc(settings) or ""
+    """Each field's text in the ``Args`` section of a Google-style class docstring, on one line.
+
+    A subclass adds to (or rewrites) the entries of the classes it derives from, so shared options
+    are documented once, in the base settings class.
+    """
+    docs: dict[str, str] = {}
+    for klass in reversed(settings.__mro__):
+        if klass is not object and klass.__doc__:
+            docs.update(_args_section(inspect.cleandoc(klass.__doc__)))
+    return {key: text.replace("``", "") for key, text in docs.items()}
+
+
+def _args_section(doc: str) -> dict[str, str]:
     docs: dict[str, str] = {}
     name = None
     for line in doc.split("Args:", 1)[1].splitlines() if "Args:" in doc else []:
@@ -24,4 +35,4 @@ def field_docs(settings: type) -> dict[str, str]:
             docs[name] = entry[2].strip()
         elif name and line.strip():
             docs[name] += " " + line.strip()
-    return {key: text.replace("``", "") for key, text in docs.items()}
+    return docs

@@ -194,3 +194,91 @@ def test_a_format_without_settings_gets_none(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert ToyExporter.seen == [(tmp_path / "ws", tmp_path / "out", None)]
     assert "toy.bin" in result.output
+
+
+# -- into the 3D pipelines: a COLMAP toy scene through run, label and the three exports -------
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory, tiny_checkpoint) -> tuple[Path, Path]:
+    """A toy scene written as a COLMAP folder, after `semlat run` and `semlat label` (scene, workspace)."""
+    from semlat.encoders import ModelSpec
+    from semlat.pipeline import run_pipeline
+    from semlat.stages.label import label_regions
+    from semlat.workspace import Workspace
+    from semlat_toy.io import write_scene
+
+    root = tmp_path_factory.mktemp("toy")
+    scene = write_scene(root / "scene", seed=1, n_views=3, width=64, height=48)
+    ws = Workspace.open_or_create(root / "ws")
+    model = ModelSpec("semlat-tiny", str(tiny_checkpoint))
+    run_pipeline(ws, scene, ["a"], root / "answers", backend="classical", model=model, device="cpu")
+    label_regions(ws, "classical", n_labels=4, descriptor="clip", device="cpu")
+    return scene, root / "ws"
+
+
+def test_a_colmap_scene_goes_run_then_export_into_each_pipeline(cli, toy_run, tmp_path) -> None:
+    import shutil
+
+    import pycolmap
+    import torch
+
+    from semlat.workspace import Workspace
+    from tests.formats.test_feature_3dgs import read_semantic_features
+    from tests.formats.test_gaussian_grouping import read_objects
+    from tests.formats.test_langsplat import get_language_feature
+
+    scene = tmp_path / "scene"
+    shutil.copytree(toy_run[0], scene)
+    workspace = toy_run[1]
+    for fmt in ("langsplat", "feature-3dgs", "gaussian-grouping"):
+        code, out, err = cli("export", fmt, "-w", workspace, "-o", scene)
+        assert code == 0 and "for 3 images" in out, err
+    ws = Workspace.open(workspace)
+    key = ws.feature_key()
+    labels = sorted(set(ws.region_columns("classical").column("label").to_pylist()))
+    ids = {label: index + 1 for index, label in enumerate(labels)}
+    assert len(ids) > 1 and min(ids) >= 0
+    names = [image.name for image in pycolmap.Reconstruction(str(scene / "sparse" / "0")).images.values()]
+    fmaps, dim = read_semantic_features(str(scene / "rgb_feature_langseg"), names)
+    assert dim == ws.manifest.embedding_dim
+    for name in names:
+        record = ws.image(name)
+        regions, vectors = ws.regions_and_features(key, record)
+        masks = [region.mask() for region in regions]
+        y, x = 24, 32
+        over = [i for i, mask in enumerate(masks) if mask[y, x]]
+        smallest = min(over, key=lambda i: (regions[i].area, -i)) if over else None
+        feature, mask = get_language_feature(str(scene / "language_features"), name.split(".")[0], 0, 48, 64)
+        assert bool(mask[0, y, x]) == (smallest is not None)
+        if smallest is not None:
+            np.testing.assert_array_equal(feature[:, y, x].numpy(), vectors[1 + smallest])
+        expected = vectors[0] + 0.8 * vectors[1:][over].sum(axis=0)
+        fmap = fmaps[name.split(".")[0]]  # 480x360: its pixel (180, 240) has its centre in pixel (24, 32)
+        assert tuple(fmap.shape) == (dim, 360, 480)
+        np.testing.assert_allclose(fmap[:, 180, 240].float().numpy(), expected / np.linalg.norm(expected), atol=2e-3)
+        _, objects = read_objects(str(scene / "object_mask"), name)
+        assert objects.shape == (48, 64) and objects.dtype == torch.uint8
+        assert int(objects[y, x]) == (0 if smallest is None else ids[regions[smallest].label])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "gaussian-grouping", "--level", "9"], "no regions of level 9"),
+        (["export", "feature-3dgs", "--level", "9"], "no regions of level 9"),
+        (["export", "langsplat", "--features", "smoothed"], "no matching embeddings"),
+        (["export", "langsplat", "--resolution", "0"], "resolution 0"),
+    ],
+    ids=["gaussian-grouping level", "feature-3dgs level", "no such features", "bad resolution"],
+)
+def test_bad_export_options_are_one_line_and_write_nothing(cli, toy_run, tmp_path, args, message) -> None:
+    code, _, err = cli(*args, "-w", toy_run[1], "-o", tmp_path / "out")
+    assert code == 2 and err.startswith("error:") and err.strip().count("\n") == 0 and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_workspace_without_embeddings_exports_nothing(cli, tmp_path, images_dir) -> None:
+    assert cli("masks", images_dir, "-w", tmp_path / "ws", "--backend", "classical", "--max-regions", "2")[0] == 0
+    for fmt in ("langsplat", "feature-3dgs"):
+        code, _, err = cli("export", fmt, "-w", tmp_path / "ws", "-o", tmp_path / "out")
+        assert code == 2 and "run `semlat embed` first" in err and err.strip().count("\n") == 0, err
+    assert not (tmp_path / "out").exists()

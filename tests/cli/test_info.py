@@ -25,3 +25,14 @@ def test_no_workspace_is_one_error_line(cli, tmp_path):
     code, out, err = cli("info", "-w", tmp_path)
     assert code == 2 and out == "" and err.startswith("error:") and "not a semlat workspace" in err
     assert err.strip().count("\n") == 0
+
+
+def test_a_scene_is_listed(cli, tmp_path, images_dir):
+    from tests.scenes import POINTS_PER_IMAGE, colmap_scene
+
+    colmap_scene(images_dir, tmp_path / "scene")
+    assert cli("masks", tmp_path / "scene", "-w", tmp_path / "ws", "--backend", "classical", "--max-regions", "2")[0] == 0
+    code, out, err = cli("info", "-w", tmp_path / "ws")
+    assert code == 0, err
+    source = (tmp_path / "scene").resolve()
+    assert out.splitlines()[-1] == f"scene: colmap {source} (3 cameras, {3 * POINTS_PER_IMAGE} SfM observations)"

@@ -8,7 +8,16 @@ import pytest
 
 from semlat.errors import SemlatError
 from semlat.rle import encode
-from semlat.scoring.fusion import FUSIONS, SCORES, argmax_segmentation, score_maps, segment_patterns
+from semlat.scoring.fusion import (
+    FUSIONS,
+    SCORES,
+    argmax_segmentation,
+    nearest_sample,
+    pattern_features,
+    pattern_index,
+    score_maps,
+    segment_patterns,
+)
 
 D = 16
 
@@ -176,3 +185,36 @@ def test_bad_arguments_are_explained():
         score_maps(rles + [encode(np.ones((4, 5), bool))], g, np.vstack([regions, g]), texts)
     with pytest.raises(SemlatError, match="pair up"):
         score_maps(rles, g, regions[1:], texts)
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pattern_features_painted_are_the_dense_fused_features(fusion, shape):
+    masks, g, regions, _, _ = random_case(5, *shape)
+    patterns, of_segment, lengths = segment_patterns([encode(m) for m in masks], shape)
+    features = pattern_features(patterns, g, regions, fusion)
+    index = pattern_index(of_segment, lengths, shape, len(patterns))
+    assert index.shape == shape and features.dtype == np.float32
+    expected = dense_reference(masks, g, regions, np.eye(D), fusion, "cosine")  # cosines with a basis: the features
+    np.testing.assert_allclose(np.moveaxis(features[index], -1, 0), expected, atol=1e-5, rtol=0)
+
+
+def test_nearest_sample_takes_the_pixel_under_each_centre():
+    image = np.arange(6 * 8).reshape(6, 8)
+    assert nearest_sample(image, (6, 8)) is image
+    assert nearest_sample(image, (3, 4)).tolist() == image[1::2, 1::2].tolist()
+    up = nearest_sample(image, (12, 16))
+    assert up.tolist() == np.repeat(np.repeat(image, 2, axis=0), 2, axis=1).tolist()
+    assert nearest_sample(image, (1, 1)).tolist() == [[image[3, 4]]]
+
+
+def test_a_hash_collision_falls_back_to_the_exact_unique(monkeypatch):
+    """Beyond 64 masks rows are deduplicated by a hash, checked exactly: a collision must not merge patterns."""
+    from semlat.scoring import fusion
+
+    rng = np.random.default_rng(8)
+    masks = rng.random((70, 9, 11)) < 0.4
+    g, regions, texts = _unit(rng.normal(size=D)), _unit(rng.normal(size=(70, D))), _unit(rng.normal(size=(3, D)))
+    monkeypatch.setattr(fusion, "_row_hash", lambda words: np.zeros(len(words), np.uint64))  # every row collides
+    fast = score_maps([encode(m) for m in masks], g, regions, texts, score="cosine")
+    np.testing.assert_allclose(fast, dense_reference(masks, g, regions, texts, "sum", "cosine"), atol=1e-5, rtol=0)

@@ -86,7 +86,12 @@ def add_export(group: typer.Typer, exporter: Exporter) -> None:
         from semlat.workspace import Workspace
 
         result = exporter.run(Workspace.open(workspace), output, _settings(exporter, options))
-        out.print(f"wrote {', '.join(map(str, result.files))}", soft_wrap=True, markup=False)
+        if len(result.files) <= 3:
+            out.print(f"wrote {', '.join(map(str, result.files))}", soft_wrap=True, markup=False)
+        else:
+            out.print(
+                f"wrote {len(result.files)} files for {result.images} images into {result.out_dir}", soft_wrap=True, markup=False
+            )
 
     group.command(exporter.name, help=exporter.description)(_command(exporter, [_WORKSPACE, _OUTPUT], run))
 

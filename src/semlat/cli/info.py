@@ -15,3 +15,10 @@ def info(workspace: Workspace_) -> None:
     out.print(f"{len(ws.images())} images; region sets: {', '.join(ws.region_sets()) or 'none'}")
     for key in ws.feature_keys():
         out.print(f"features: {key} ({ws.manifest.feature_sets[str(key)]})")
+    scene = ws.manifest.scene
+    if scene:
+        out.print(
+            f"scene: {scene['kind']} {scene['source']} ({scene['cameras']} cameras, {scene['observations']} SfM observations)",
+            soft_wrap=True,
+            markup=False,
+        )

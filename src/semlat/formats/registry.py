@@ -17,6 +17,9 @@ IMPORTERS: list[str] = [
 ]
 EXPORTERS: list[str] = [
     "semlat.formats.original:OriginalExporter",
+    "semlat.formats.langsplat:LangSplatExporter",
+    "semlat.formats.feature_3dgs:Feature3DGSExporter",
+    "semlat.formats.gaussian_grouping:GaussianGroupingExporter",
 ]
 
 

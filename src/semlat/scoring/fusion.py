@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -98,14 +99,35 @@ def _unique_rows(member: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.intp], n
     """First occurrence of every distinct row and each row's distinct-row index.
 
     Rows are bit-packed into 64-bit words; up to 64 masks that is one integer per row and a
-    1-D unique, several times faster than ``np.unique(axis=0)``.
+    1-D unique, several times faster than ``np.unique(axis=0)``. Beyond 64 the words are mixed
+    into one 64-bit hash per row for the same 1-D unique, checked exactly afterwards (a collision,
+    never seen, falls back to ``np.unique(axis=0)``).
     """
     packed = np.packbits(member, axis=1)
     packed = np.pad(packed, ((0, 0), (0, -packed.shape[1] % 8)))
     words = np.ascontiguousarray(packed).view(np.uint64)
-    keys = words[:, 0] if words.shape[1] == 1 else words
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    if words.shape[1] == 1:
+        _, first, inverse = np.unique(words[:, 0], return_index=True, return_inverse=True)
+        return first, inverse.reshape(-1).astype(np.intp)
+    _, first, inverse = np.unique(_row_hash(words), return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if not np.array_equal(words[first[inverse]], words):
+        _, first, inverse = np.unique(words, axis=0, return_index=True, return_inverse=True)
     return first, inverse.reshape(-1).astype(np.intp)
+
+
+_HASH_MULTIPLIERS = np.random.default_rng(0x5E31A7).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
+
+
+def _row_hash(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """One 64-bit hash per row of words (multiply-xorshift per word, odd multipliers, wrapping)."""
+    n_words = words.shape[1]
+    multipliers = _HASH_MULTIPLIERS[np.arange(n_words) % len(_HASH_MULTIPLIERS)]
+    with np.errstate(over="ignore"):
+        mixed = words * multipliers
+        mixed ^= mixed >> np.uint64(29)
+        mixed *= multipliers[::-1]
+        return np.bitwise_xor.reduce(mixed ^ (mixed >> np.uint64(32)), axis=1)
 
 
 def _region_vectors(
@@ -123,6 +145,21 @@ def _region_vectors(
     return normalize(mixed, np.float64)
 
 
+def _fusion_terms(
+    patterns: npt.NDArray[np.bool_],
+    global_feature: npt.NDArray[np.floating],
+    region_features: npt.NDArray[np.floating],
+    fusion: str,
+    mask_weight: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(g, the summed region vectors, each pattern's weight of g): F_u = b_u g + M_u V before normalising."""
+    g = np.asarray(global_feature, dtype=np.float64)
+    vectors = _region_vectors(g, np.asarray(region_features, dtype=np.float64), fusion, mask_weight)
+    empty = ~patterns.any(axis=1)
+    base = np.ones(len(patterns)) if fusion == "sum" else empty.astype(np.float64)
+    return g, vectors, base
+
+
 def pattern_cosines(
     patterns: npt.NDArray[np.bool_],
     global_feature: npt.NDArray[np.floating],
@@ -136,12 +173,9 @@ def pattern_cosines(
     With F_u = b_u g + M_u V: F_u·q = b_u g·q + M_u (V q) and
     ‖F_u‖² = b_u ‖g‖² + 2 b_u M_u (V g) + M_u (V Vᵀ) M_uᵀ.
     """
-    g = np.asarray(global_feature, dtype=np.float64)
-    vectors = _region_vectors(g, np.asarray(region_features, dtype=np.float64), fusion, mask_weight)
+    g, vectors, base = _fusion_terms(patterns, global_feature, region_features, fusion, mask_weight)
     q = np.asarray(queries, dtype=np.float64)
     m = patterns.astype(np.float64)
-    empty = ~patterns.any(axis=1)
-    base = np.ones(len(patterns)) if fusion == "sum" else empty.astype(np.float64)
     numerator = m @ (vectors @ q.T) + base[:, None] * (g @ q.T)
     norm2 = base * (g @ g) + 2.0 * base * (m @ (vectors @ g)) + np.einsum("uk,uk->u", m @ (vectors @ vectors.T), m)
     return numerator / np.maximum(np.sqrt(np.maximum(norm2, 0.0)), _EPS)[:, None]
@@ -231,12 +265,51 @@ def paint(
     row-major; its runs are found again and the maps are written in order with one repeat.
     """
     height, width = shape
-    small = np.int16 if len(per_pattern) <= np.iinfo(np.int16).max else np.int32
-    index = np.repeat(pattern_of_segment.astype(small), lengths).reshape(width, height).T.ravel()
+    index = pattern_index(pattern_of_segment, lengths, shape, len(per_pattern)).ravel()
     starts = np.flatnonzero(np.concatenate(([True], index[1:] != index[:-1])))
     run_lengths = np.diff(starts, append=index.size)
     per_run = np.ascontiguousarray(per_pattern.T)[:, index[starts]]  # (P, runs)
     return np.repeat(per_run, run_lengths, axis=1).reshape(-1, height, width)
+
+
+def pattern_index(
+    pattern_of_segment: npt.NDArray[np.intp], lengths: npt.NDArray[np.int64], shape: tuple[int, int], n_patterns: int
+) -> npt.NDArray[np.integer]:
+    """The row-major (H, W) image of every pixel's pattern index (int16 when the patterns allow)."""
+    height, width = shape
+    small = np.int16 if n_patterns <= np.iinfo(np.int16).max else np.int32
+    return np.repeat(pattern_of_segment.astype(small), lengths).reshape(width, height).T
+
+
+def nearest_sample(image: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
+    """``image`` (H, W) resampled to ``size`` (h, w) by the nearest pixel centre (as OpenCV's INTER_NEAREST_EXACT)."""
+    height, width = image.shape[:2]
+    out_h, out_w = size
+    if (out_h, out_w) == (height, width):
+        return image
+    rows = np.minimum(((np.arange(out_h) + 0.5) * height / out_h).astype(np.intp), height - 1)
+    cols = np.minimum(((np.arange(out_w) + 0.5) * width / out_w).astype(np.intp), width - 1)
+    return image[rows[:, None], cols[None, :]]
+
+
+def pattern_features(
+    patterns: npt.NDArray[np.bool_],
+    global_feature: npt.NDArray[np.floating],
+    region_features: npt.NDArray[np.floating],
+    fusion: str = "sum",
+    mask_weight: float = MASK_WEIGHT,
+) -> npt.NDArray[np.float32]:
+    """(U, D) L2-normalised fused feature of every membership pattern (the per-pixel feature, once per pattern).
+
+    Painting them through the pattern-index image gives the per-pixel features without a K×H×W
+    weight tensor; the scores of `score_maps` are these features' cosines with the prompts.
+    """
+    if fusion not in FUSIONS:
+        raise SemlatError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
+    g, vectors, base = _fusion_terms(patterns, global_feature, region_features, fusion, mask_weight)
+    with _single_threaded_blas():
+        fused = patterns.astype(np.float64) @ vectors + base[:, None] * g
+    return normalize(fused, np.float32)
 
 
 def argmax_segmentation(maps: npt.NDArray[np.floating]) -> npt.NDArray[np.intp]:
