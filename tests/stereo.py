@@ -43,7 +43,7 @@ def agreement(ws: Workspace, region_set: str, disparity: np.ndarray) -> tuple[fl
     return float((a == b).mean()), float(chance)
 
 
-CLUSTERED = {"keep_latents": True, "device": "cpu", "max_regions": 0, "min_area": 0.0}
+CLUSTERED = {"mode": "clustered", "keep_latents": True, "device": "cpu", "max_regions": 0, "min_area": 0.0}
 """Clustered MobileSAM settings of the stereo tests: latents kept for the next region set, every
 mask kept (the agreement thresholds were measured so)."""
 

@@ -60,6 +60,21 @@ BAD_INPUTS = {
     "COLMAP names matching no file": (lambda d: ["masks", _scene_matching_no_file(d)], ("no image named",), BOTH),
     "truncated binary COLMAP model": (lambda d: ["masks", _truncated_binary_scene(d)], ("cannot be read",), BOTH),
     "transforms.json without frames": (lambda d: ["masks", _transforms_without_frames(d)], ("has no frames",), BOTH),
+    "no point prompts": (
+        lambda d: ["masks", d, "--backend", "mobile-sam", "--mode", "automatic", "--points-per-side", "0"],
+        ("--points-per-side",),
+        BOTH,
+    ),
+    "a threshold outside [0, 1]": (
+        lambda d: ["masks", d, "--backend", "mobile-sam", "--mode", "automatic", "--stability-score-thresh", "1.5"],
+        ("--stability-score-thresh 1.5", "[0, 1]"),
+        BOTH,
+    ),
+    "an unknown decoder precision": (
+        lambda d: ["masks", d, "--backend", "mobile-sam", "--mode", "automatic", "--precision", "fp8"],
+        ("--precision 'fp8'", "bfloat16"),
+        BOTH,
+    ),
     "missing SAM checkpoint": (lambda d: ["masks", d, "--backend", "sam"], ("sam_vit_h_4b8939.pth", "--checkpoint"), (True,)),
 }
 CASES = [

@@ -48,7 +48,7 @@ def test_config_records_the_resolved_model_and_the_settings_that_change_regions(
         ("mask_nms_thresh", 0.7),
         ("min_area", 0.002),
         ("max_regions", 64),
-        ("levels", False),
+        ("levels", True),
         ("crop_layers", 0),
         ("crop_points_downscale", 1),
         ("min_mask_region_area", 0),

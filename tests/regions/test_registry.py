@@ -17,7 +17,7 @@ from semlat.regions.clustered import ClusteredProposer, ClusteredSettings
     "backend, mode, settings, proposer",
     [
         ("classical", None, ClassicalSettings, ClassicalProposer),
-        ("mobile-sam", None, ClusteredSettings, ClusteredProposer),
+        ("mobile-sam", None, AutomaticSettings, AutomaticProposer),
         ("mobile-sam", "clustered", ClusteredSettings, ClusteredProposer),
         ("mobile-sam", "automatic", AutomaticSettings, AutomaticProposer),
     ],
@@ -29,8 +29,8 @@ def test_defaults_come_from_the_settings_dataclass_alone(backend, mode, settings
 
 
 def test_both_sam_families_share_the_modes():
-    assert registry.make_settings("sam") == registry.make_settings("mobile-sam") == ClusteredSettings()
-    assert list(registry.modes("sam")) == list(registry.modes("mobile-sam")) == ["clustered", "automatic"]
+    assert registry.make_settings("sam") == registry.make_settings("mobile-sam") == AutomaticSettings()
+    assert list(registry.modes("sam")) == list(registry.modes("mobile-sam")) == ["automatic", "clustered"]
 
 
 def test_given_options_override_the_defaults_and_none_means_not_given():
@@ -43,10 +43,10 @@ def test_given_options_override_the_defaults_and_none_means_not_given():
     "backend, options, message",
     [
         ("nope", {}, "unknown region backend 'nope': choose one of classical, mobile-sam, sam"),
-        ("mobile-sam", {"mode": "everything"}, "unknown --mode 'everything' for mobile-sam: use clustered or automatic"),
+        ("mobile-sam", {"mode": "everything"}, "unknown --mode 'everything' for mobile-sam: use automatic or clustered"),
         ("classical", {"mode": "automatic"}, "--mode does not apply to classical"),
         ("mobile-sam", {"mode": "automatic", "batch_size": 3}, "--batch-size does not apply to automatic mode"),
-        ("mobile-sam", {"method": "slic"}, "--method does not apply to clustered mode"),
+        ("mobile-sam", {"method": "slic"}, "--method does not apply to automatic mode"),
         ("classical", {"prompt": "points", "n_labels": 4}, "--labels, --prompt does not apply to classical"),
         ("sam", {"sam_type": "vit_b"}, "sam_vit_b_01ec64.pth"),  # the factory checks the weights
     ],
@@ -68,9 +68,9 @@ def test_every_setting_is_an_option_with_its_docs_and_defaults():
     assert by_name["max_regions"].help == "Keep at most this many regions per image, largest first (0: all)."
     assert by_name["max_regions"].default == str(ClassicalSettings().max_regions) == str(ClusteredSettings().max_regions)
     assert by_name["batch_size"].help.startswith("clustered: images per batch") and by_name["batch_size"].default == "4"
-    assert by_name["device"].help.startswith("clustered, automatic: torch device") and by_name["device"].default is None
+    assert by_name["device"].help.startswith("automatic, clustered: torch device") and by_name["device"].default is None
     levels = by_name["levels"].help
-    assert levels.startswith("clustered: keep SAM's three masks") and "; automatic: LangSplat's levels" in levels
+    assert levels.startswith("automatic: LangSplat's levels") and "; clustered: keep SAM's three masks" in levels
     assert by_name["components"].type is bool and by_name["components"].default == "off"
     assert by_name["checkpoint"].type is str and by_name["scale"].type is float
 
@@ -89,8 +89,8 @@ def test_options_show_each_modes_default_where_they_differ(monkeypatch):
     monkeypatch.setitem(registry.BACKENDS, "other", {"other": registry.Mode(Other, lambda settings: None)})
     by_name = {option.name: option for option in registry.options()}
     assert by_name["max_regions"].help == "Keep at most this many regions per image, largest first (0: all)."
-    assert by_name["max_regions"].default == "clustered: 64, automatic: 64, classical: 64, other: 0"
-    assert by_name["min_area"].help.startswith("clustered, automatic, classical: smallest region kept")
+    assert by_name["max_regions"].default == "automatic: 64, clustered: 64, classical: 64, other: 0"
+    assert by_name["min_area"].help.startswith("automatic, clustered, classical: smallest region kept")
 
 
 def test_the_table_and_the_settings_import_without_torch():

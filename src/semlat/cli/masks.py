@@ -13,7 +13,7 @@ from semlat.cli.options import Backend, Colmap, ImagesSubdir, SceneDir, Workspac
 from semlat.regions.registry import options, resolve_mode
 
 MODE_HELP = (
-    "SAM backends: clustered (cross-view labels, the original) or automatic (a grid of point prompts through SAM's filters, see semlat.regions.generator; labelled across views after)."
+    "SAM backends: automatic (default: a grid of point prompts through SAM's filters with LangSplat's levels, see semlat.regions.generator; labelled across views after) or clustered (the original's algorithm, faster on a CPU)."
     f" \\[default: {resolve_mode('mobile-sam')[0]}]"
 )
 

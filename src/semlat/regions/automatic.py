@@ -70,7 +70,7 @@ class AutomaticSettings:
     mask_nms_thresh: float = 0.7
     min_area: float = 0.002
     max_regions: int = 64
-    levels: bool = False
+    levels: bool = True
     crop_layers: int = 0
     crop_points_downscale: int = 1
     min_mask_region_area: int = 0

@@ -39,8 +39,8 @@ class Mode:
 def _sam(backend: str) -> dict[str, Mode]:
     """SAM's modes for one model family (``backend`` chooses the weights); the first is the default."""
     return {
-        "clustered": Mode(ClusteredSettings, partial(ClusteredProposer, backend=backend)),
         "automatic": Mode(AutomaticSettings, partial(AutomaticProposer, backend=backend)),
+        "clustered": Mode(ClusteredSettings, partial(ClusteredProposer, backend=backend)),
     }
 
 

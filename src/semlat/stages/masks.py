@@ -64,7 +64,7 @@ def propose_regions(
         backend: region backend (see `semlat.regions.registry.BACKENDS`; default:
             `semlat.regions.bundled.default_backend`).
         region_set: name of the region set to write (default: the backend name).
-        mode: the backend's mode, for SAM backends "clustered" (default) or "automatic".
+        mode: the backend's mode, for SAM backends "automatic" (default) or "clustered".
         **settings: fields of the mode's settings dataclass (`ClassicalSettings`,
             `ClusteredSettings`, `AutomaticSettings`), over its defaults; None means not given.
     """
