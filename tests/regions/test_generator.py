@@ -11,6 +11,7 @@ from semlat.errors import SemlatError
 from semlat.regions.automatic import AutomaticProposer, AutomaticSettings
 from semlat.regions.generator import (
     _remove_small_regions,
+    _upsampled_masks,
     as_rgb,
     crop_boxes,
     generate,
@@ -45,6 +46,24 @@ def test_stability_score_and_boxes_are_sams():
     assert torch.allclose(stability_score(logits[:4], 1.0), expected[:4])
     assert stability_score(logits[4:], 1.0).item() == 0  # no division by zero
     assert torch.equal(mask_boxes(logits > 0), amg.batched_mask_to_box(logits > 0).float())
+
+
+@pytest.mark.parametrize("input_hw", [(1024, 1024), (683, 1024), (1024, 700)])
+def test_upsampling_inside_the_boxes_gives_sams_full_upsampling_exactly(input_hw):
+    yy, xx = torch.meshgrid(torch.arange(256.0), torch.arange(256.0), indexing="ij")
+    generator = torch.Generator().manual_seed(0)
+    blobs = []
+    for _ in range(12):  # discs of all sizes, one touching the border, plus noise; and one empty, one full
+        cy, cx, r = (torch.rand(3, generator=generator) * torch.tensor([256, 256, 80])).tolist()
+        blobs.append((r + 2 - ((yy - cy) ** 2 + (xx - cx) ** 2).sqrt()) / 3 + torch.randn(256, 256, generator=generator) * 0.3)
+    logits = torch.stack([*blobs, torch.full((256, 256), -5.0), torch.full((256, 256), 5.0)])
+    pieces, stab = _upsampled_masks(logits, input_hw, input_hw, 1.0)
+    full = torch.nn.functional.interpolate(logits[:, None], (1024, 1024), mode="bilinear", align_corners=False)[:, 0]
+    full = full[:, : input_hw[0], : input_hw[1]]
+    np.testing.assert_array_equal(pieces.dense(), (full > 0).numpy())
+    assert torch.equal(stab, stability_score(full, 1.0))
+    assert torch.equal(pieces.boxes(), mask_boxes(full > 0))
+    assert len(pieces[torch.tensor([1, 3])]) == 2 and pieces[stab > 2].dense().shape == (0, *input_hw)
 
 
 def test_grouped_mask_nms_deduplicates_each_group_on_its_own():
@@ -142,9 +161,9 @@ def test_levels_are_the_three_outputs_of_each_prompt_each_deduplicated(model, as
 def test_a_uniform_image_gives_no_region_or_the_whole_image(value):
     proposer = AutomaticProposer(AutomaticSettings(points_per_side=3, n_labels=0, device="cpu", min_area=0.0))
     regions, descriptors = proposer.describe(np.full((48, 64, 3), value, np.uint8))
-    assert len(regions) <= 1 and len(descriptors) == len(regions)
-    if regions:
-        assert regions[0].area >= 0.9 * 48 * 64
+    levels = [region.level for region in regions]
+    assert len(levels) == len(set(levels)) <= 3 and len(descriptors) == len(regions)  # at most one per level
+    assert all(region.area >= 0.9 * 48 * 64 for region in regions)
 
 
 @pytest.mark.slow

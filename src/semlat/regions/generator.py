@@ -150,24 +150,109 @@ def _low_res_boxes(masks: torch.Tensor, size: tuple[int, int], input_hw: tuple[i
     return torch.minimum(boxes.clamp(min=0), torch.tensor([width - 1, height - 1, width - 1, height - 1], dtype=torch.float))
 
 
+@dataclass
+class Pieces:
+    """Masks kept as the contents of their boxes (a mask of a small part costs its box, not the image).
+
+    Attributes:
+        size: (H, W) of the frame the masks are in.
+        origins: (N, 2) y, x of each piece's top-left corner in the frame.
+        crops: N boolean arrays, each piece's mask inside its box.
+    """
+
+    size: tuple[int, int]
+    origins: list[tuple[int, int]]
+    crops: list[npt.NDArray[np.bool_]]
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def __getitem__(self, index: torch.Tensor) -> Pieces:
+        picked = np.arange(len(self))[np.asarray(index)].tolist() if len(self) else []
+        return Pieces(self.size, [self.origins[i] for i in picked], [self.crops[i] for i in picked])
+
+    @staticmethod
+    def cat(parts: list[Pieces], size: tuple[int, int]) -> Pieces:
+        return Pieces(size, [o for part in parts for o in part.origins], [c for part in parts for c in part.crops])
+
+    def boxes(self) -> torch.Tensor:
+        """(N, 4) x0, y0, x1, y1 pixel boxes in the frame (inclusive; 0s if empty), as `mask_boxes`."""
+        import torch
+
+        boxes = torch.zeros((len(self), 4))
+        for index, ((y0, x0), crop) in enumerate(zip(self.origins, self.crops, strict=True)):
+            rows, cols = np.flatnonzero(crop.any(1)), np.flatnonzero(crop.any(0))
+            if len(rows):
+                boxes[index] = torch.tensor([x0 + cols[0], y0 + rows[0], x0 + cols[-1], y0 + rows[-1]], dtype=torch.float)
+        return boxes
+
+    def dense(self) -> npt.NDArray[np.bool_]:
+        """(N, H, W) boolean masks."""
+        masks = np.zeros((len(self), *self.size), bool)
+        for index, ((y0, x0), crop) in enumerate(zip(self.origins, self.crops, strict=True)):
+            masks[index, y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
+        return masks
+
+
 def _upsampled_masks(
-    logits: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int], offset: float, chunk: int = 16
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, 256, 256) logits → (N, H, W) masks as SAM's postprocess makes them, and their stability scores."""
+    logits: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int], offset: float
+) -> tuple[Pieces, torch.Tensor]:
+    """(N, 256, 256) logits → the masks SAM's postprocess makes of them (as `Pieces`) and their stability scores.
+
+    Bilinear upsampling mixes only neighbouring cells, so outside the box of the cells above
+    −``offset`` (grown by two cells) every upsampled logit is at most −offset: in neither
+    threshold's count and not in the mask. Each candidate is upsampled inside that box only, with
+    the same kernel at the same sampling positions (the scale stays exactly 4): the numbers are
+    those of upsampling the whole grid. Where SAM resizes a second time (a crop smaller than the
+    1024 frame on its long side) the whole grid is upsampled, as SAM does.
+    """
     import torch
     import torch.nn.functional as F
 
     h, w = input_hw
-    masks = torch.zeros((len(logits), *size), dtype=torch.bool)
-    stab = torch.zeros(len(logits))
+    if (h, w) != tuple(size):
+        return _upsampled_whole(logits, input_hw, size, offset)
+    origins, crops, stab = [], [], torch.zeros(len(logits))
+    support = logits > -offset
+    rows_any, cols_any = support.any(2), support.any(1)
+    for index in range(len(logits)):
+        rows, cols = torch.nonzero(rows_any[index])[:, 0], torch.nonzero(cols_any[index])[:, 0]
+        if len(rows) == 0:
+            origins.append((0, 0))
+            crops.append(np.zeros((0, 0), bool))
+            continue
+        r0, r1 = max(int(rows[0]) - 2, 0), min(int(rows[-1]) + 3, LOW_RES)
+        c0, c1 = max(int(cols[0]) - 2, 0), min(int(cols[-1]) + 3, LOW_RES)
+        scale = INPUT_SIZE // LOW_RES
+        part = F.interpolate(
+            logits[index, None, None, r0:r1, c0:c1], (scale * (r1 - r0), scale * (c1 - c0)), mode="bilinear", align_corners=False
+        )[0, 0]
+        # rows and columns whose sampling reaches past the slice (the kernel clamps there) are dropped
+        y0, x0 = scale * r0 + (2 if r0 > 0 else 0), scale * c0 + (2 if c0 > 0 else 0)
+        y1 = min(scale * r1 - (2 if r1 < LOW_RES else 0), h)
+        x1 = min(scale * c1 - (2 if c1 < LOW_RES else 0), w)
+        part = part[y0 - scale * r0 : max(y1 - scale * r0, 0), x0 - scale * c0 : max(x1 - scale * c0, 0)]
+        stab[index] = stability_score(part[None], offset)[0]
+        origins.append((y0, x0))
+        crops.append((part > 0).numpy())
+    return Pieces(tuple(size), origins, crops), stab
+
+
+def _upsampled_whole(
+    logits: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int], offset: float, chunk: int = 16
+) -> tuple[Pieces, torch.Tensor]:
+    """`_upsampled_masks` through SAM's two resizes of the whole grid (the pieces are whole masks)."""
+    import torch
+    import torch.nn.functional as F
+
+    h, w = input_hw
+    crops, stab = [], torch.zeros(len(logits))
     for first in range(0, len(logits), chunk):
         x = F.interpolate(logits[first : first + chunk, None], (INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-        x = x[..., :h, :w]
-        if (h, w) != tuple(size):
-            x = F.interpolate(x, size, mode="bilinear", align_corners=False)
-        masks[first : first + chunk] = x[:, 0] > 0
+        x = F.interpolate(x[..., :h, :w], size, mode="bilinear", align_corners=False)
+        crops.extend((x[:, 0] > 0).numpy())
         stab[first : first + chunk] = stability_score(x[:, 0], offset)
-    return masks, stab
+    return Pieces(tuple(size), [(0, 0)] * len(crops), crops), stab
 
 
 def _near_crop_edge(boxes: torch.Tensor, crop: list[int], image: list[int], atol: float = 20.0) -> torch.Tensor:
@@ -303,7 +388,7 @@ def generate(
                     stab[keep],
                     full_masks[keep],
                 )
-                boxes = mask_boxes(full_masks)
+                boxes = full_masks.boxes()
             else:
                 boxes = _low_res_boxes(content > 0, (ch, cw), (h_in, w_in))
             boxes = boxes + torch.tensor([x0, y0, x0, y0], dtype=torch.float)
@@ -325,7 +410,7 @@ def generate(
         keep = batched_nms(boxes, iou_t, group, box_nms_thresh) if len(boxes) else torch.zeros(0, dtype=torch.long)
         start = clock.add("nms", start)
         if refine_margin is not None:
-            full = torch.cat(kept_full)[keep].numpy()
+            full = Pieces.cat(kept_full, (ch, cw))[keep].dense()
         else:
             full = full_resolution_masks(logits_t[keep].numpy(), encoded.input_size, (ch, cw))
         if (ch, cw) != (height, width):
