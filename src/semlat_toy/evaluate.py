@@ -39,11 +39,10 @@ from semlat_toy.scene import FLOOR_ID, SKY_ID, WALL_IDS
 GROUND_TRUTH = "ground-truth"
 MASK_SETTINGS: dict[str, dict[str, Any]] = {
     "classical": {},
-    "mobile-sam": {"mode": "clustered", "components": True, "max_regions": 0, "min_area": 0.0},
+    "mobile-sam": {},
 }
-"""Proposer settings per mask source. Clustered MobileSAM prompts each connected group of a label's
-cells (``components``): the toy scenes' objects often share a label with one another, and one
-prompt per label then straddles them (the comparison is recorded in benchmarks/results/eval.json)."""
+"""Proposer settings per mask source: every backend at its defaults, as a user of `semlat masks` gets
+it (MobileSAM: automatic masks, 32×32 prompts, LangSplat's levels)."""
 
 
 @dataclass(frozen=True)
