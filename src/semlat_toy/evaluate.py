@@ -152,7 +152,7 @@ def evaluate_scene(
             for strategy in sorted({c.strategy for c in configs if c.masks == masks and c.strategy})
         }
         if not ws.has_labels(region_set):
-            label_regions(ws, region_set, descriptor="clip", feature_set="masked-crop")
+            label_regions(ws, region_set, method="kmeans", descriptor="clip", feature_set="masked-crop")
         if any(c.smoothed for c in configs if c.masks == masks):
             smoothed = smooth_features(ws, key=keys["masked-crop"], out_feature_set="masked-crop-smoothed")
             keys[smoothed.feature_set] = smoothed

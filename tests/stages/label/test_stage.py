@@ -21,7 +21,7 @@ def test_label_relabels_any_region_set(stereo):
     ws = Workspace.open(workspace)
     propose_regions(ws, folder, backend="mobile-sam", region_set="levels", levels=True, **CLUSTERED)
     # SAM descriptors stored while proposing: no model needed
-    result = label_regions(ws, "levels", n_labels=6, descriptor="sam")
+    result = label_regions(ws, "levels", method="kmeans", n_labels=6, descriptor="sam")
     assert result.descriptor == "sam" and result.n_labels == 6 and result.n_images == 2
     assert {r.label for record in ws.images() for r in ws.regions("levels", record)} == set(range(6))  # every region rewritten
     agree, chance = agreement(ws, "levels", disparity)
@@ -35,7 +35,7 @@ def test_label_relabels_any_region_set(stereo):
         ws.write_embeddings(key, record.image_id, ids, rng.normal(size=(len(ids), 8)).astype(np.float32))
     ws.manifest.feature_sets[str(key)] = {"model": "fake"}
     ws.save_manifest()
-    result = label_regions(ws, "levels", n_labels=3)
+    result = label_regions(ws, "levels", method="kmeans", n_labels=3)
     assert result.descriptor == "clip" and result.n_labels == 3
 
 
@@ -47,7 +47,7 @@ def test_label_describes_regions_of_other_backends_with_sam(stereo, tmp_path):
     propose_regions(ws, folder, backend="classical", max_regions=12)
     latents = next((own / "cache" / "latents").iterdir())
     (latents / f"{ws.image('right.png').sha256}.npy").unlink()  # one view is encoded again, one reused
-    result = label_regions(ws, "classical", n_labels=4, descriptor="auto", device="cpu")
+    result = label_regions(ws, "classical", method="kmeans", n_labels=4, descriptor="auto", device="cpu")
     assert result.descriptor == "sam" and result.n_labels == 4 and result.n_regions == 24
     labels = {r.label for record in ws.images() for r in Workspace.open(own).regions("classical", record)}
     assert labels == set(range(4))
