@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,6 +11,7 @@ from rich.console import Console
 
 from semlat.cli.options import Device
 from semlat.errors import SemlatError
+from semlat_toy.scene import WORLDS, World
 
 out = Console()
 
@@ -26,6 +28,16 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds:
         raise SemlatError("no seeds given: pass --seeds 0..3")
     return seeds
+
+
+def world_options(name: str, **overrides) -> World:
+    """The named world (`WORLDS`) with the options given (None: the world's own)."""
+    if name not in WORLDS:
+        raise SemlatError(f"unknown world {name!r}: use {', '.join(WORLDS)}")
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if any(value < 0 for key, value in given.items() if key != "textures"):
+        raise SemlatError("--duplicates and --clutter must not be negative")
+    return replace(WORLDS[name], **given)
 
 
 def register(app: typer.Typer) -> None:
@@ -67,11 +79,20 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("--output", "-o", help="Scene folder to write.")],
         seed: Annotated[int, typer.Option(help="Scene seed.")] = 0,
         views: Annotated[int, typer.Option(help="Number of views around the scene.")] = 12,
+        world: Annotated[str, typer.Option(help="default, or hard (duplicates, textures, clutter).")] = "default",
+        duplicates: Annotated[
+            Optional[int], typer.Option(help="Extra instances of classes in the scene [default: the world's].")
+        ] = None,
+        textures: Annotated[
+            Optional[bool], typer.Option("--textures/--flat", help="Procedural textures [default: the world's].")
+        ] = None,
+        clutter: Annotated[Optional[int], typer.Option(help="Small clutter objects [default: the world's].")] = None,
     ) -> None:
-        """Render one scene: images, per-pixel ground truth and a COLMAP text model."""
+        """Render one scene: images, per-pixel ground truth and a COLMAP text model with SfM points."""
         from semlat_toy import write_scene
 
-        out.print(f"scene {seed} in {write_scene(output, seed, n_views=views)}")
+        chosen = world_options(world, duplicates=duplicates, textures=textures, clutter=clutter)
+        out.print(f"scene {seed} in {write_scene(output, seed, n_views=views, world=chosen)}")
 
     @app.command("eval")
     def evaluate(

@@ -35,6 +35,23 @@ def test_render_writes_the_scene_of_the_seed(cli, tmp_path):
     assert snapshot(tmp_path / "cli") == snapshot(write_scene(tmp_path / "api", 4, n_views=2))
 
 
+def test_render_takes_a_world_and_its_options(cli, tmp_path):
+    from semlat_toy.scene import World
+
+    args = ["--seed", "4", "--views", "2", "--world", "hard", "--clutter", "1", "--flat"]
+    code, out, err = cli("toyworld", "render", "-o", tmp_path / "cli", *args)
+    assert code == 0, err
+    world = World(duplicates=3, textures=False, clutter=1)
+    assert snapshot(tmp_path / "cli") == snapshot(write_scene(tmp_path / "api", 4, n_views=2, world=world))
+    assert json.loads((tmp_path / "cli" / "gt" / "classes.json").read_text())["world"] == {
+        "duplicates": 3,
+        "textures": False,
+        "clutter": 1,
+    }
+    code, _, err = cli("toyworld", "render", "-o", tmp_path / "bad", "--world", "harder")
+    assert code == 2 and "unknown world 'harder'" in err and not (tmp_path / "bad").exists()
+
+
 def test_train_passes_its_options_and_prints_the_held_out_accuracy(cli, tmp_path, monkeypatch):
     calls = {}
 
