@@ -106,16 +106,32 @@ def register(app: typer.Typer) -> None:
         ] = None,
         model: Annotated[Optional[str], typer.Option(help="OpenCLIP model [default: the shipped toy CLIP].")] = None,
         pretrained: Annotated[Optional[str], typer.Option(help="Its weights.")] = None,
+        part: Annotated[
+            str,
+            typer.Option(
+                help="semantics (prompts, eval.json), instances (cross-view instances per world, method and masks, "
+                "instances.json) or all."
+            ),
+        ] = "all",
+        worlds: Annotated[str, typer.Option(help="Worlds of the instance part, comma-separated.")] = "default,hard",
         device: Device = "auto",
     ) -> None:
-        """Measure every configuration against the toy world's ground truth (mIoU, cross-view ARI)."""
+        """Measure every configuration against the toy world's ground truth (mIoU, cross-view instances)."""
         from semlat.encoders import TOY_MODEL, model_spec
         from semlat_toy.evaluate import evaluate as run_eval
         from semlat_toy.evaluate import markdown_table
+        from semlat_toy.instances import evaluate_instances, instances_markdown
 
+        if part not in ("all", "semantics", "instances"):
+            raise SemlatError(f"unknown --part {part!r}: use all, semantics or instances")
         spec = model_spec(model or TOY_MODEL, pretrained)
-        summary = run_eval(parse_seeds(seeds), spec, output, views, masks, device)
-        out.print(markdown_table(summary))
+        chosen = parse_seeds(seeds)
+        if part in ("all", "semantics"):
+            out.print(markdown_table(run_eval(chosen, spec, output, views, masks, device)))
+        if part in ("all", "instances"):
+            names = [w.strip() for w in worlds.split(",") if w.strip()]
+            summary = evaluate_instances(chosen, spec, output, views, names, masks, device=device)
+            out.print(instances_markdown(summary))
 
     @app.command()
     def demo(

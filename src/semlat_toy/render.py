@@ -114,7 +114,7 @@ def _unshadowed(
     return lit
 
 
-TEXTURE_SCALES: tuple[tuple[float, float], ...] = ((0.05, 0.6), (0.17, 0.4))
+TEXTURE_SCALES: tuple[tuple[float, float], ...] = ((0.1, 0.5), (0.3, 0.5))
 """(cell size in world units, weight) of the value-noise octaves of textured scenes."""
 
 

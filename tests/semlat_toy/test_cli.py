@@ -9,7 +9,7 @@ import pytest
 
 from semlat.encoders import toy_model_spec
 from semlat.errors import SemlatError
-from semlat_toy import demo, evaluate, train, write_scene
+from semlat_toy import demo, evaluate, instances, train, write_scene
 from semlat_toy.cli import parse_seeds
 from tests.conftest import snapshot
 
@@ -92,15 +92,32 @@ def eval_calls(monkeypatch) -> list[tuple]:
         calls.append(args)
         return summary
 
+    def fake_instances(*args, **options):
+        calls.append(("instances", *args, options))
+        return {"model": "m", "seeds": [0], "views_per_scene": 4, "share": 0.8, "mask_settings": {}, "mean": []}
+
     monkeypatch.setattr(evaluate, "evaluate", fake_evaluate)
+    monkeypatch.setattr(instances, "evaluate_instances", fake_instances)
     return calls
 
 
 def test_eval_measures_the_shipped_model_by_default(cli, tmp_path, eval_calls):
     code, out, err = cli("eval", "--seeds", "0..2", "--views", "4", "--masks", "classical", "-o", tmp_path, "--device", "cpu")
     assert code == 0, err
-    assert eval_calls == [([0, 1, 2], toy_model_spec(), tmp_path, 4, ["classical"], "cpu")]
-    assert "| global-only | 0.100 |" in out
+    spec = toy_model_spec()
+    assert eval_calls == [
+        ([0, 1, 2], spec, tmp_path, 4, ["classical"], "cpu"),
+        ("instances", [0, 1, 2], spec, tmp_path, 4, ["default", "hard"], ["classical"], {"device": "cpu"}),
+    ]
+    assert "| global-only | 0.100 |" in out and "| world | masks | method |" in out
+
+
+def test_eval_runs_one_part_and_refuses_unknown_parts(cli, tmp_path, eval_calls):
+    code, _, err = cli("eval", "--seeds", "1", "--part", "instances", "--worlds", "hard", "-o", tmp_path)
+    assert code == 0, err
+    assert [call[0] for call in eval_calls] == ["instances"] and eval_calls[0][5] == ["hard"]
+    code, _, err = cli("eval", "--part", "everything")
+    assert code == 2 and "unknown --part 'everything'" in err
 
 
 def test_eval_takes_another_model(cli, tmp_path, eval_calls):

@@ -49,15 +49,15 @@ class AssociationSettings:
         min_inliers: fewest RANSAC inliers for an image pair's matches to count.
     """
 
-    min_votes: int = 3
+    min_votes: int = 2
     min_strength: float = 0.3
-    appearance_threshold: float = 0.9
+    appearance_threshold: float = 0.95
     sam_appearance_threshold: float = 0.9
     pairs_per_view: int = 8
     max_features: int = 4000
-    ratio: float = 0.8
-    ransac_threshold: float = 1.5
-    min_inliers: int = 15
+    ratio: float = 0.85
+    ransac_threshold: float = 3.0
+    min_inliers: int = 10
 
 
 @dataclass(frozen=True)

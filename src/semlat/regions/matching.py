@@ -29,7 +29,7 @@ def sift(image: npt.NDArray[np.uint8], max_features: int) -> Keypoints:
     import cv2
 
     gray = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
-    found, descriptors = cv2.SIFT_create(nfeatures=max_features).detectAndCompute(gray, None)
+    found, descriptors = cv2.SIFT_create(nfeatures=max_features, contrastThreshold=0.01).detectAndCompute(gray, None)
     if descriptors is None or not found:
         return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))
     xy = np.array([k.pt for k in found], np.float32) + 0.5  # OpenCV's pixel centres are integers

@@ -9,8 +9,8 @@ Methods (``method=``):
   embedding when the region set is embedded, else its neighbours in file order.
 * ``"appearance"``: region descriptors (CLIP, else SAM; `semlat.stages.label.descriptors`)
   link each region to its mutual nearest neighbour in the paired images above a cosine threshold.
-* ``"auto"`` (default): tracks when the workspace holds them, else matches, then appearance
-  for what matches leave apart.
+* ``"matches+appearance"``: matches, then appearance for what matches leave apart.
+* ``"auto"`` (default): tracks when the workspace holds them, else matches+appearance.
 * ``"kmeans"``: the original's way: KMeans of all descriptors into ``n_labels`` labels.
 
 Every method but kmeans clusters under cannot-link (two regions of one image and level are never
@@ -34,7 +34,7 @@ from semlat.stages.label import links as linking
 from semlat.types import ImageRecord
 from semlat.workspace import Workspace
 
-METHODS = ("auto", "tracks", "matches", "appearance", "kmeans")
+METHODS = ("auto", "tracks", "matches", "appearance", "matches+appearance", "kmeans")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def label_regions(
     Args:
         ws: the workspace.
         region_set: region set to label (default: the only one).
-        method: "auto", "tracks", "matches", "appearance" or "kmeans".
+        method: one of `METHODS`.
         n_labels: number of labels G of "kmeans" (fewer if there are fewer regions).
         descriptor: "auto", "clip" or "sam" (`semlat.stages.label.descriptors`), for "kmeans" and appearance.
         feature_set: CLIP feature set to use (default: see `Workspace.feature_key`).
