@@ -114,8 +114,13 @@ def evaluate_instances(
     sources: Sequence[str] | None = None,
     methods: Sequence[str] = METHODS,
     device: str | None = None,
+    work_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Every (world, mask source, method) on every seed; writes instances.json and instances.md."""
+    """Every (world, mask source, method) on every seed; writes instances.json and instances.md.
+
+    ``work_dir`` keeps the scenes and workspaces (a later call with it reuses their regions);
+    by default they go in a temporary folder.
+    """
     if not seeds:
         raise SemlatError("no seeds given: pass --seeds 0..3")
     unknown = [w for w in worlds if w not in WORLDS] + [s for s in sources or () if s not in SOURCES]
@@ -123,13 +128,16 @@ def evaluate_instances(
         raise SemlatError(f"unknown worlds or mask sources {unknown}: use {', '.join(WORLDS)} and {', '.join(SOURCES)}")
     sources = list(sources or SOURCES)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="semlat-instances-") as work:
+    with tempfile.TemporaryDirectory(prefix="semlat-instances-") as temporary:
+        work = work_dir or temporary
         for world in worlds:
             for seed in track(seeds, f"instances ({world} world)"):
-                scene_dir = write_scene(Path(work) / f"{world}_{seed}", seed, n_views=n_views, world=WORLDS[world])
+                scene_dir = Path(work) / f"{world}_{seed}_{n_views}"
+                if not (scene_dir / "gt" / "classes.json").is_file():
+                    write_scene(scene_dir, seed, n_views=n_views, world=WORLDS[world])
                 truth = read_ground_truth(scene_dir)
                 for source in sources:
-                    ws = _workspace(Path(work) / f"ws_{world}_{seed}_{source}", scene_dir, source, truth)
+                    ws = _workspace(Path(f"{scene_dir}_{source}"), scene_dir, source, truth)
                     name = ws.region_sets()[0]
                     embed_regions(ws, model=spec, strategy=STRATEGY, region_set=name, feature_set=STRATEGY, device=device)
                     for method in methods:
@@ -152,13 +160,13 @@ def evaluate_instances(
 def _workspace(root: Path, scene_dir: Path, source: str, truth) -> Workspace:
     """The scene's images, regions of ``source`` (ground truth without ids) and COLMAP model."""
     ws = Workspace.open_or_create(root)
-    if source == GROUND_TRUTH:
+    if source != GROUND_TRUTH:
+        propose_regions(ws, scene_dir / "images", backend=source, **SOURCES[source])  # resumes a kept one
+    elif not ws.region_sets():
         ws.claim_config("region_sets", GROUND_TRUTH, {"backend": GROUND_TRUTH}, hint="use a new workspace")
         by_name = {r.file_name: r for r in ws.add_images(scan_images(list_images(scene_dir / "images")))}
         for name, instance in zip(truth.names, truth.instances):
             ws.write_regions(GROUND_TRUTH, by_name[name].image_id, unlabelled_regions(instance))
-    else:
-        propose_regions(ws, scene_dir / "images", backend=source, **SOURCES[source])
     from semlat.formats.scenes import read_scene
 
     scene = read_scene(scene_dir)

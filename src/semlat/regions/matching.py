@@ -2,8 +2,9 @@
 
 Each image's SIFT keypoints are found once (descriptors kept as uint8, 128 bytes a keypoint);
 each chosen image pair is matched with a brute-force k=2 search, Lowe's ratio test, and a RANSAC
-fundamental matrix whose inliers are kept. Every inlier match becomes a two-view "track" with its
-own point id, so the association counts matches exactly as it counts SfM tracks. Keypoints are
+fundamental matrix whose inliers are kept. The inlier matches of all pairs are joined into tracks
+as SfM joins them (connected keypoints; a track holding two keypoints of one image is dropped as
+inconsistent), so the association counts matches exactly as it counts SfM tracks. Keypoints are
 returned in COLMAP's pixel convention (the top-left pixel's centre is (0.5, 0.5)), like tracks.
 """
 
@@ -61,22 +62,41 @@ def match_tracks(
     ransac_threshold: float,
     min_inliers: int,
 ) -> dict[int, tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
-    """Two-view tracks of the inlier matches of every pair: image -> (xy (K, 2), point id (K,)).
+    """Tracks of the inlier matches of every pair: image -> (xy (K, 2), track id (K,)).
 
     Args:
         keypoints: image index -> its keypoints (called again for each pair; cache it).
         pairs: image pairs to match.
         ratio, ransac_threshold, min_inliers: see `match`.
     """
-    xy: dict[int, list[npt.NDArray[np.float32]]] = {}
-    ids: dict[int, list[npt.NDArray[np.int64]]] = {}
-    next_id = 0
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    node: dict[tuple[int, int], int] = {}  # (image, keypoint) -> node
+    xy: list[npt.NDArray[np.float32]] = []
+    edges: list[npt.NDArray[np.int64]] = []
     for i, j in pairs:
         first, second = keypoints(i), keypoints(j)
         found = match(first, second, ratio, ransac_threshold, min_inliers)
-        point = np.arange(next_id, next_id + len(found), dtype=np.int64)
-        next_id += len(found)
+        ends = []
         for image, keys, side in ((i, first, 0), (j, second, 1)):
-            xy.setdefault(image, []).append(keys.xy[found[:, side]])
-            ids.setdefault(image, []).append(point)
-    return {image: (np.concatenate(xy[image]), np.concatenate(ids[image])) for image in xy}
+            ids = []
+            for k in found[:, side].tolist():
+                if (image, k) not in node:
+                    node[(image, k)] = len(node)
+                    xy.append(keys.xy[k])
+                ids.append(node[(image, k)])
+            ends.append(np.asarray(ids, np.int64))
+        edges.append(np.stack(ends, axis=1).reshape(-1, 2))
+    if not node:
+        return {}
+    pairs_ = np.concatenate(edges)
+    n = len(node)
+    graph = coo_matrix((np.ones(len(pairs_)), (pairs_[:, 0], pairs_[:, 1])), shape=(n, n))
+    _, track = connected_components(graph, directed=False)
+    image = np.array([image for image, _ in node], np.int64)
+    per_image = np.unique(np.stack([track, image], axis=1), axis=0)
+    consistent = np.bincount(per_image[:, 0], minlength=track.max() + 1) == np.bincount(track)
+    points = np.stack(xy).astype(np.float32)
+    keep = consistent[track]
+    return {int(i): (points[keep & (image == i)], track[keep & (image == i)].astype(np.int64)) for i in np.unique(image[keep])}
