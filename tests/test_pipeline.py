@@ -50,3 +50,14 @@ def test_a_model_that_cannot_load_fails_before_any_region_is_written(tmp_path, i
             Workspace.open_or_create(tmp_path / "ws"), images_dir, ["a"], tmp_path / "out", backend="classical", model=model
         )
     assert not (tmp_path / "ws").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_colmap_scene_runs_and_keeps_its_cameras(tmp_path, images_dir, tiny_checkpoint):
+    from tests.scenes import colmap_scene
+
+    colmap_scene(images_dir, tmp_path / "scene", binary=True)
+    model = ModelSpec("semlat-tiny", str(tiny_checkpoint))
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    run_pipeline(ws, tmp_path / "scene", ["red box"], tmp_path / "out", backend="classical", model=model, device="cpu")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["query.json", "view_00", "view_01", "view_02"]
+    assert len(ws.cameras()) == 3 and ws.has_tracks()

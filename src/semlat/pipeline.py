@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from semlat.encoders import ModelSpec, check_model, model_spec
+from semlat.formats.scenes import read_scene
 from semlat.regions.bundled import default_backend
 from semlat.stages.embed import embed_regions
 from semlat.stages.masks import propose_regions
@@ -14,10 +15,12 @@ from semlat.workspace import Workspace
 
 def run_pipeline(
     ws: Workspace,
-    images_dir: str | Path,
+    scene: str | Path,
     prompts: list[str],
     out_dir: str | Path,
     *,
+    images_subdir: str | None = None,
+    colmap: str | Path | None = None,
     backend: str | None = None,
     model: ModelSpec | None = None,
     strategy: str = "masked-crop",
@@ -27,11 +30,14 @@ def run_pipeline(
 ) -> Path:
     """Propose regions, embed them and answer ``prompts`` for every image; returns the output folder.
 
-    Args as the stages': `propose_regions`, `embed_regions`, `query_to_files`.
+    ``scene`` is a folder of photos or a COLMAP / nerfstudio scene (`read_scene`, with
+    ``images_subdir`` and ``colmap``); other args as the stages': `propose_regions`,
+    `embed_regions`, `query_to_files`.
     """
     model = model or model_spec()
     backend = backend or default_backend()
+    found = read_scene(Path(scene), images_subdir=images_subdir, colmap=None if colmap is None else Path(colmap))
     check_model(model)  # a missing model fails before any region is written
-    propose_regions(ws, images_dir, backend=backend)
+    propose_regions(ws, found.image_paths, scene=found, backend=backend)
     key = embed_regions(ws, model=model, strategy=strategy, region_set=backend, device=device)
     return query_to_files(ws, prompts, out_dir, key=key, fusion=fusion, score=score, device=device)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Backend, Workspace_, settings_option
+from semlat.cli.options import Backend, Colmap, ImagesSubdir, SceneDir, Workspace_, settings_option
 from semlat.regions.registry import options, resolve_mode
 
 MODE_HELP = (
@@ -40,17 +39,21 @@ def settings_options(command: Callable[..., None]) -> Callable[..., None]:
 @app.command()
 @settings_options
 def masks(
-    images_dir: Annotated[Path, typer.Argument(help="Folder of photos of one scene.")],
+    scene: SceneDir,
     workspace: Workspace_,
+    images_subdir: ImagesSubdir = None,
+    colmap: Colmap = None,
     backend: Backend = None,
     region_set: Annotated[Optional[str], typer.Option(help="Name of the region set (default: the backend).")] = None,
     mode: Annotated[Optional[str], typer.Option(help=MODE_HELP)] = None,
     **settings: Any,
 ) -> None:
-    """Propose regions in every image."""
+    """Propose regions in every image (of a photo folder, COLMAP or nerfstudio scene; cameras and tracks are kept)."""
+    from semlat.formats.scenes import read_scene
     from semlat.stages.masks import propose_regions
     from semlat.workspace import Workspace
 
+    found = read_scene(scene, images_subdir=images_subdir, colmap=colmap)
     ws = Workspace.open_or_create(workspace)
-    result = propose_regions(ws, images_dir, backend=backend, region_set=region_set, mode=mode, **settings)
+    result = propose_regions(ws, found.image_paths, scene=found, backend=backend, region_set=region_set, mode=mode, **settings)
     out.print(f"regions of {result.n_images} images in {workspace}")

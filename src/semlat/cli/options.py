@@ -29,6 +29,16 @@ Score = Annotated[str, typer.Option(help="softmax (the original), relevancy (LER
 MaxRegions = Annotated[int, typer.Option(help="Keep at most this many regions per image, largest first (0: all).")]
 MinArea = Annotated[float, typer.Option(help="Smallest region, as a fraction of the image area.")]
 Backend = Annotated[Optional[str], typer.Option(help="Region proposer: mobile-sam (the default when installed), sam, classical.")]
+SceneDir = Annotated[
+    Path,
+    typer.Argument(
+        help="Folder of photos of one scene, or a COLMAP (images/ + sparse/0/) or nerfstudio (transforms.json) scene."
+    ),
+]
+ImagesSubdir = Annotated[
+    Optional[str], typer.Option(help="Images folder inside a COLMAP or nerfstudio scene, e.g. images_4 (default: images).")
+]
+Colmap = Annotated[Optional[Path], typer.Option(help="COLMAP model folder to use instead of the scene's sparse/0.")]
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
 TextModel = Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")]
 TextPretrained = Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")]

@@ -10,9 +10,11 @@ import typer
 from semlat.cli.app import app, out
 from semlat.cli.options import (
     Backend,
+    Colmap,
     Device,
     Features,
     Fusion,
+    ImagesSubdir,
     Level,
     Model,
     Output,
@@ -20,6 +22,7 @@ from semlat.cli.options import (
     Prompts,
     PromptsFile,
     RegionSet,
+    SceneDir,
     Score,
     Strategy,
     TextModel,
@@ -71,9 +74,11 @@ def query(
 
 @app.command()
 def run(
-    images_dir: Annotated[Path, typer.Argument(help="Folder of photos of one scene.")],
+    scene: SceneDir,
     workspace: Workspace_,
     output: Output = Path("semlat-out"),
+    images_subdir: ImagesSubdir = None,
+    colmap: Colmap = None,
     prompts: Prompts = None,
     prompts_file: PromptsFile = None,
     backend: Backend = None,
@@ -94,9 +99,11 @@ def run(
     spec = model_spec(model, pretrained)
     result = run_pipeline(
         Workspace.open_or_create(workspace),
-        images_dir,
+        scene,
         prompt_list,
         output,
+        images_subdir=images_subdir,
+        colmap=colmap,
         backend=backend,
         model=spec,
         strategy=strategy,

@@ -2,7 +2,8 @@
 
 ``get_importer(name).run(ws, settings)`` and ``get_exporter(name).run(ws, out_dir, settings)``;
 the interfaces and result types are in `semlat.formats.base`. Formats: ``original`` (the original
-research code's npz files, in and out).
+research code's npz files, in and out). Scene folders (images, COLMAP, nerfstudio) are read by
+`semlat.formats.scenes.read_scene`.
 """
 
 from semlat.formats.base import Exporter, ExportResult, Importer, ImportResult

@@ -1,7 +1,8 @@
-"""The masks stage: propose regions for every image of a folder, one committed image at a time."""
+"""The masks stage: propose regions for every image of a folder or scene, one committed image at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from semlat.regions.base import is_collection_proposer
 from semlat.regions.bundled import default_backend
 from semlat.regions.registry import make_proposer
 from semlat.stages.label import LabelResult, label_regions
-from semlat.workspace import Workspace, regions_stage
+from semlat.workspace import SceneSource, Workspace, regions_stage
 
 __all__ = ["default_backend", "propose_regions"]
 
@@ -42,21 +43,24 @@ class MasksResult:
 
 def propose_regions(
     ws: Workspace,
-    images_dir: str | Path,
+    images: str | Path | Sequence[str | Path],
     *,
+    scene: SceneSource | None = None,
     backend: str | None = None,
     region_set: str | None = None,
     mode: str | None = None,
     **settings: Any,
 ) -> MasksResult:
-    """Propose regions for every image in ``images_dir`` into ``ws``; resumes a killed run.
+    """Propose regions for every image in ``images`` into ``ws``; resumes a killed run.
 
     Everything that can fail on bad input (unknown settings, a missing checkpoint, an unreadable
     image) fails before anything is written, so a new workspace is not created.
 
     Args:
         ws: an open workspace (`Workspace.open_or_create` writes nothing before this stage does).
-        images_dir: folder of photos.
+        images: a folder of photos, or the image files themselves (a scene's, in its order).
+        scene: the scene the images come from (`semlat.formats.scenes.read_scene`); its cameras
+            and SfM tracks are stored with the images (`Workspace.write_scene`).
         backend: region backend (see `semlat.regions.registry.BACKENDS`; default:
             `semlat.regions.bundled.default_backend`).
         region_set: name of the region set to write (default: the backend name).
@@ -66,7 +70,8 @@ def propose_regions(
     """
     backend = backend or default_backend()
     proposer = make_proposer(backend, mode, **settings)
-    scanned = scan_images(list_images(Path(images_dir)))
+    paths = list_images(Path(images)) if isinstance(images, str | Path) else [Path(path) for path in images]
+    scanned = scan_images(paths)
     prepare = getattr(proposer, "prepare", None)
     if callable(prepare):  # e.g. load the model: a bad checkpoint fails before the workspace is touched
         prepare()
@@ -78,6 +83,8 @@ def propose_regions(
         hint="pass --region-set with a new name to keep both",
     )
     records = ws.add_images(scanned)
+    if scene is not None and (scene.cameras is not None or scene.tracks is not None):
+        ws.write_scene(scene.cameras, scene.tracks, kind=scene.kind, source=str(Path(scene.root).resolve()))
     done = ws.done_images(regions_stage(name))
     labels = None
     if is_collection_proposer(proposer):

@@ -1,6 +1,7 @@
 """Workspace: the one data model every stage reads and writes through (a manifest plus LanceDB)."""
 
 from semlat.workspace.manifest import Manifest
+from semlat.workspace.scene import CameraPose, Observations, SceneSource, SceneTracks
 from semlat.workspace.store import Workspace, embeddings_stage, feature_filter, regions_stage
 from semlat.workspace.vectors import (
     AUTO_INDEX_ROWS,
@@ -16,8 +17,12 @@ from semlat.workspace.vectors import (
 
 __all__ = [
     "AUTO_INDEX_ROWS",
+    "CameraPose",
     "IndexSettings",
     "Manifest",
+    "Observations",
+    "SceneSource",
+    "SceneTracks",
     "Workspace",
     "build_index",
     "embeddings_stage",

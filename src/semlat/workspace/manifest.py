@@ -52,6 +52,8 @@ class Manifest:
         embedding_dim: the one vector size of the workspace (None before the first embedding).
         labels: region set name → how its cross-view labels were made.
         index: the vector index's settings and build record (None when there is none).
+        scene: the scene the cameras and SfM tracks came from (kind, source, counts; None when
+            the images were a bare folder), written after them (`Workspace.write_scene`).
     """
 
     format: int = FORMAT_VERSION
@@ -63,6 +65,7 @@ class Manifest:
     embedding_dim: int | None = None
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
     index: dict[str, Any] | None = None
+    scene: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -94,8 +97,9 @@ class Manifest:
             raise bad("a feature set name is not region_set/model/feature_set")
         if values.get("embedding_dim") is not None and not isinstance(values["embedding_dim"], int):
             raise bad("'embedding_dim' is not a number")
-        if values.get("index") is not None and not isinstance(values["index"], dict):
-            raise bad("'index' is not an object")
+        for name in ("index", "scene"):
+            if values.get(name) is not None and not isinstance(values[name], dict):
+                raise bad(f"{name!r} is not an object")
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:

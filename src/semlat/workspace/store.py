@@ -24,6 +24,16 @@ from semlat import rle  # noqa: E402
 from semlat.errors import SemlatError  # noqa: E402
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region  # noqa: E402
 from semlat.workspace.manifest import Manifest  # noqa: E402
+from semlat.workspace.scene import (  # noqa: E402
+    CAMERAS_SCHEMA,
+    OBSERVATIONS_SCHEMA,
+    CameraPose,
+    SceneTracks,
+    camera_rows,
+    observation_rows,
+    observations_from_rows,
+    pose_from_row,
+)
 
 T = TypeVar("T")
 
@@ -350,6 +360,75 @@ class Workspace:
         if len(sets) > 1:
             raise SemlatError(f"workspace {self.root} has several region sets ({', '.join(sets)}): pass --region-set")
         return sets[0]
+
+    # -- scene ---------------------------------------------------------------------------
+    def write_scene(
+        self,
+        cameras: Sequence[CameraPose] | None,
+        tracks: SceneTracks | None,
+        *,
+        kind: str = "colmap",
+        source: str | None = None,
+    ) -> None:
+        """Store the cameras and SfM tracks of registered images, replacing any earlier scene.
+
+        The two tables are rewritten, then the manifest's ``scene`` entry is written last: until it
+        is, readers see no scene, so a write killed half-way is redone by the next run.
+
+        Args:
+            cameras: one pose per registered image (by file name), or None.
+            tracks: observations per registered image file name, or None.
+            kind: "colmap" or "nerfstudio" (recorded in the manifest).
+            source: where the scene was read from (recorded in the manifest).
+        """
+        ids = {record.file_name: record.image_id for record in self.images()}
+        names = [pose.file_name for pose in cameras or []] + list(tracks or {})
+        unknown = [name for name in names if name not in ids]
+        if unknown:
+            raise SemlatError(
+                f"scene names {len(unknown)} image(s) not registered in {self.root} (first: {unknown[0]}): register the images first"
+            )
+        self.manifest.scene = None
+        self.save_manifest()
+        pairs = [(ids[pose.file_name], pose) for pose in cameras or []]
+        observed = [(ids[name], obs) for name, obs in (tracks or {}).items()]
+        for name, schema, rows in (
+            ("cameras", CAMERAS_SCHEMA, camera_rows(pairs)),
+            ("observations", OBSERVATIONS_SCHEMA, observation_rows(observed)),
+        ):
+            table = self._table(name, schema)
+            self.forget(name)
+            table.delete("true")
+            if rows.num_rows:
+                table.add(rows)
+        self.manifest.scene = {
+            "kind": kind,
+            "source": source,
+            "cameras": len(pairs),
+            "tracks": tracks is not None,
+            "observations": sum(len(obs.point3d_id) for _, obs in observed),
+        }
+        self.save_manifest()
+
+    def has_tracks(self) -> bool:
+        """Whether the workspace holds SfM tracks (a COLMAP scene's observations)."""
+        return bool(self.manifest.scene and self.manifest.scene.get("tracks"))
+
+    def observations(self, image_id: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        """(xy (K, 2) float32, point3d_id (K,) int64) of one image's SfM observations; empty arrays when none."""
+        rows = self._rows("observations", f"image_id = {int(image_id)}") if self.has_tracks() else pa.table({})
+        return observations_from_rows(rows)
+
+    def cameras(self) -> dict[int, CameraPose]:
+        """Image id -> camera pose of every image the scene has one for (empty when there is no scene)."""
+        if not self.manifest.scene:
+            return {}
+
+        def load() -> dict[int, CameraPose]:
+            rows = self._rows("cameras").to_pylist()
+            return {int(row["image_id"]): pose_from_row(row) for row in sorted(rows, key=lambda row: row["image_id"])}
+
+        return dict(self.memo("cameras", "poses", load))
 
     # -- embeddings ----------------------------------------------------------------------
     def write_embeddings(
