@@ -37,7 +37,6 @@ def main() -> None:
         agree, chance = agreement(ws, "mobile-sam", disparity)
         results["clustered (its own labels)"] = {"agreement": round(agree, 4), "chance": round(chance, 4)}
         print(f"regions: {time.perf_counter() - start:.0f} s", flush=True)
-        ws.has_tracks = lambda: False  # a stereo pair has no SfM model
         for method in METHODS:
             result = label_regions(ws, "mobile-sam", method=method, descriptor="sam", n_labels=15, device="cpu")
             agree, chance = agreement(ws, "mobile-sam", disparity)

@@ -80,9 +80,11 @@ def stripe_observations(n_points: int = 12, wrong: int = 0, seed: int = 0) -> di
 
 
 def with_tracks(ws: Workspace, observations: dict[int, tuple[np.ndarray, np.ndarray]]) -> Workspace:
-    """Give ``ws`` these SfM observations (what `Workspace.write_scene` stores)."""
-    ws.has_tracks = lambda: True  # type: ignore[method-assign]
-    ws.observations = lambda image_id: observations[image_id]  # type: ignore[method-assign]
+    """Store these SfM observations (per image id) in ``ws``."""
+    from semlat.workspace import Observations, SceneTracks
+
+    names = {record.image_id: record.file_name for record in ws.images()}
+    ws.write_scene(None, SceneTracks({names[i]: Observations(xy, ids) for i, (xy, ids) in observations.items()}))
     return ws
 
 
@@ -141,7 +143,6 @@ def test_tracks_are_refused_without_a_model_and_bad_methods_are_named(tmp_path):
     from semlat.errors import SemlatError
 
     ws = stripe_workspace(tmp_path)
-    ws.has_tracks = lambda: False  # type: ignore[method-assign]
     with pytest.raises(SemlatError, match="no SfM tracks"):
         label_regions(ws, "test", method="tracks")
     with pytest.raises(SemlatError, match="unknown method 'graph'"):
@@ -169,7 +170,7 @@ def test_a_scene_without_a_model_falls_back_to_matches(tmp_path):
         ids = [-1] + [r.region_id for r in regions]
         ws.write_embeddings(key, record.image_id, ids, rng.normal(size=(len(ids), 32)).astype(np.float32))
     ws.manifest.feature_sets[str(key)] = {"model": "fake"}  # random descriptors: appearance links nothing
-    ws.has_tracks = lambda: False  # type: ignore[method-assign]
+    assert not ws.has_tracks()
     result = label_regions(ws, "test")
     assert result.method == "matches+appearance" and result.n_labels < result.n_regions  # matches joined views
     true_of = {}
