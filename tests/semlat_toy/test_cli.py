@@ -109,7 +109,7 @@ def test_eval_measures_the_shipped_model_by_default(cli, tmp_path, eval_calls):
         ([0, 1, 2], spec, tmp_path, 4, ["classical"], "cpu"),
         ("instances", [0, 1, 2], spec, tmp_path, 4, ["default", "hard"], ["classical"], {"device": "cpu"}),
     ]
-    assert "| global-only | 0.100 |" in out and "| world | masks | method |" in out
+    assert "| global-only | 0.100 |" in out and "| world | masks | level | method |" in out
 
 
 def test_eval_runs_one_part_and_refuses_unknown_parts(cli, tmp_path, eval_calls):

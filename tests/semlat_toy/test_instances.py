@@ -56,5 +56,5 @@ def test_evaluate_instances_on_a_tiny_scene(tmp_path):
     rows = {row["method"]: row for row in summary["mean"]}
     assert set(rows) == {"tracks", "kmeans"} and rows["tracks"]["ari"] > 0.9
     assert json.loads((tmp_path / "instances.json").read_text())["mean"] == summary["mean"]
-    assert "| hard | ground-truth | tracks |" in (tmp_path / "instances.md").read_text()
-    assert "| hard | ground-truth | kmeans |" in instances_markdown(summary)
+    assert "| hard | ground-truth | 0 | tracks |" in (tmp_path / "instances.md").read_text()
+    assert "| hard | ground-truth | 0 | kmeans |" in instances_markdown(summary)
