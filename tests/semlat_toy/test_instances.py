@@ -54,7 +54,8 @@ def test_evaluate_instances_on_a_tiny_scene(tmp_path):
         device="cpu",
     )
     rows = {row["method"]: row for row in summary["mean"]}
-    assert set(rows) == {"tracks", "kmeans"} and rows["tracks"]["ari"] > 0.9
+    assert set(rows) == {"tracks", "kmeans", "oracle", "oracle, cannot-link"} and rows["tracks"]["ari"] > 0.9
+    assert rows["oracle, cannot-link"]["ari"] == rows["oracle"]["ari"] == 1.0  # true masks allow every instance
     assert json.loads((tmp_path / "instances.json").read_text())["mean"] == summary["mean"]
     assert "| hard | ground-truth | 0 | tracks |" in (tmp_path / "instances.md").read_text()
     assert "| hard | ground-truth | 0 | kmeans |" in instances_markdown(summary)
