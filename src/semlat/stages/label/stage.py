@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from semlat.errors import SemlatError
 from semlat.progress import track
@@ -31,7 +32,7 @@ from semlat.regions import association, clustering
 from semlat.regions.association import AssociationSettings
 from semlat.stages.label import descriptors as describing
 from semlat.stages.label import links as linking
-from semlat.types import ImageRecord
+from semlat.types import FeatureKey, ImageRecord
 from semlat.workspace import Workspace
 
 METHODS = ("auto", "tracks", "matches", "appearance", "matches+appearance", "kmeans")
@@ -119,15 +120,15 @@ def _associate(
     name: str,
     records: list[ImageRecord],
     method: str,
-    vectors: np.ndarray | None,
+    vectors: npt.NDArray[np.float16] | None,
     descriptor: str,
-    key,
+    key: FeatureKey | None,
     settings: AssociationSettings,
-) -> np.ndarray:
-    """Instances of every region by constrained clustering of its links."""
+) -> npt.NDArray[np.int64]:
+    """Instances of every region by constrained clustering of its links (tracks or matches first)."""
     index = linking.RegionIndex.build(ws, name, records)
     tiers = []
-    pairs = None
+    pairs: list[tuple[int, int]] = []
     if method != "tracks":
         similarity = describing.global_similarity(ws, key, records) if key is not None else None
         pairs = association.image_pairs(len(records), settings.pairs_per_view, similarity)
@@ -138,7 +139,7 @@ def _associate(
             observations = linking.match_observations(records, pairs, settings)
         found = linking.observed_regions(ws, name, records, index, observations)
         tiers.append(linking.point_links_per_level(found, index, settings))
-    if vectors is not None and method != "kmeans":
+    if vectors is not None:
         threshold = settings.appearance_threshold if descriptor == "clip" else settings.sam_appearance_threshold
         tiers.append(linking.appearance_links_per_level(vectors, index, pairs, threshold))
     return association.cluster(len(index), index.groups(), tiers)
