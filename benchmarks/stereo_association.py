@@ -2,7 +2,7 @@
 
 Clustered MobileSAM regions (the tests' settings, `tests.stereo.CLUSTERED`) get their labels
 from the clustered mode itself (the original's KMeans of SAM latents), then from `semlat label`
-with each method; agreement is the share of left pixels whose label equals the label at their
+with each method (kmeans into 6 labels, as the tests do); agreement is the share of left pixels whose label equals the label at their
 ground-truth match in the right view (`tests.stereo.agreement`). Prints JSON and writes
 benchmarks/results/stereo_association.json.
 
@@ -38,7 +38,7 @@ def main() -> None:
         results["clustered (its own labels)"] = {"agreement": round(agree, 4), "chance": round(chance, 4)}
         print(f"regions: {time.perf_counter() - start:.0f} s", flush=True)
         for method in METHODS:
-            result = label_regions(ws, "mobile-sam", method=method, descriptor="sam", n_labels=15, device="cpu")
+            result = label_regions(ws, "mobile-sam", method=method, descriptor="sam", n_labels=6, device="cpu")
             agree, chance = agreement(ws, "mobile-sam", disparity)
             results[method] = {"agreement": round(agree, 4), "chance": round(chance, 4), "labels": result.n_labels}
             print(method, results[method], flush=True)
