@@ -39,7 +39,7 @@ def write_model(
 
 
 def add_points(model_dir: Path, out_dir: Path, *, binary: bool, seed: int = 0) -> pycolmap.Reconstruction:
-    """The point-less model at ``model_dir`` (the toy's) rewritten at ``out_dir`` with points and observations."""
+    """The model at ``model_dir`` (e.g. the toy's) rewritten at ``out_dir`` with these points and observations instead of its own."""
     source = pycolmap.Reconstruction(str(model_dir))
     (camera,) = source.cameras.values()
     views = [(image.name, image.cam_from_world()) for _, image in sorted(source.images.items())]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,6 +11,7 @@ from rich.console import Console
 
 from semlat.cli.options import Device
 from semlat.errors import SemlatError
+from semlat_toy.scene import WORLDS, World
 
 out = Console()
 
@@ -26,6 +28,16 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds:
         raise SemlatError("no seeds given: pass --seeds 0..3")
     return seeds
+
+
+def world_options(name: str, **overrides) -> World:
+    """The named world (`WORLDS`) with the options given (None: the world's own)."""
+    if name not in WORLDS:
+        raise SemlatError(f"unknown world {name!r}: use {', '.join(WORLDS)}")
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if any(value < 0 for key, value in given.items() if key != "textures"):
+        raise SemlatError("--duplicates and --clutter must not be negative")
+    return replace(WORLDS[name], **given)
 
 
 def register(app: typer.Typer) -> None:
@@ -67,11 +79,20 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("--output", "-o", help="Scene folder to write.")],
         seed: Annotated[int, typer.Option(help="Scene seed.")] = 0,
         views: Annotated[int, typer.Option(help="Number of views around the scene.")] = 12,
+        world: Annotated[str, typer.Option(help="default, or hard (duplicates, textures, clutter).")] = "default",
+        duplicates: Annotated[
+            Optional[int], typer.Option(help="Extra instances of classes in the scene [default: the world's].")
+        ] = None,
+        textures: Annotated[
+            Optional[bool], typer.Option("--textures/--flat", help="Procedural textures [default: the world's].")
+        ] = None,
+        clutter: Annotated[Optional[int], typer.Option(help="Small clutter objects [default: the world's].")] = None,
     ) -> None:
-        """Render one scene: images, per-pixel ground truth and a COLMAP text model."""
+        """Render one scene: images, per-pixel ground truth and a COLMAP text model with SfM points."""
         from semlat_toy import write_scene
 
-        out.print(f"scene {seed} in {write_scene(output, seed, n_views=views)}")
+        chosen = world_options(world, duplicates=duplicates, textures=textures, clutter=clutter)
+        out.print(f"scene {seed} in {write_scene(output, seed, n_views=views, world=chosen)}")
 
     @app.command("eval")
     def evaluate(
@@ -85,16 +106,32 @@ def register(app: typer.Typer) -> None:
         ] = None,
         model: Annotated[Optional[str], typer.Option(help="OpenCLIP model [default: the shipped toy CLIP].")] = None,
         pretrained: Annotated[Optional[str], typer.Option(help="Its weights.")] = None,
+        part: Annotated[
+            str,
+            typer.Option(
+                help="semantics (prompts, eval.json), instances (cross-view instances per world, method and masks, "
+                "instances.json) or all."
+            ),
+        ] = "all",
+        worlds: Annotated[str, typer.Option(help="Worlds of the instance part, comma-separated.")] = "default,hard",
         device: Device = "auto",
     ) -> None:
-        """Measure every configuration against the toy world's ground truth (mIoU, cross-view ARI)."""
+        """Measure every configuration against the toy world's ground truth (mIoU, cross-view instances)."""
         from semlat.encoders import TOY_MODEL, model_spec
         from semlat_toy.evaluate import evaluate as run_eval
         from semlat_toy.evaluate import markdown_table
+        from semlat_toy.instances import evaluate_instances, instances_markdown
 
+        if part not in ("all", "semantics", "instances"):
+            raise SemlatError(f"unknown --part {part!r}: use all, semantics or instances")
         spec = model_spec(model or TOY_MODEL, pretrained)
-        summary = run_eval(parse_seeds(seeds), spec, output, views, masks, device)
-        out.print(markdown_table(summary))
+        chosen = parse_seeds(seeds)
+        if part in ("all", "semantics"):
+            out.print(markdown_table(run_eval(chosen, spec, output, views, masks, device)))
+        if part in ("all", "instances"):
+            names = [w.strip() for w in worlds.split(",") if w.strip()]
+            summary = evaluate_instances(chosen, spec, output, views, names, masks, device=device)
+            out.print(instances_markdown(summary))
 
     @app.command()
     def demo(

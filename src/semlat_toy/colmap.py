@@ -6,8 +6,10 @@ reconstructed by COLMAP has them under ``sparse/0``:
 - ``cameras.txt``: one PINHOLE camera (fx fy cx cy) per distinct set of intrinsics, ids from 1 in
   order of first use (the default orbit shares one);
 - ``images.txt``: per view ``IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME``, the world -> camera
-  pose as a unit quaternion with qw >= 0 and a translation, followed by an empty 2D-points line;
-- ``points3D.txt``: the header only (no 3D points).
+  pose as a unit quaternion with qw >= 0 and a translation, followed by its 2D points
+  ``X Y POINT3D_ID`` (empty without points);
+- ``points3D.txt``: ``POINT3D_ID X Y Z R G B ERROR TRACK[] (IMAGE_ID POINT2D_IDX)`` per 3D point
+  (`semlat_toy.sfm.SfmPoints`; the header only without points).
 
 Numbers are written in full (``repr``), so intrinsics and translations read back exactly.
 `read_colmap_text` reads PINHOLE and SIMPLE_PINHOLE models back into `Camera` objects.
@@ -23,6 +25,7 @@ import numpy.typing as npt
 
 from semlat.errors import SemlatError
 from semlat_toy.camera import Camera, FloatArray
+from semlat_toy.sfm import SfmPoints
 
 
 def rotation_to_quaternion(R: npt.ArrayLike) -> FloatArray:
@@ -58,8 +61,8 @@ def quaternion_to_rotation(q: npt.ArrayLike) -> FloatArray:
     )
 
 
-def write_colmap_text(sparse_dir: Path, cameras: Sequence[Camera], names: Sequence[str]) -> None:
-    """Write cameras.txt, images.txt and an empty points3D.txt into ``sparse_dir``."""
+def write_colmap_text(sparse_dir: Path, cameras: Sequence[Camera], names: Sequence[str], points: SfmPoints | None = None) -> None:
+    """Write cameras.txt, images.txt and points3D.txt (empty without ``points``) into ``sparse_dir``."""
     sparse_dir.mkdir(parents=True, exist_ok=True)
     intrinsics: dict[tuple[int, int, float, float, float, float], int] = {}
     camera_ids = []
@@ -75,22 +78,36 @@ def write_colmap_text(sparse_dir: Path, cameras: Sequence[Camera], names: Sequen
         lines.append(f"{cid} PINHOLE {w} {h} {_f(fx)} {_f(fy)} {_f(cx)} {_f(cy)}")
     (sparse_dir / "cameras.txt").write_text("\n".join(lines) + "\n")
 
+    n_obs = 0 if points is None else len(points.point)
     lines = [
         "# Image list with two lines of data per image:",
         "#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME",
         "#   POINTS2D[] as (X, Y, POINT3D_ID)",
-        f"# Number of images: {len(cameras)}, mean observations per image: 0",
+        f"# Number of images: {len(cameras)}, mean observations per image: {n_obs / max(len(cameras), 1):g}",
     ]
-    for image_id, (camera, camera_id, name) in enumerate(zip(cameras, camera_ids, names), start=1):
+    tracks: list[list[str]] = [] if points is None else [[] for _ in range(len(points.xyz))]
+    for index, (camera, camera_id, name) in enumerate(zip(cameras, camera_ids, names)):
         pose = " ".join(_f(v) for v in (*rotation_to_quaternion(camera.R), *camera.t))
-        lines += [f"{image_id} {pose} {camera_id} {name}", ""]
+        observed = []
+        if points is not None:
+            mine = np.flatnonzero(points.image == index)
+            for slot, row in enumerate(mine):
+                x, y = points.xy[row]
+                observed.append(f"{x:.3f} {y:.3f} {int(points.point[row]) + 1}")
+                tracks[int(points.point[row])].append(f"{index + 1} {slot}")
+        lines += [f"{index + 1} {pose} {camera_id} {name}", " ".join(observed)]
     (sparse_dir / "images.txt").write_text("\n".join(lines) + "\n")
 
-    (sparse_dir / "points3D.txt").write_text(
-        "# 3D point list with one line of data per point:\n"
-        "#   POINT3D_ID, X, Y, Z, R, G, B, ERROR, TRACK[] as (IMAGE_ID, POINT2D_IDX)\n"
-        "# Number of points: 0, mean track length: 0\n"
-    )
+    lines = [
+        "# 3D point list with one line of data per point:",
+        "#   POINT3D_ID, X, Y, Z, R, G, B, ERROR, TRACK[] as (IMAGE_ID, POINT2D_IDX)",
+        f"# Number of points: {len(tracks)}, mean track length: {n_obs / max(len(tracks), 1):g}",
+    ]
+    for index, track in enumerate(tracks):
+        x, y, z = points.xyz[index]
+        r, g, b = (int(c) for c in points.rgb[index])
+        lines.append(f"{index + 1} {x:.6f} {y:.6f} {z:.6f} {r} {g} {b} 0.5 {' '.join(track)}")
+    (sparse_dir / "points3D.txt").write_text("\n".join(lines) + "\n")
 
 
 def read_colmap_text(sparse_dir: Path) -> list[tuple[str, Camera]]:
@@ -110,7 +127,7 @@ def read_colmap_text(sparse_dir: Path) -> list[tuple[str, Camera]]:
         intrinsics[int(cid)] = (int(width), int(height), *map(float, params[:4]))
     views = []
     body = [line for line in image_lines if not line.startswith("#")]
-    for line in body[0::2]:  # every image line is followed by its (here empty) 2D points line
+    for line in body[0::2]:  # every image line is followed by its 2D points line
         fields = line.split()
         if not fields:
             continue

@@ -107,7 +107,7 @@ def _build_workspace(root: Path, scene_dir: Path, masks: str) -> Workspace:
     return ws
 
 
-def _pixel_labels(regions: list[Region], shape: tuple[int, int]) -> npt.NDArray[np.int64]:
+def pixel_labels(regions: list[Region], shape: tuple[int, int]) -> npt.NDArray[np.int64]:
     """Each pixel's cross-view label (the last covering region's), -1 where none or unlabelled."""
     labels = np.full(shape, -1, dtype=np.int64)
     for region in regions:
@@ -151,14 +151,14 @@ def evaluate_scene(
             for strategy in sorted({c.strategy for c in configs if c.masks == masks and c.strategy})
         }
         if not ws.has_labels(region_set):
-            label_regions(ws, region_set, descriptor="clip", feature_set="masked-crop")
+            label_regions(ws, region_set, method="kmeans", descriptor="clip", feature_set="masked-crop")
         if any(c.smoothed for c in configs if c.masks == masks):
             smoothed = smooth_features(ws, key=keys["masked-crop"], out_feature_set="masked-crop-smoothed")
             keys[smoothed.feature_set] = smoothed
         predicted_labels, true_ids = [], []
         for record, gt_class, instance in zip(ws.images(), truth_classes, truth.instances):
             regions = ws.regions(region_set, record)
-            predicted_labels.append(_pixel_labels(regions, instance.shape).ravel())
+            predicted_labels.append(pixel_labels(regions, instance.shape).ravel())
             true_ids.append(instance.ravel())
             for config in (c for c in configs if c.masks == masks or (c.strategy is None and masks == sources[0])):
                 key = keys.get(config.feature_set) or next(iter(keys.values()))

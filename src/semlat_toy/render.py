@@ -3,6 +3,9 @@
 The loop runs over primitives only; all pixels of a view are intersected at once. Ground truth
 comes from the same rays as the colours, so the instance map is exact at every pixel centre (no
 anti-aliasing: a pixel's colour is the colour of the instance its centre sees).
+
+A textured scene (`Scene.textured`) modulates every albedo by solid value noise of the 3D point
+(two octaves), so a surface looks the same from every view and feature matching finds corners.
 """
 
 from __future__ import annotations
@@ -111,7 +114,41 @@ def _unshadowed(
     return lit
 
 
+TEXTURE_SCALES: tuple[tuple[float, float], ...] = ((0.1, 0.5), (0.3, 0.5))
+"""(cell size in world units, weight) of the value-noise octaves of textured scenes."""
+
+
+def value_noise(points: FloatArray, scale: float, seed: int) -> FloatArray:
+    """Smooth solid noise in [0, 1] at ``points`` (N, 3): hashed lattice values, trilinear blend."""
+    p = points / scale
+    cell = np.floor(p).astype(np.int64)
+    f = p - cell
+    f = f * f * (3.0 - 2.0 * f)
+    total = np.zeros(len(points))
+    for corner in np.ndindex(2, 2, 2):
+        lattice = cell + np.asarray(corner)
+        h = (lattice * np.array([73856093, 19349663, 83492791])).sum(axis=1) ^ (seed * 2654435761)
+        h = (h ^ (h >> 13)) * 0x45D9F3B
+        h = (h ^ (h >> 16)) & 0xFFFFFF
+        weight = np.prod(np.where(np.asarray(corner, bool), f, 1.0 - f), axis=1)
+        total += weight * (h / float(0xFFFFFF))
+    return total
+
+
+def _texture(ids: npt.NDArray[np.int32], points: FloatArray) -> FloatArray:
+    """Brightness factor of textured surfaces, each instance with its own noise."""
+    noise = np.zeros(len(ids))
+    for scale, weight in TEXTURE_SCALES:
+        noise += weight * value_noise(points, scale, 0) * 0.5 + weight * value_noise(points + ids[:, None], scale, 1) * 0.5
+    return np.clip(0.2 + 1.6 * noise, 0.3, 1.4)
+
+
 def _albedo(scene: Scene, ids: npt.NDArray[np.int32], points: FloatArray) -> FloatArray:
+    albedo = _flat_albedo(scene, ids, points)
+    return albedo * _texture(ids, points)[:, None] if scene.textured else albedo
+
+
+def _flat_albedo(scene: Scene, ids: npt.NDArray[np.int32], points: FloatArray) -> FloatArray:
     albedo = np.zeros((len(ids), 3))
     for obj in scene.objects:
         albedo[ids == obj.instance_id] = obj.albedo

@@ -7,8 +7,13 @@ stand on it around the origin; the room is the square |x|, |y| <= ``Room.half_si
 Instance ids are fixed so code can reason about them without reading the scene:
 0 = sky (only when a ray escapes, or the scene has no room), 1 = floor, 2..5 = walls,
 objects from ``OBJECT_ID_START`` (10) upwards. Class names: "sky", "floor", "wall", and
-"<colour> <shape>" for objects (e.g. "red sphere"); within one scene each object class is unique,
-so an object class names exactly one instance.
+"<colour> <shape>" for objects (e.g. "red sphere"); in the default world each object class is
+unique in a scene, so an object class names exactly one instance.
+
+`World` makes scenes harder (the ``hard`` preset of `WORLDS`): duplicates (more instances of
+classes already in the scene), procedural solid textures on objects, floor and walls, and small
+clutter objects. Its extra objects are drawn from a random stream of their own, so the default
+world's scenes stay what they were.
 """
 
 from __future__ import annotations
@@ -83,12 +88,32 @@ class Room:
 
 
 @dataclass(frozen=True)
+class World:
+    """What makes a world harder than the default one (see the module docstring).
+
+    Args:
+        duplicates: extra instances, each a copy of the class of an object already in the scene.
+        textures: procedural solid textures on every surface (the renderer's `textured` albedo).
+        clutter: small objects of random classes scattered wider on the floor.
+    """
+
+    duplicates: int = 0
+    textures: bool = False
+    clutter: int = 0
+
+
+WORLDS: dict[str, World] = {"default": World(), "hard": World(duplicates=3, textures=True, clutter=6)}
+"""The named worlds of `semlat toyworld render --world`."""
+
+
+@dataclass(frozen=True)
 class Scene:
     """Everything the renderer needs. ``room=None`` renders objects over a flat sky colour."""
 
     seed: int
     objects: tuple[SceneObject, ...]
     room: Room | None = field(default_factory=Room)
+    textured: bool = False
     light_dir: Vec3 = (0.35, 0.25, 1.0)  # towards the light; normalised by the renderer
     ambient: float = 0.45
     sky_colour: Vec3 = (0.70, 0.80, 0.90)
@@ -114,15 +139,25 @@ class Scene:
         return replace(self, objects=tuple(objects))
 
 
-def make_scene(seed: int, n_objects: int | None = None, spread: float = 1.6) -> Scene:
+def make_scene(seed: int, n_objects: int | None = None, spread: float = 1.6, world: World | None = None) -> Scene:
     """A deterministic scene: 4-7 objects (or ``n_objects``) of distinct classes, clustered within
-    ``spread`` of the origin so that orbit views see some objects behind others."""
+    ``spread`` of the origin so that orbit views see some objects behind others; ``world`` adds
+    duplicates, textures and clutter."""
     rng = np.random.default_rng(seed)
     count = int(rng.integers(4, 8)) if n_objects is None else n_objects
     objects: list[SceneObject] = []
     for index, (shape, colour) in enumerate(_classes(rng, count)):
         objects.append(_place(rng, OBJECT_ID_START + index, shape, colour, objects, spread))
-    return Scene(seed=seed, objects=tuple(objects))
+    world = world or World()
+    extra = np.random.default_rng([seed, 12])  # the default world never draws from it
+    for source in extra.choice(len(objects), size=world.duplicates, replace=world.duplicates > len(objects)):
+        original = objects[int(source)]
+        same = (original.size, original.size)
+        objects.append(_place(extra, OBJECT_ID_START + len(objects), original.shape, original.colour, objects, spread, same))
+    for _ in range(world.clutter):
+        shape, colour = str(extra.choice(SHAPES)), str(extra.choice(list(COLOURS)))
+        objects.append(_place(extra, OBJECT_ID_START + len(objects), shape, colour, objects, 2.6, (0.1, 0.18)))
+    return Scene(seed=seed, objects=tuple(objects), textured=world.textures)
 
 
 def _classes(rng: np.random.Generator, count: int) -> list[tuple[str, str]]:
@@ -139,10 +174,16 @@ def _classes(rng: np.random.Generator, count: int) -> list[tuple[str, str]]:
 
 
 def _place(
-    rng: np.random.Generator, instance_id: int, shape: str, colour: str, placed: list[SceneObject], spread: float
+    rng: np.random.Generator,
+    instance_id: int,
+    shape: str,
+    colour: str,
+    placed: list[SceneObject],
+    spread: float,
+    sizes: tuple[float, float] = (0.28, 0.48),
 ) -> SceneObject:
     """Rejection-sample a footprint that touches no placed object; shrink the object if crowded."""
-    size = float(rng.uniform(0.28, 0.48))
+    size = float(rng.uniform(*sizes))
     height_factor = {"sphere": 2.0, "cube": 2.0, "cylinder": float(rng.uniform(1.6, 3.0))}
     factor = height_factor.get(shape, float(rng.uniform(2.2, 3.4)))
     yaw = float(rng.uniform(0.0, np.pi / 2))

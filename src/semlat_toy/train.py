@@ -41,7 +41,7 @@ from semlat_toy import clip_data
 from semlat_toy.camera import orbit_cameras
 from semlat_toy.clip_data import CLASS_NAMES, FLOOR, OBJECT, PROMPTS, WALL, ToyDataset
 from semlat_toy.render import View, render_view
-from semlat_toy.scene import Scene, make_scene
+from semlat_toy.scene import Scene, World, make_scene
 
 
 @dataclass
@@ -374,12 +374,13 @@ def _cpu_seconds() -> float:
 # ----------------------------------------------------------------------------- evaluation
 
 
-def heldout_views(seeds: Sequence[int] | range, n_views: int = 8) -> Iterator[tuple[Scene, View]]:
-    """Yield (scene, view) for held-out scenes from the default orbit (what `semlat eval` renders)."""
+def heldout_views(seeds: Sequence[int] | range, n_views: int = 8, world: World | None = None) -> Iterator[tuple[Scene, View]]:
+    """Yield (scene, view) for held-out scenes (of ``world``, default the default one) from the
+    default orbit (what `semlat eval` renders)."""
     for seed in seeds:
         if seed >= clip_data.TRAIN_SEED_START:
             raise ValueError(f"seed {seed} is a training seed; held-out seeds are < {clip_data.TRAIN_SEED_START}")
-        scene = make_scene(int(seed))
+        scene = make_scene(int(seed), world=world)
         for camera in orbit_cameras(n_views):
             yield scene, render_view(scene, camera)
 
@@ -390,8 +391,9 @@ def evaluate_zero_shot(
     n_views: int = 8,
     min_pixels: int = 100,
     device: str | None = "cpu",
+    world: World | None = None,
 ) -> dict[str, Any]:
-    """Zero-shot accuracy of a toy CLIP checkpoint on held-out scenes.
+    """Zero-shot accuracy of a toy CLIP checkpoint on held-out scenes (of ``world``, default the default one).
 
     Every object with at least ``min_pixels`` visible pixels in a default-orbit view of a
     held-out scene is classified among `PROMPTS` (28 classes + floor + wall) under each view
@@ -404,6 +406,7 @@ def evaluate_zero_shot(
         n_views: orbit views per scene.
         min_pixels: smallest visible object counted.
         device: where to run the model.
+        world: the world of the held-out scenes (e.g. `WORLDS["hard"]`: textures, duplicates, clutter).
     """
     model_path = Path(model_path) if model_path is not None else TOY_WEIGHTS
     clip = load_encoder(ModelSpec(TOY_MODEL, str(model_path)), device=device)
@@ -412,7 +415,7 @@ def evaluate_zero_shot(
     strategies = ("masked-crop", "crop", "masked-full")
     hits = {name: [] for name in (*strategies, "floor", "wall")}
     colour_hits = {name: [] for name in strategies}
-    for scene, view in heldout_views(seeds, n_views):
+    for scene, view in heldout_views(seeds, n_views, world):
         image = torch.from_numpy(view.image).permute(2, 0, 1).float() / 255.0
         height, width = view.instance.shape
         side = min(height, width)

@@ -95,10 +95,12 @@ def test_an_explicit_model_folder(colmap_scene, tmp_path) -> None:
     assert len(scene.cameras) == 3
 
 
-def test_the_toy_model_without_points(toy) -> None:
+def test_the_toy_model_and_its_sfm_points(toy) -> None:
     scene = read_scene(toy)
     assert scene.kind == "colmap" and len(scene.cameras) == 3
-    assert all(len(obs.point3d_id) == 0 for obs in scene.tracks.values())
+    assert all(len(obs.point3d_id) > 0 for obs in scene.tracks.values())  # the toy's SfM points (semlat_toy.sfm)
+    shared = set.intersection(*(set(obs.point3d_id.tolist()) for obs in scene.tracks.values()))
+    assert shared  # some points are seen by all three views
 
 
 def test_a_bare_images_folder(toy) -> None:

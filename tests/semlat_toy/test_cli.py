@@ -9,7 +9,7 @@ import pytest
 
 from semlat.encoders import toy_model_spec
 from semlat.errors import SemlatError
-from semlat_toy import demo, evaluate, train, write_scene
+from semlat_toy import demo, evaluate, instances, train, write_scene
 from semlat_toy.cli import parse_seeds
 from tests.conftest import snapshot
 
@@ -33,6 +33,23 @@ def test_render_writes_the_scene_of_the_seed(cli, tmp_path):
     assert code == 0, err
     assert "scene 4" in out
     assert snapshot(tmp_path / "cli") == snapshot(write_scene(tmp_path / "api", 4, n_views=2))
+
+
+def test_render_takes_a_world_and_its_options(cli, tmp_path):
+    from semlat_toy.scene import World
+
+    args = ["--seed", "4", "--views", "2", "--world", "hard", "--clutter", "1", "--flat"]
+    code, out, err = cli("toyworld", "render", "-o", tmp_path / "cli", *args)
+    assert code == 0, err
+    world = World(duplicates=3, textures=False, clutter=1)
+    assert snapshot(tmp_path / "cli") == snapshot(write_scene(tmp_path / "api", 4, n_views=2, world=world))
+    assert json.loads((tmp_path / "cli" / "gt" / "classes.json").read_text())["world"] == {
+        "duplicates": 3,
+        "textures": False,
+        "clutter": 1,
+    }
+    code, _, err = cli("toyworld", "render", "-o", tmp_path / "bad", "--world", "harder")
+    assert code == 2 and "unknown world 'harder'" in err and not (tmp_path / "bad").exists()
 
 
 def test_train_passes_its_options_and_prints_the_held_out_accuracy(cli, tmp_path, monkeypatch):
@@ -75,15 +92,32 @@ def eval_calls(monkeypatch) -> list[tuple]:
         calls.append(args)
         return summary
 
+    def fake_instances(*args, **options):
+        calls.append(("instances", *args, options))
+        return {"model": "m", "seeds": [0], "views_per_scene": 4, "share": 0.8, "mask_settings": {}, "mean": []}
+
     monkeypatch.setattr(evaluate, "evaluate", fake_evaluate)
+    monkeypatch.setattr(instances, "evaluate_instances", fake_instances)
     return calls
 
 
 def test_eval_measures_the_shipped_model_by_default(cli, tmp_path, eval_calls):
     code, out, err = cli("eval", "--seeds", "0..2", "--views", "4", "--masks", "classical", "-o", tmp_path, "--device", "cpu")
     assert code == 0, err
-    assert eval_calls == [([0, 1, 2], toy_model_spec(), tmp_path, 4, ["classical"], "cpu")]
-    assert "| global-only | 0.100 |" in out
+    spec = toy_model_spec()
+    assert eval_calls == [
+        ([0, 1, 2], spec, tmp_path, 4, ["classical"], "cpu"),
+        ("instances", [0, 1, 2], spec, tmp_path, 4, ["default", "hard"], ["classical"], {"device": "cpu"}),
+    ]
+    assert "| global-only | 0.100 |" in out and "| world | masks | level | method |" in out
+
+
+def test_eval_runs_one_part_and_refuses_unknown_parts(cli, tmp_path, eval_calls):
+    code, _, err = cli("eval", "--seeds", "1", "--part", "instances", "--worlds", "hard", "-o", tmp_path)
+    assert code == 0, err
+    assert [call[0] for call in eval_calls] == ["instances"] and eval_calls[0][5] == ["hard"]
+    code, _, err = cli("eval", "--part", "everything")
+    assert code == 2 and "unknown --part 'everything'" in err
 
 
 def test_eval_takes_another_model(cli, tmp_path, eval_calls):

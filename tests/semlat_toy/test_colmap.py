@@ -92,3 +92,24 @@ def test_quaternions_match_scipy_and_round_trip(seed):
     assert q[0] >= 0
     np.testing.assert_allclose(np.abs(q @ expected), 1.0, atol=1e-12)
     np.testing.assert_allclose(quaternion_to_rotation(q), rotation.as_matrix(), atol=1e-12)
+
+
+def test_sfm_points_are_written_as_colmap_tracks_pycolmap_reads(tmp_path, orbit):
+    import pycolmap
+
+    from semlat_toy.sfm import SfmPoints
+
+    xyz = np.array([[0.0, 0.0, 0.3], [0.2, -0.1, 0.5]])
+    image = np.array([0, 1, 2, 0, 3])
+    point = np.array([0, 0, 0, 1, 1])
+    xy = np.array([[10.25, 20.5], [11.0, 21.0], [12.5, 22.0], [30.0, 5.0], [31.5, 6.25]])
+    write_colmap_text(tmp_path, orbit, NAMES, SfmPoints(xyz, np.full((2, 3), 7, np.uint8), image, xy, point))
+    model = pycolmap.Reconstruction(str(tmp_path))
+    assert model.num_points3D() == 2
+    tracks = {pid: sorted(e.image_id for e in p.track.elements) for pid, p in model.points3D.items()}
+    assert tracks == {1: [1, 2, 3], 2: [1, 4]}
+    first = model.images[1]
+    seen = sorted((tuple(np.round(p.xy, 3)), p.point3D_id) for p in first.points2D if p.has_point3D())
+    assert seen == [((10.25, 20.5), 1), ((30.0, 5.0), 2)]
+    np.testing.assert_allclose(model.points3D[2].xyz, xyz[1])
+    assert [name for name, _ in read_colmap_text(tmp_path)] == NAMES  # our reader skips the points

@@ -143,3 +143,17 @@ def test_any_camera_and_single_objects_render(scene):
     assert set(np.unique(empty.instance).tolist()) <= {FLOOR_ID, *WALL_IDS}
     bare = render_view(replace(scene, room=None, objects=()), camera)
     assert (bare.instance == SKY_ID).all() and (bare.depth == 0).all()
+
+
+def test_textured_scenes_vary_within_a_surface_and_agree_across_views():
+    from semlat_toy.render import value_noise
+
+    scene = make_scene(0)
+    flat, textured = (render_view(s, look_at((4, 1, 2), (0, 0, 0.3), 64, 48)) for s in (scene, replace(scene, textured=True)))
+    np.testing.assert_array_equal(flat.instance, textured.instance)
+    walls = np.isin(flat.instance, WALL_IDS)
+    assert walls.sum() > 100 and textured.image[walls].std() > 3 * flat.image[walls].std()
+    points = np.random.default_rng(0).uniform(-2, 2, (500, 3))
+    noise = value_noise(points, 0.1, 0)
+    assert 0 <= noise.min() and noise.max() <= 1 and noise.std() > 0.1
+    np.testing.assert_array_equal(noise, value_noise(points.copy(), 0.1, 0))  # a function of the 3D point only

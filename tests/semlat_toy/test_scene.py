@@ -86,3 +86,19 @@ def test_object_count_can_be_chosen(count):
 def test_impossible_object_counts_are_refused(count):
     with pytest.raises(ValueError, match="n_objects"):
         make_scene(0, n_objects=count)
+
+
+def test_hard_world_adds_duplicates_and_clutter_and_keeps_the_default_scene():
+    from semlat_toy.scene import WORLDS, World
+
+    default = make_scene(5)
+    hard = make_scene(5, world=WORLDS["hard"])
+    assert hard.objects[: len(default.objects)] == default.objects and not default.textured and hard.textured
+    extra = hard.objects[len(default.objects) :]
+    assert len(extra) == WORLDS["hard"].duplicates + WORLDS["hard"].clutter
+    classes = [o.class_name for o in hard.objects]
+    duplicates = extra[: WORLDS["hard"].duplicates]
+    assert all(classes.count(o.class_name) >= 2 for o in duplicates)
+    assert len({o.instance_id for o in hard.objects}) == len(hard.objects)
+    assert max(o.size for o in extra[WORLDS["hard"].duplicates :]) <= 0.18  # clutter is small
+    assert make_scene(5, world=World()) == default

@@ -143,3 +143,12 @@ def test_shipped_model_classifies_held_out_regions():
     total = sum(entry["n"] for entry in scored)
     correct = sum(round(entry["accuracy"] * entry["n"]) for entry in scored if entry["n"])
     assert total >= 5 and correct >= total - 1, result
+
+
+def test_heldout_views_of_the_hard_world_are_textured_and_crowded():
+    from semlat_toy.scene import WORLDS
+
+    default, _ = next(heldout_views([0], n_views=1))
+    hard, view = next(heldout_views([0], n_views=1, world=WORLDS["hard"]))
+    assert hard.textured and not default.textured and len(hard.objects) > len(default.objects)
+    assert view.image.shape[:2] == view.instance.shape

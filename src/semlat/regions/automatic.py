@@ -6,7 +6,7 @@ mask NMS; its masks are resized to the full image. With ``levels``, the levels a
 each prompt's three outputs are three levels (0: whole, from SAM's output 2; 1: part, output 1;
 2: sub-part, output 0), each de-duplicated on its own. In a collection run every
 region also gets its mean SAM latent as a descriptor, and once every image is written the masks
-stage labels the collection across views from those descriptors (``n_labels``; see
+stage labels the collection across views (SfM tracks, else feature matches plus those descriptors; see
 `AutomaticProposer.label_request`).
 """
 
@@ -55,7 +55,8 @@ class AutomaticSettings:
             1024-long-side copy SAM sees (0: off).
         precision: the decoder's arithmetic: float32 (SAM's own numbers) or bfloat16 (about twice
             as fast on CPUs with AVX-512 BF16 and on GPUs; a few masks differ at the thresholds).
-        n_labels: cross-view labels given once every image is written (0 leaves regions unlabelled).
+        n_labels: 0 leaves regions unlabelled; otherwise cross-view instances are found once every
+            image is written (`semlat label --method auto`; this many labels only for kmeans).
         seed: seed of the label clustering.
         device: torch device: auto (cuda if available), cpu, cuda, cuda:N.
     """
@@ -151,7 +152,7 @@ class AutomaticProposer(SamProposer):
         """Nothing to clean: the labelling runs after (`label_request`)."""
 
     def label_request(self) -> LabelRequest | None:
-        """Cross-view labels from the stored SAM descriptors, unless ``n_labels`` is 0."""
+        """Cross-view instances (method auto, the stored SAM descriptors for appearance), unless ``n_labels`` is 0."""
         settings = self.settings
         if settings.n_labels <= 0:
             return None

@@ -31,16 +31,19 @@ from semlat.types import ImageRecord, Region
 class LabelRequest:
     """Cross-view labels the masks stage gives a region set once every image is written.
 
-    The labels come from clustering the regions' stored SAM descriptors (`semlat label
-    --descriptor sam`); the SAM named here encodes any image whose descriptors are missing.
+    The labels come from `semlat label --method METHOD --descriptor sam` (by default ``auto``:
+    the scene's SfM tracks when the workspace holds them, else feature matches plus the
+    regions' stored SAM descriptors); the SAM named here encodes any image whose descriptors
+    are missing.
 
     Args:
-        n_labels: number of labels.
+        n_labels: number of labels of the ``kmeans`` method.
         backend: "mobile-sam" or "sam".
         sam_type: SAM size (None: the backend's default).
         checkpoint: weights file (None: the bundled MobileSAM weights).
         device: torch device (None: cuda if available).
         seed: seed of the label clustering.
+        method: the labelling method (`semlat.stages.label.METHODS`).
     """
 
     n_labels: int
@@ -49,6 +52,7 @@ class LabelRequest:
     checkpoint: str | None
     device: str | None
     seed: int
+    method: str = "auto"
 
 
 class RegionProposer(Protocol):

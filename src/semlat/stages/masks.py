@@ -101,6 +101,7 @@ def propose_regions(
             labels = label_regions(
                 ws,
                 region_set=name,
+                method=request.method,
                 n_labels=request.n_labels,
                 descriptor="sam",
                 backend=request.backend,
