@@ -91,5 +91,7 @@ def test_regions_come_from_our_generator_with_levels_and_a_descriptor_each():
     assert [region.region_id for region in regions] == list(range(len(regions)))
     assert {region.level for region in regions} <= {0, 1, 2} and len({region.level for region in regions}) > 1
     assert all(region.mask().shape == image.shape[:2] for region in regions)
-    flat = AutomaticProposer(AutomaticSettings(points_per_side=6, n_labels=0, device="cpu", min_area=0.0, max_regions=0))
+    flat = AutomaticProposer(
+        AutomaticSettings(points_per_side=6, levels=False, n_labels=0, device="cpu", min_area=0.0, max_regions=0)
+    )
     assert {region.level for region in flat.propose(image)} == {0}
