@@ -6,6 +6,7 @@ from pathlib import Path
 
 from semlat.encoders import ModelSpec, check_model, model_spec
 from semlat.formats.scenes import read_scene
+from semlat.imageio import MAX_PIXELS
 from semlat.regions.bundled import default_backend
 from semlat.stages.embed import embed_regions
 from semlat.stages.masks import propose_regions
@@ -27,6 +28,7 @@ def run_pipeline(
     fusion: str = "sum",
     score: str = "softmax",
     device: str | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> Path:
     """Propose regions, embed them and answer ``prompts`` for every image; returns the output folder.
 
@@ -38,6 +40,6 @@ def run_pipeline(
     backend = backend or default_backend()
     found = read_scene(Path(scene), images_subdir=images_subdir, colmap=None if colmap is None else Path(colmap))
     check_model(model)  # a missing model fails before any region is written
-    propose_regions(ws, found.image_paths, scene=found, backend=backend)
+    propose_regions(ws, found.image_paths, scene=found, backend=backend, max_pixels=max_pixels)
     key = embed_regions(ws, model=model, strategy=strategy, region_set=backend, device=device)
     return query_to_files(ws, prompts, out_dir, key=key, fusion=fusion, score=score, device=device)

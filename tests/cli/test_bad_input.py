@@ -1,12 +1,15 @@
 """Hostile input across commands, one parametrised test per family: exit code 2, one line, nothing changed.
 
-Families: a pickle payload passed wherever a file of weights or arrays is taken.
+Families: a pickle payload passed wherever a file of weights or arrays is taken; values beyond
+the bounds (decompression bombs, prompt counts and lengths, seeds, views, training budgets).
 """
 
 from __future__ import annotations
 
 import pickle
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,73 @@ def test_a_pickle_payload_never_runs(option, kind, cli, tmp_path, images_dir, ru
     payload = write_payload(tmp_path / "evil.pt", marker, kind)
     expect_refusal(cli, FILE_OPTIONS[option](payload, images_dir, ws), (str(payload),), tmp_path)
     assert not marker.exists()
+
+
+def bomb_png(folder: Path, width: int = 20000, height: int = 20000) -> Path:
+    """A tiny PNG whose header announces ``width`` x ``height`` pixels (its data would decode to gigabytes)."""
+    from PIL import Image
+
+    path = folder / "bomb.png"
+    Image.new("L", (1, 1)).save(path)
+    data = bytearray(path.read_bytes())
+    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])  # width, height, then depth, colour, ...
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _prompts_file(ws: Path, content: bytes) -> Path:
+    path = ws.parent / "prompts.txt"
+    path.write_bytes(content)
+    return path
+
+
+OUT_OF_BOUNDS = {
+    "a decompression bomb": (
+        lambda d, ws: ["masks", bomb_png(d).parent, "-w", ws, "--backend", "classical"],
+        ("bomb.png is 20000x20000 = 400000000 pixels", "limit of 150000000", "--max-pixels 400000000"),
+    ),
+    "--max-pixels below the photos": (
+        lambda d, ws: ["masks", d, "-w", ws, "--backend", "classical", "--max-pixels", "100"],
+        ("96x72 = 6912 pixels", "limit of 100"),
+    ),
+    "--max-pixels 0": (lambda d, ws: ["masks", d, "-w", ws, "--max-pixels", "0"], ("--max-pixels", "0 is not in [1, inf]")),
+    "101 prompts": (
+        lambda d, ws: ["query", "-w", ws, "-o", ws.parent / "out", "--prompts", ",".join(f"p{i}" for i in range(101))],
+        ("101 prompts given, more than 100",),
+    ),
+    "a 100 KB prompt": (
+        lambda d, ws: ["query", "-w", ws, "-o", ws.parent / "out", "--prompts", "x" * 100_000],
+        ("a prompt of 100000 characters", "longer than 300"),
+    ),
+    "a binary prompts file": (
+        lambda d, ws: ["query", "-w", ws, "-o", ws.parent / "out", "--prompts-file", _prompts_file(ws, b"\xff\xfe\x00bad")],
+        ("is not UTF-8 text",),
+    ),
+    "a billion seeds": (lambda d, ws: ["eval", "--seeds", "0..1000000000", "-o", ws.parent / "e"], ("1000000001 scenes",)),
+    "a negative seed range": (lambda d, ws: ["eval", "--seeds", "-3..2", "-o", ws.parent / "e"], ("-3..2",)),
+    "eval --views 0": (lambda d, ws: ["eval", "--views", "0", "-o", ws.parent / "e"], ("--views", "0 is not in [1, 1000]")),
+    "render --views 0": (lambda d, ws: ["toyworld", "render", "-o", ws.parent / "s", "--views", "0"], ("--views",)),
+    "render --views 100000": (lambda d, ws: ["toyworld", "render", "-o", ws.parent / "s", "--views", "100000"], ("100000",)),
+    "render --seed -1": (lambda d, ws: ["toyworld", "render", "-o", ws.parent / "s", "--seed", "-1"], ("--seed", "-1")),
+    "train --minutes 0": (lambda d, ws: ["toyworld", "train", "-o", ws.parent / "t.pt", "--minutes", "0"], ("(0, 1440]",)),
+    "train --minutes -1": (lambda d, ws: ["toyworld", "train", "-o", ws.parent / "t.pt", "--minutes", "-1"], ("--minutes",)),
+    "train --minutes nan": (lambda d, ws: ["toyworld", "train", "-o", ws.parent / "t.pt", "--minutes", "nan"], ("nan",)),
+    "train --steps 0": (lambda d, ws: ["toyworld", "train", "-o", ws.parent / "t.pt", "--steps", "0"], ("--steps",)),
+    "embed --batch-size 0": (lambda d, ws: ["embed", "-w", ws, "--batch-size", "0"], ("--batch-size",)),
+    "refine --delete-k nan": (lambda d, ws: ["refine", "-w", ws, "--delete-k", "nan"], ("--delete-k", "nan")),
+    "smooth --alpha 2": (lambda d, ws: ["smooth", "-w", ws, "--alpha", "2"], ("--alpha", "[0, 1]")),
+    "index --partitions -1": (lambda d, ws: ["index", "-w", ws, "--partitions", "-1"], ("--partitions",)),
+    "search --top 0": (lambda d, ws: ["search", "-w", ws, "a", "--top", "0"], ("--top",)),
+    "train --scenes 0": (lambda d, ws: ["toyworld", "train", "-o", ws.parent / "t.pt", "--scenes", "0"], ("--scenes",)),
+}
+
+
+@pytest.mark.parametrize("case", list(OUT_OF_BOUNDS))
+def test_values_beyond_the_bounds_are_refused_before_any_work(case, cli, tmp_path, images_dir, run_workspace):
+    ws = tmp_path / "ws"
+    shutil.copytree(run_workspace, ws)
+    make_args, messages = OUT_OF_BOUNDS[case]
+    args = make_args(images_dir, ws)
+    expect_refusal(cli, args, messages, tmp_path)

@@ -8,14 +8,14 @@ from typing import Annotated, Optional
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Device, Features, RegionSet, Workspace_
+from semlat.cli.options import POSITIVE, Device, Features, RegionSet, Workspace_
 
 
 @app.command()
 def label(
     workspace: Workspace_,
     region_set: RegionSet = None,
-    labels: Annotated[int, typer.Option("--labels", help="Number of cross-view labels G.")] = 15,
+    labels: Annotated[int, typer.Option("--labels", help="Number of cross-view labels G.", callback=POSITIVE)] = 15,
     descriptor: Annotated[str, typer.Option(help="auto (CLIP features when embedded, else SAM), clip, sam.")] = "auto",
     features: Features = None,
     checkpoint: Annotated[

@@ -16,7 +16,7 @@ from semlat.imageio import load_rgb
 from semlat.names import unique_names
 from semlat.progress import track
 from semlat.scoring.fusion import FUSIONS, SCORES, score_maps
-from semlat.scoring.prompts import CANONICAL_PHRASES
+from semlat.scoring.prompts import CANONICAL_PHRASES, check_prompts
 from semlat.stages.query.render import heatmap_overlays, segmentation_figure
 from semlat.types import FeatureKey, ImageRecord
 from semlat.workspace import Workspace
@@ -60,8 +60,7 @@ def query_images(
         raise SemlatError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
     if score not in SCORES:
         raise SemlatError(f"unknown score {score!r}: choose one of {', '.join(SCORES)}")
-    if not prompts:
-        raise SemlatError("no prompts given: pass --prompts 'ceiling,ground' or --prompts-file FILE")
+    check_prompts(prompts)
     key = ws.checked_key(key)
     records = [ws.image(name) for name in images] if images else ws.images()
     clip = load_encoder(model_of_features(ws, key, text_model), device)
