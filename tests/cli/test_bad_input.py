@@ -1,7 +1,9 @@
 """Hostile input across commands, one parametrised test per family: exit code 2, one line, nothing changed.
 
 Families: a pickle payload passed wherever a file of weights or arrays is taken; values beyond
-the bounds (decompression bombs, prompt counts and lengths, seeds, views, training budgets).
+the bounds (decompression bombs, prompt counts and lengths, seeds, views, training budgets); a
+bad option of a command that writes before it uses it (`run`, `demo`) or an output that cannot be
+a folder, refused before the first write.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import expect_refusal
+from tests.conftest import snapshot
 
 
 class Payload:
@@ -136,3 +139,77 @@ def test_values_beyond_the_bounds_are_refused_before_any_work(case, cli, tmp_pat
     make_args, messages = OUT_OF_BOUNDS[case]
     args = make_args(images_dir, ws)
     expect_refusal(cli, args, messages, tmp_path)
+
+
+def _file(ws: Path) -> Path:
+    path = ws.parent / "a-file"
+    path.write_text("not a folder")
+    return path
+
+
+def _run(d: Path, ws: Path, *extra) -> list:
+    return [
+        "run",
+        d,
+        "-w",
+        ws,
+        "--prompts",
+        "a",
+        "--backend",
+        "classical",
+        "--model",
+        "semlat-toy",
+        "-o",
+        ws.parent / "o",
+        *extra,
+    ]
+
+
+BEFORE_WORK = {
+    "run --fusion": (lambda d, ws: _run(d, ws, "--fusion", "nope"), ("unknown fusion 'nope'",)),
+    "run --score": (lambda d, ws: _run(d, ws, "--score", "nope"), ("unknown score 'nope'",)),
+    "run --strategy": (lambda d, ws: _run(d, ws, "--strategy", "nope"), ("unknown region strategy 'nope'",)),
+    "run --device": (lambda d, ws: _run(d, ws, "--device", "nope"), ("unknown device 'nope'",)),
+    "run --pretrained garbage": (lambda d, ws: _run(d, ws, "--pretrained", _file(ws)), ("could not load weights",)),
+    "run --pretrained payload": (
+        lambda d, ws: _run(d, ws, "--pretrained", write_payload(ws.parent / "evil.pt", ws.parent / "pwned", "torch")),
+        ("pickled objects other than tensors",),
+    ),
+    "run -o a file": (lambda d, ws: [*_run(d, ws), "-o", _file(ws)], ("a-file is a file",)),
+    "run -o under a file": (lambda d, ws: [*_run(d, ws), "-o", _file(ws) / "out"], ("which is a file",)),
+    "query -o under a file": (
+        lambda d, ws: ["query", "-w", ws, "--prompts", "a", "-o", _file(ws) / "out", "--device", "cpu"],
+        ("which is a file",),
+    ),
+    "search -o under a file": (lambda d, ws: ["search", "-w", ws, "a", "-o", _file(ws) / "out"], ("which is a file",)),
+    "export -o under a file": (lambda d, ws: ["export", "original", "-w", ws, "-o", _file(ws) / "out"], ("which is a file",)),
+    "demo --device": (lambda d, ws: ["demo", "-o", ws.parent / "demo", "--device", "nope"], ("unknown device 'nope'",)),
+    "demo -o a file": (lambda d, ws: ["demo", "-o", _file(ws)], ("a-file is a file",)),
+}
+
+
+BEFORE_WORK_CASES = [
+    pytest.param(case, existing, id=f"{case} ({'existing' if existing else 'new'} workspace)")
+    for case in BEFORE_WORK
+    for existing in ([False, True] if case.startswith("run") else [True])
+]
+
+
+@pytest.mark.parametrize(("case", "existing"), BEFORE_WORK_CASES)
+def test_options_and_outputs_are_checked_before_the_first_write(case, existing, cli, tmp_path, images_dir, run_workspace):
+    ws = tmp_path / "ws"
+    if existing:
+        shutil.copytree(run_workspace, ws)
+    make_args, messages = BEFORE_WORK[case]
+    expect_refusal(cli, make_args(images_dir, ws), messages, tmp_path)
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("command", [["info"], ["search", "a"]])
+def test_read_only_commands_create_nothing(command, cli, tmp_path, run_workspace):
+    ws = tmp_path / "ws"
+    shutil.copytree(run_workspace, ws)
+    shutil.rmtree(ws / "db")
+    before = snapshot(ws)
+    cli(*command, "-w", ws)
+    assert snapshot(ws) == before and not (ws / "db").exists()

@@ -31,6 +31,15 @@ class QueryResult:
     maps: npt.NDArray[np.float32]
 
 
+def check_query(prompts: list[str], fusion: str, score: str) -> None:
+    """Refuse unknown fusions and scores and unbounded prompts (`check_prompts`), before any work."""
+    if fusion not in FUSIONS:
+        raise SemlatError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
+    if score not in SCORES:
+        raise SemlatError(f"unknown score {score!r}: choose one of {', '.join(SCORES)}")
+    check_prompts(prompts)
+
+
 def query_images(
     ws: Workspace,
     prompts: list[str],
@@ -56,11 +65,7 @@ def query_images(
         text_model: the CLIP for text, only for imported features without a recorded model.
         device: where the text model runs.
     """
-    if fusion not in FUSIONS:
-        raise SemlatError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
-    if score not in SCORES:
-        raise SemlatError(f"unknown score {score!r}: choose one of {', '.join(SCORES)}")
-    check_prompts(prompts)
+    check_query(prompts, fusion, score)
     key = ws.checked_key(key)
     records = [ws.image(name) for name in images] if images else ws.images()
     clip = load_encoder(model_of_features(ws, key, text_model), device)
