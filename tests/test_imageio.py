@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from semlat.errors import SemlatError
-from semlat.imageio import image_size, list_images, load_rgb
+from semlat.imageio import MAX_PIXELS, image_size, list_images, load_rgb
 
 
 def test_modes_become_uint8_rgb(tmp_path):
@@ -39,3 +39,18 @@ def test_bad_files_are_user_errors(tmp_path):
         list_images(tmp_path / "empty")
     with pytest.raises(SemlatError, match="does not exist"):
         list_images(tmp_path / "nowhere")
+
+
+def test_an_image_over_the_pixel_limit_is_refused_with_its_size_and_the_limit(tmp_path):
+    from tests.cli.test_bad_input import bomb_png
+
+    path = bomb_png(tmp_path, 30000, 20000)
+    pil_limit = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(SemlatError, match="30000x20000 = 600000000 pixels, more than the limit of 150000000") as info:
+        image_size(path, MAX_PIXELS)
+    assert "--max-pixels 600000000" in str(info.value) and Image.MAX_IMAGE_PIXELS == pil_limit
+    small = tmp_path / "small.png"
+    Image.new("RGB", (40, 30)).save(small)
+    assert image_size(small, 1200) == (40, 30)
+    with pytest.raises(SemlatError, match="limit of 1199"):
+        image_size(small, 1199)

@@ -141,6 +141,23 @@ def save_figure(path: str | Path, figure: Any, *, make_parents: bool = True, **s
     return atomic_write(path, lambda handle: figure.savefig(handle, format="png", **savefig), make_parents=make_parents)
 
 
+def check_output_dir(path: str | Path) -> Path:
+    """Check ``path`` can be an output folder without creating it: a folder, or creatable in a writable one.
+
+    Commands that write an output after other work (``semlat run``) call it first, so an ``-o``
+    that is a file, lies under a file or in a read-only folder fails before any work.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SemlatError(f"output folder {path} is a file: pass a folder")
+    existing = next(parent for parent in [path, *path.parents] if parent.exists() or parent == parent.parent)
+    if existing.exists() and not existing.is_dir():
+        raise SemlatError(f"output folder {path} is under {existing}, which is a file: pass a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SemlatError(f"cannot create output folder {path} ({existing} is not writable): pass a folder you can write to")
+    return path
+
+
 @contextmanager
 def output_dir(path: str | Path) -> Iterator[Path]:
     """Create the folder ``path`` (and missing parents) for a block that writes into it.
@@ -148,9 +165,7 @@ def output_dir(path: str | Path) -> Iterator[Path]:
     If the block raises, the folders it created are removed again when they are still empty, so
     a failed export leaves the file system as it was. A ``path`` that is a file is a `SemlatError`.
     """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise SemlatError(f"output folder {path} is a file: pass a folder")
+    path = check_output_dir(path)
     created = [parent for parent in [path, *path.parents] if not parent.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)

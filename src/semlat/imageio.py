@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +26,50 @@ def list_images(directory: Path) -> list[Path]:
     return paths
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """(width, height) after EXIF rotation, reading only the header; checks the file is an image."""
+MAX_PIXELS = 150_000_000
+"""Largest image (width × height) read unless the caller raises it (``--max-pixels``).
+
+A few-kilobyte PNG can announce 20000 × 20000 pixels and decode to gigabytes (a decompression
+bomb); 150 megapixels is above the largest camera sensors. Pillow's own limit is lifted while
+semlat opens a file, so this is the only one.
+"""
+
+_PIL_LIMIT = threading.Lock()
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[Image.Image]:
+    """``Image.open`` with Pillow's decompression-bomb check off (its limit is a global, hence the lock)."""
+    with _PIL_LIMIT:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            image = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    with image:
+        yield image
+
+
+def check_pixels(path: Path, width: int, height: int, max_pixels: int = MAX_PIXELS) -> None:
+    """Refuse an image larger than ``max_pixels``, naming its size and the limit (`semlat.ingest` checks every image it registers)."""
+    if width * height > max_pixels:
+        raise SemlatError(
+            f"image {path} is {width}x{height} = {width * height} pixels, more than the limit of {max_pixels} "
+            f"(a decompression bomb or a huge photo): pass --max-pixels {width * height} if you trust it, or downscale it"
+        )
+
+
+def image_size(path: Path, max_pixels: int | None = None) -> tuple[int, int]:
+    """(width, height) after EXIF rotation, reading only the header (no pixel is decoded); checks the file is an image.
+
+    With ``max_pixels``, an image larger than that is refused first (`check_pixels`).
+    """
     try:
-        with Image.open(path) as image:
+        with _opened(path) as image:
+            if max_pixels is not None:
+                check_pixels(path, *image.size, max_pixels)
             image.verify()  # must come first on a freshly opened file
-        with Image.open(path) as image:
+        with _opened(path) as image:
             width, height = image.size
             orientation = image.getexif().get(0x0112, 1)
     except FileNotFoundError as exc:
@@ -41,10 +82,11 @@ def image_size(path: Path) -> tuple[int, int]:
 def load_rgb(path: Path) -> npt.NDArray[np.uint8]:
     """Load an image as (H, W, 3) uint8 RGB, upright per its EXIF orientation.
 
-    Grayscale is repeated to three channels, alpha is dropped, 16-bit is scaled to 8-bit.
+    Grayscale is repeated to three channels, alpha is dropped, 16-bit is scaled to 8-bit. No
+    pixel limit: the images semlat loads were checked (`check_pixels`) when they were registered.
     """
     try:
-        with Image.open(path) as image:
+        with _opened(path) as image:
             image = ImageOps.exif_transpose(image)
             if image.mode in ("I;16", "I;16B", "I;16L", "I"):
                 array = np.asarray(image, dtype=np.float64)

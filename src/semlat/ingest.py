@@ -6,15 +6,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from semlat.files import sha256_file
-from semlat.imageio import image_size
+from semlat.imageio import MAX_PIXELS, image_size
 from semlat.progress import track
 
 ScannedImage = tuple[Path, int, int, str]
 
 
-def scan_images(paths: Sequence[Path]) -> list[ScannedImage]:
-    """Check every image can be opened and hash it: (path, width, height, sha256) each.
+def scan_images(paths: Sequence[Path], max_pixels: int = MAX_PIXELS) -> list[ScannedImage]:
+    """Check every image can be opened and is at most ``max_pixels``, and hash it: (path, width, height, sha256) each.
 
     Runs before a workspace is created or touched, so a bad file costs nothing to undo.
     """
-    return [(path, *image_size(path), sha256_file(path)) for path in track(paths, "checking images")]
+    scanned = []
+    for path in track(paths, "checking images"):
+        width, height = image_size(path, max_pixels)
+        scanned.append((path, width, height, sha256_file(path)))
+    return scanned

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from semlat.encoders import ModelSpec, check_model, model_spec
+from semlat.device import resolve_device
+from semlat.encoders import ModelSpec, load_encoder, model_spec
+from semlat.files import check_output_dir
 from semlat.formats.scenes import read_scene
+from semlat.imageio import MAX_PIXELS
 from semlat.regions.bundled import default_backend
-from semlat.stages.embed import embed_regions
+from semlat.stages.embed import check_embedding, embed_regions
 from semlat.stages.masks import propose_regions
-from semlat.stages.query import query_to_files
+from semlat.stages.query import check_query, query_to_files
 from semlat.workspace import Workspace
 
 
@@ -27,6 +30,7 @@ def run_pipeline(
     fusion: str = "sum",
     score: str = "softmax",
     device: str | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> Path:
     """Propose regions, embed them and answer ``prompts`` for every image; returns the output folder.
 
@@ -36,8 +40,12 @@ def run_pipeline(
     """
     model = model or model_spec()
     backend = backend or default_backend()
+    check_query(prompts, fusion, score)  # every option is checked before the first write
+    check_embedding(strategy)
+    resolve_device(device)
+    check_output_dir(out_dir)
     found = read_scene(Path(scene), images_subdir=images_subdir, colmap=None if colmap is None else Path(colmap))
-    check_model(model)  # a missing model fails before any region is written
-    propose_regions(ws, found.image_paths, scene=found, backend=backend)
-    key = embed_regions(ws, model=model, strategy=strategy, region_set=backend, device=device)
+    encoder = load_encoder(model, device)  # a missing or broken model fails before any region is written
+    propose_regions(ws, found.image_paths, scene=found, backend=backend, max_pixels=max_pixels)
+    key = embed_regions(ws, encoder=encoder, strategy=strategy, region_set=backend, device=device)
     return query_to_files(ws, prompts, out_dir, key=key, fusion=fusion, score=score, device=device)

@@ -9,25 +9,11 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from semlat.cli.options import Device
+from semlat.cli.options import MINUTES, SCENES, SEED, STEPS, VIEWS, Device, parse_seeds
 from semlat.errors import SemlatError
 from semlat_toy.scene import WORLDS, World
 
 out = Console()
-
-
-def parse_seeds(text: str) -> list[int]:
-    """'0..3' (inclusive), '1,4,9' or a mix of both."""
-    seeds: list[int] = []
-    try:
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            low, _, high = part.partition("..")
-            seeds += list(range(int(low), int(high) + 1)) if high else [int(low)]
-    except ValueError:
-        raise SemlatError(f"cannot read seeds {text!r}: write them as 0..3 or 1,4,9") from None
-    if not seeds:
-        raise SemlatError("no seeds given: pass --seeds 0..3")
-    return seeds
 
 
 def world_options(name: str, **overrides) -> World:
@@ -48,10 +34,12 @@ def register(app: typer.Typer) -> None:
     @toyworld_app.command("train")
     def toyworld_train(
         output: Annotated[Path, typer.Option("--output", "-o", help="Weights file to write (.pt).")],
-        minutes: Annotated[float, typer.Option(help="Wall-clock budget for rendering and training.")] = 20.0,
-        seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
-        scenes: Annotated[Optional[int], typer.Option(help="Training scenes [default: 150].")] = None,
-        steps: Annotated[Optional[int], typer.Option(help="Optimiser steps (default: fitted to the budget).")] = None,
+        minutes: Annotated[float, typer.Option(help="Wall-clock budget for rendering and training.", callback=MINUTES)] = 20.0,
+        seed: Annotated[int, typer.Option(help="Training seed.", callback=SEED)] = 0,
+        scenes: Annotated[Optional[int], typer.Option(help="Training scenes [default: 150].", callback=SCENES)] = None,
+        steps: Annotated[
+            Optional[int], typer.Option(help="Optimiser steps (default: fitted to the budget).", callback=STEPS)
+        ] = None,
         init_from: Annotated[Optional[Path], typer.Option(help="Continue from these weights.")] = None,
         device: Annotated[
             str, typer.Option(help="Where the model trains: cpu (the shipped weights' recipe), cuda, auto.")
@@ -77,8 +65,8 @@ def register(app: typer.Typer) -> None:
     @toyworld_app.command("render")
     def toyworld_render(
         output: Annotated[Path, typer.Option("--output", "-o", help="Scene folder to write.")],
-        seed: Annotated[int, typer.Option(help="Scene seed.")] = 0,
-        views: Annotated[int, typer.Option(help="Number of views around the scene.")] = 12,
+        seed: Annotated[int, typer.Option(help="Scene seed.", callback=SEED)] = 0,
+        views: Annotated[int, typer.Option(help="Number of views around the scene.", callback=VIEWS)] = 12,
         world: Annotated[str, typer.Option(help="default, or hard (duplicates, textures, clutter).")] = "default",
         duplicates: Annotated[
             Optional[int], typer.Option(help="Extra instances of classes in the scene [default: the world's].")
@@ -100,7 +88,7 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("--output", "-o", help="Folder for eval.json and eval.md.")] = Path(
             "benchmarks/results"
         ),
-        views: Annotated[int, typer.Option(help="Views per scene.")] = 12,
+        views: Annotated[int, typer.Option(help="Views per scene.", callback=VIEWS)] = 12,
         masks: Annotated[
             Optional[list[str]], typer.Option(help="Mask sources (repeatable; default: every installed one and ground-truth).")
         ] = None,

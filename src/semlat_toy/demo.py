@@ -19,7 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from semlat.device import resolve_device
 from semlat.encoders import toy_model_spec
+from semlat.files import check_output_dir
 from semlat.stages.consistency import compute_metrics, write_report
 from semlat.stages.embed import embed_regions
 from semlat.stages.label import label_regions
@@ -52,7 +54,8 @@ def run_demo(
     out_dir: str | Path = "semlat-demo", seed: int = DEMO_SEED, n_views: int = 8, device: str | None = None
 ) -> DemoResult:
     """Render scene ``seed`` and run masks → embed → labels → query → metrics into ``out_dir``."""
-    out = Path(out_dir)
+    out = check_output_dir(out_dir)  # with the device, checked before the scene is written
+    resolve_device(device)
     scene = write_scene(out / "scene", seed, n_views=n_views)
     classes = read_ground_truth(scene).classes
     prompts = sorted(name for i, name in classes.items() if i >= OBJECT_ID_START) + ["floor", "wall"]

@@ -34,6 +34,7 @@ import open_clip
 import torch
 import torch.nn.functional as F
 
+from semlat.checkpoints import load_weights
 from semlat.device import resolve_device
 from semlat.encoders import TOY_MODEL, TOY_WEIGHTS, ModelSpec, image_normalization, load_encoder, region_view, register_configs
 from semlat.types import Region
@@ -234,8 +235,7 @@ def train_toy_clip(
     device = resolve_device(cfg.device)
     model = create_toy_model()
     if init_from is not None:
-        state = torch.load(init_from, map_location="cpu", weights_only=True)
-        model.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in state.items()})
+        load_weights(lambda: model, init_from, what="toy CLIP weights", hint="pass a .pt written by semlat toyworld train")
     # Captions use ~150 of the tokenizer's 49408 tokens: their embeddings stay at their random
     # initialisation (the transformer learns to read them), which keeps the optimiser off 3M rows.
     model.token_embedding.requires_grad_(False)

@@ -33,6 +33,17 @@ def run_workspace(tmp_path_factory, tiny_checkpoint) -> Path:
     return root / "ws"
 
 
+def expect_refusal(cli, args: list, messages: tuple[str, ...] = (), watched: Path | None = None) -> str:
+    """Run a bad command: exit code 2, one `error:` line with each of ``messages``, ``watched`` byte-identical; returns the line."""
+    before = snapshot(watched) if watched is not None else None
+    code, _, err = cli(*args)
+    assert code == 2, err
+    assert err.startswith("error:") and err.strip().count("\n") == 0 and all(m in err for m in messages), err
+    if watched is not None:
+        assert snapshot(watched) == before
+    return err
+
+
 @pytest.fixture
 def assert_refused(cli, tmp_path, run_workspace):
     """Run a bad command on a new or an existing workspace: exit code 2, one `error:` line with each of ``messages``, nothing written."""
@@ -41,10 +52,6 @@ def assert_refused(cli, tmp_path, run_workspace):
         ws = tmp_path / "ws"
         if existing:
             shutil.copytree(run_workspace, ws)
-        before = snapshot(ws)
-        code, _, err = cli(*args, "-w", ws)
-        assert code == 2
-        assert err.startswith("error:") and err.strip().count("\n") == 0 and all(m in err for m in messages), err
-        assert snapshot(ws) == before
+        expect_refusal(cli, [*args, "-w", ws], messages, ws)
 
     return check

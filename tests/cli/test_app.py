@@ -80,3 +80,17 @@ def test_help_lists_the_commands_in_pipeline_order(cli, monkeypatch):
     stages = ["masks", "label", "embed", "query", "run", "search", "index", "metrics", "smooth", "refine", "info"]
     assert [name for name in names if name in stages] == stages
     assert {"import", "export", "demo", "eval", "toyworld"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["masks", "photos", "-w", "ws", "--max-regions", "abc"], "Invalid value for '--max-regions'"),
+        (["masks"], "Missing argument"),
+        (["no-such-command"], "No such command"),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_code_2(cli, args, message):
+    code, out, err = cli(*args)
+    assert code == 2 and out == ""
+    assert err.startswith("error:") and message in err and err.count("\n") == 1 and "--help" in err

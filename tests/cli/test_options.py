@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semlat.cli.options import open_features
+from semlat.cli.options import MAX_SEED, MAX_SEEDS, open_features, parse_seeds
 from semlat.errors import SemlatError
 from semlat.types import FeatureKey
 from tests.stages.consistency.conftest import KEY, basis, build_workspace
@@ -57,3 +57,19 @@ def test_an_ambiguous_or_unknown_choice_is_one_error(workspace, region_set, feat
 def test_a_folder_that_is_no_workspace_is_refused(tmp_path):
     with pytest.raises(SemlatError, match="not a semlat workspace"):
         open_features(tmp_path, None, None)
+
+
+@pytest.mark.parametrize(
+    "text, seeds",
+    [("0..3", [0, 1, 2, 3]), ("1,4,9", [1, 4, 9]), ("0..1, 5", [0, 1, 5]), (" 7 ", [7]), ("2..2", [2])],
+)
+def test_seeds_are_ranges_and_lists(text, seeds):
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize(
+    "text", ["a", "1..b", "0-3", "", ",", " ", "-1", "3..1", f"0..{MAX_SEED + 1}", f"0..{MAX_SEEDS}", "0..1000000000"]
+)
+def test_unreadable_or_no_seeds_are_errors(text):
+    with pytest.raises(SemlatError, match="seeds"):
+        parse_seeds(text)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import math
+import pickle
 import time
 import zipfile
 from collections.abc import Callable
@@ -312,6 +314,34 @@ def truncated_features(files: dict[str, Path]) -> None:
     files["features"].write_bytes(data[: len(data) // 2])
 
 
+def forged_header(files: dict[str, Path]) -> None:
+    """A masks entry whose header announces a 244 GiB array over a few bytes of data."""
+    with np.load(files["masks"]) as masks:
+        arrays = {key: masks[key] for key in masks.files}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": (1_000_000, 256, 256)})
+    with zipfile.ZipFile(files["masks"], "w") as archive:
+        for key, array in arrays.items():
+            if key == "b.png":
+                archive.writestr(f"{key}.npy", buffer.getvalue() + bytes(64))
+            else:
+                with archive.open(f"{key}.npy", "w") as member:
+                    np.lib.format.write_array(member, array)
+
+
+def pickled_masks(files: dict[str, Path]) -> None:
+    files["masks"].write_bytes(pickle.dumps({"a.png": [1, 2, 3]}, protocol=2))
+
+
+def text_labels(files: dict[str, Path]) -> None:
+    files["labels"].write_text("a.png 1 2\n")
+
+
+def single_array_labels(files: dict[str, Path]) -> None:
+    with open(files["labels"], "wb") as handle:
+        np.save(handle, np.arange(3))
+
+
 def label_count(files: dict[str, Path]) -> None:
     rewrite(files["labels"], "b.png", np.array([7], dtype=np.int64))
 
@@ -361,6 +391,13 @@ BAD_INPUTS: list[tuple[Callable[[dict[str, Path]], None], str]] = [
     (unreadable_image, r"b\.png cannot be read"),
     (truncated_masks, r"refined_mask\.npz is truncated or not an npz file"),
     (truncated_features, r"semantic_features\.npz is truncated or not an npz file"),
+    (
+        forged_header,
+        r"entry 'b\.png' of masks file .* announces a \(1000000, 256, 256\) float32 array \(244 GiB\) but holds 64 bytes",
+    ),
+    (pickled_masks, r"refined_mask\.npz is not an npz file \(pickled or other data, never unpickled\)"),
+    (text_labels, r"refined_label\.npz is not an npz file"),
+    (single_array_labels, r"refined_label\.npz is a single \.npy array"),
     (label_count, r"b\.png: 2 masks .* labels of shape \(1,\)"),
     (labels_missing, r"no labels .*b\.png"),
     (masks_missing, r"no masks .*b\.png"),

@@ -43,3 +43,13 @@ def test_an_unreadable_prompts_file_is_one_error_naming_it(tmp_path):
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(SemlatError, match="no prompts given"):
         parse_prompts(file=tmp_path / "empty.txt")
+
+
+def test_prompts_are_bounded_in_count_and_length():
+    from semlat.scoring.prompts import MAX_PROMPT_CHARS, MAX_PROMPTS, check_prompts
+
+    assert check_prompts(["p"] * MAX_PROMPTS) == ["p"] * MAX_PROMPTS
+    with pytest.raises(SemlatError, match=f"{MAX_PROMPTS + 1} prompts given"):
+        check_prompts(["p"] * (MAX_PROMPTS + 1))
+    with pytest.raises(SemlatError, match=f"longer than {MAX_PROMPT_CHARS}"):
+        check_prompts(["ok", "x" * (MAX_PROMPT_CHARS + 1)])

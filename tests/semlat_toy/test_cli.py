@@ -8,24 +8,8 @@ from pathlib import Path
 import pytest
 
 from semlat.encoders import toy_model_spec
-from semlat.errors import SemlatError
 from semlat_toy import demo, evaluate, instances, train, write_scene
-from semlat_toy.cli import parse_seeds
 from tests.conftest import snapshot
-
-
-@pytest.mark.parametrize(
-    "text, seeds",
-    [("0..3", [0, 1, 2, 3]), ("1,4,9", [1, 4, 9]), ("0..1, 5", [0, 1, 5]), (" 7 ", [7]), ("2..2", [2])],
-)
-def test_seeds_are_ranges_and_lists(text, seeds):
-    assert parse_seeds(text) == seeds
-
-
-@pytest.mark.parametrize("text", ["a", "1..b", "0-3", "", ",", " "])
-def test_unreadable_or_no_seeds_are_errors(text):
-    with pytest.raises(SemlatError, match="seeds"):
-        parse_seeds(text)
 
 
 def test_render_writes_the_scene_of_the_seed(cli, tmp_path):

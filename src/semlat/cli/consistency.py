@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Features, Output, RegionSet, Workspace_, open_features
+from semlat.cli.options import COSINE, FINITE, FRACTION, POSITIVE, Features, Output, RegionSet, Workspace_, open_features
 
 
 @app.command()
@@ -38,8 +38,10 @@ def smooth(
     method: Annotated[
         str, typer.Option(help="prototype (label's trimmed-mean prototype) or knn (k nearest same-label regions in other views).")
     ] = "prototype",
-    alpha: Annotated[float, typer.Option(help="Weight of the consensus: 0 keeps the features, 1 replaces them.")] = 0.5,
-    k: Annotated[int, typer.Option("--k", help="Neighbours for knn.")] = 5,
+    alpha: Annotated[
+        float, typer.Option(help="Weight of the consensus: 0 keeps the features, 1 replaces them.", callback=FRACTION)
+    ] = 0.5,
+    k: Annotated[int, typer.Option("--k", help="Neighbours for knn.", callback=POSITIVE)] = 5,
     keep_outliers: Annotated[
         bool, typer.Option(help="Regions outside their label's trimmed mean (likely mislabelled) keep their feature.")
     ] = True,
@@ -59,9 +61,11 @@ def smooth(
 def refine(
     workspace: Workspace_,
     delete_k: Annotated[
-        float, typer.Option(help="Delete labels whose overall similarity is above mean + k·std over labels.")
+        float, typer.Option(help="Delete labels whose overall similarity is above mean + k·std over labels.", callback=FINITE)
     ] = 1.0,
-    merge_threshold: Annotated[float, typer.Option(help="Merge labels whose centred-prototype cosine is above this.")] = 0.6,
+    merge_threshold: Annotated[
+        float, typer.Option(help="Merge labels whose centred-prototype cosine is above this.", callback=COSINE)
+    ] = 0.6,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would change.")] = False,
     features: Features = None,
     region_set: RegionSet = None,

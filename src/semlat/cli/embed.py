@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Device, Model, OutFeatures, Pretrained, RegionSet, Strategy, Workspace_
+from semlat.cli.options import POSITIVE, Device, Model, OutFeatures, Pretrained, RegionSet, Strategy, Workspace_
 
 
 @app.command()
@@ -19,7 +19,7 @@ def embed(
     region_set: RegionSet = None,
     features: OutFeatures = "raw",
     device: Device = "auto",
-    batch_size: Annotated[int, typer.Option(help="Views per forward pass.")] = 64,
+    batch_size: Annotated[int, typer.Option(help="Views per forward pass.", callback=POSITIVE)] = 64,
 ) -> None:
     """Embed every image and every region with CLIP."""
     from semlat.encoders import model_spec

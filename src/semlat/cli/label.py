@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Device, Features, RegionSet, Workspace_
+from semlat.cli.options import POSITIVE, Device, Features, RegionSet, Workspace_
 
 
 @app.command()
@@ -25,7 +25,7 @@ def label(
     colmap: Annotated[
         Optional[Path], typer.Option(help="COLMAP model folder (e.g. sparse/0) to read into the workspace first.")
     ] = None,
-    labels: Annotated[int, typer.Option("--labels", help="Number of labels G of --method kmeans.")] = 15,
+    labels: Annotated[int, typer.Option("--labels", help="Number of labels G of --method kmeans.", callback=POSITIVE)] = 15,
     descriptor: Annotated[str, typer.Option(help="auto (CLIP features when embedded, else SAM), clip, sam.")] = "auto",
     features: Features = None,
     checkpoint: Annotated[

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Backend, Colmap, ImagesSubdir, SceneDir, Workspace_, settings_option
+from semlat.cli.options import Backend, Colmap, ImagesSubdir, MaxPixels, SceneDir, Workspace_, settings_option
+from semlat.imageio import MAX_PIXELS
 from semlat.regions.registry import options, resolve_mode
 
 MODE_HELP = (
@@ -46,6 +47,7 @@ def masks(
     backend: Backend = None,
     region_set: Annotated[Optional[str], typer.Option(help="Name of the region set (default: the backend).")] = None,
     mode: Annotated[Optional[str], typer.Option(help=MODE_HELP)] = None,
+    max_pixels: MaxPixels = MAX_PIXELS,
     **settings: Any,
 ) -> None:
     """Propose regions in every image (of a photo folder, COLMAP or nerfstudio scene; cameras and tracks are kept)."""
@@ -55,5 +57,7 @@ def masks(
 
     found = read_scene(scene, images_subdir=images_subdir, colmap=colmap)
     ws = Workspace.open_or_create(workspace)
-    result = propose_regions(ws, found.image_paths, scene=found, backend=backend, region_set=region_set, mode=mode, **settings)
+    result = propose_regions(
+        ws, found.image_paths, scene=found, backend=backend, region_set=region_set, mode=mode, max_pixels=max_pixels, **settings
+    )
     out.print(f"regions of {result.n_images} images in {workspace}")

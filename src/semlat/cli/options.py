@@ -3,12 +3,89 @@
 from __future__ import annotations
 
 import inspect
+import math
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
+from semlat.errors import SemlatError
+
+MAX_SEED = 2**32 - 1
+"""Largest seed (numpy's and torch's generators take 0 .. 2**32 - 1)."""
+MAX_SEEDS = 1000
+"""Most scenes one ``--seeds`` may name: each is rendered, so a typo like 0..1000000000 is refused, not run."""
+MAX_VIEWS = 1000
+"""Most views of one rendered scene."""
+MAX_SCENES = 100_000
+"""Most training scenes (each is rendered into memory)."""
+MAX_STEPS = 10_000_000
+"""Most optimiser steps of one training run."""
+MAX_MINUTES = 24 * 60.0
+"""Longest wall-clock budget of one training run, in minutes."""
+
+
+def bounded(low: float | None, high: float | None, *, above: bool = False) -> Callable[[Any], Any]:
+    """The one range check of numeric options: a Typer callback refusing NaN, infinities and values outside the range.
+
+    Args:
+        low: the smallest value allowed (None: no lower bound).
+        high: the largest value allowed (None: no upper bound).
+        above: ``low`` itself is refused (the range is open at ``low``).
+
+    A refused value is a usage error: one line naming the option, the value and the range, exit
+    code 2 (`semlat.cli.app.main`). Lists (repeatable options) are checked item by item.
+    """
+    left = "(" if above else "["
+    interval = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+
+    def check(value: Any) -> Any:
+        for item in value if isinstance(value, list) else [value]:
+            if item is None:
+                continue
+            bad = isinstance(item, float) and not math.isfinite(item)
+            bad |= low is not None and (item <= low if above else item < low)
+            bad |= high is not None and item > high
+            if bad:
+                raise typer.BadParameter(f"{item} is not in {interval}: pass a value in that range")
+        return value
+
+    return check
+
+
+SEED = bounded(0, MAX_SEED)
+VIEWS = bounded(1, MAX_VIEWS)
+SCENES = bounded(1, MAX_SCENES)
+STEPS = bounded(1, MAX_STEPS)
+MINUTES = bounded(0, MAX_MINUTES, above=True)
+POSITIVE = bounded(1, None)
+FRACTION = bounded(0, 1)
+COSINE = bounded(-1, 1)
+FINITE = bounded(None, None)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0..3' (inclusive), '1,4,9' or a mix of both; at most `MAX_SEEDS` seeds, each in 0 .. `MAX_SEED`."""
+    parts: list[tuple[int, int]] = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            low, _, high = part.partition("..")
+            parts.append((int(low), int(high) if high else int(low)))
+    except ValueError:
+        raise SemlatError(f"cannot read seeds {text!r}: write them as 0..3 or 1,4,9") from None
+    if not parts:
+        raise SemlatError("no seeds given: pass --seeds 0..3")
+    for low, high in parts:
+        if not 0 <= low <= high <= MAX_SEED:
+            raise SemlatError(f"seeds {low}..{high} are not a range within 0..{MAX_SEED}: write them as 0..3 or 1,4,9")
+    count = sum(high - low + 1 for low, high in parts)
+    if count > MAX_SEEDS:
+        raise SemlatError(f"--seeds {text!r} names {count} scenes, more than {MAX_SEEDS}: pass fewer seeds")
+    return [seed for low, high in parts for seed in range(low, high + 1)]
+
 
 Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory (one per scene).")]
 RegionSet = Annotated[Optional[str], typer.Option(help="Region set to use (default: the only one).")]
@@ -45,6 +122,13 @@ TextPretrained = Annotated[Optional[str], typer.Option(help="Its weights, only f
 Level = Annotated[
     Optional[list[int]],
     typer.Option("--level", help="Only regions of this level (repeatable; SAM levels: 0 whole, 1 part, 2 sub-part)."),
+]
+MaxPixels = Annotated[
+    int,
+    typer.Option(
+        help="Largest image (width x height) to read; a larger one is refused as a possible decompression bomb.",
+        callback=POSITIVE,
+    ),
 ]
 Features = Annotated[
     Optional[str], typer.Option("--features", help="Feature set to use, e.g. raw or smoothed (default: raw, or the only one).")

@@ -16,6 +16,7 @@ from semlat.cli.options import (
     Fusion,
     ImagesSubdir,
     Level,
+    MaxPixels,
     Model,
     Output,
     Pretrained,
@@ -30,6 +31,7 @@ from semlat.cli.options import (
     Workspace_,
     open_features,
 )
+from semlat.imageio import MAX_PIXELS
 
 
 @app.command()
@@ -88,6 +90,7 @@ def run(
     fusion: Fusion = "sum",
     score: Score = "softmax",
     device: Device = "auto",
+    max_pixels: MaxPixels = MAX_PIXELS,
 ) -> None:
     """masks → embed → query in one go (each step resumes)."""
     from semlat.encoders import model_spec
@@ -110,5 +113,6 @@ def run(
         fusion=fusion,
         score=score,
         device=device,
+        max_pixels=max_pixels,
     )
     out.print(f"query results in {result}")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from semlat.cli.app import app, err, out
-from semlat.cli.options import Device, Features, Level, RegionSet, TextModel, TextPretrained, Workspace_, open_features
+from semlat.cli.options import POSITIVE, Device, Features, Level, RegionSet, TextModel, TextPretrained, Workspace_, open_features
 
 
 @app.command("search")
@@ -16,7 +16,7 @@ def search_command(
     workspace: Workspace_,
     text: Annotated[Optional[str], typer.Argument(help="What to look for, e.g. 'fire extinguisher'.")] = None,
     like: Annotated[Optional[str], typer.Option(help="Query by example: IMAGE:REGION (region -1 is the whole image).")] = None,
-    top: Annotated[int, typer.Option(help="How many results.")] = 20,
+    top: Annotated[int, typer.Option(help="How many results.", callback=POSITIVE)] = 20,
     by: Annotated[str, typer.Option(help="region: rank regions; image: rank images by their best region.")] = "region",
     score: Annotated[str, typer.Option(help="cosine, or relevancy (LERF, against canonical phrases).")] = "cosine",
     image: Annotated[Optional[str], typer.Option(help="Only images whose file name matches this glob, e.g. 'view_0*'.")] = None,
@@ -89,7 +89,9 @@ def search_command(
 def index_command(
     workspace: Workspace_,
     index_type: Annotated[str, typer.Option("--type", help="IVF_PQ or IVF_HNSW_SQ.")] = "IVF_PQ",
-    partitions: Annotated[Optional[int], typer.Option(help="IVF partitions (default: one per 4096 rows).")] = None,
+    partitions: Annotated[
+        Optional[int], typer.Option(help="IVF partitions (default: one per 4096 rows).", callback=POSITIVE)
+    ] = None,
 ) -> None:
     """Build the vector index (cosine) that `search` uses on large collections."""
     from semlat.workspace import AUTO_INDEX_ROWS, IndexSettings, Workspace, build_index

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import open_clip
 import torch
 
+from semlat.checkpoints import why_unloadable
 from semlat.encoders.base import ModelSpec
 from semlat.encoders.toy import CONFIG_DIR
 from semlat.errors import SemlatError
@@ -129,8 +130,7 @@ def load(spec: ModelSpec, device: torch.device) -> OpenClipEncoder:
     try:
         model = open_clip.create_model(spec.name, pretrained=weights, device=device)
     except Exception as exc:  # a wrong or damaged file fails in many ways (pickle, zip, key and shape errors)
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SemlatError(
-            f"could not load weights {weights} into {spec.name} ({first_line}): pass a checkpoint made for this architecture"
+            f"could not load weights {weights} into {spec.name} ({why_unloadable(exc)}): pass a checkpoint made for this architecture"
         ) from exc
     return OpenClipEncoder(spec, model, open_clip.get_tokenizer(spec.name), device)

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from semlat.errors import SemlatError
 from semlat.files import atomic_write, write_json
+from semlat.names import is_safe_name
 from semlat.scoring.fusion import nearest_sample, pattern_index, segment_patterns
 from semlat.types import FeatureKey, ImageRecord, Region
 
@@ -70,7 +71,11 @@ def export_key(ws: Workspace, settings: FeatureExportSettings) -> FeatureKey:
 
 
 def export_records(ws: Workspace, region_set: str, key: FeatureKey | None = None) -> list[ImageRecord]:
-    """The images with regions of ``region_set`` (and features of ``key``), by image id; distinct file stems."""
+    """The images with regions of ``region_set`` (and features of ``key``), by image id.
+
+    Their `file_stem` must be distinct and a plain file name (`semlat.names.is_safe_name`): the
+    consumers' naming is kept, so a collision or an unusable stem is refused, never renamed.
+    """
     from semlat.workspace import embeddings_stage, regions_stage
 
     done = ws.done_images(regions_stage(region_set))
@@ -83,6 +88,11 @@ def export_records(ws: Workspace, region_set: str, key: FeatureKey | None = None
     seen: dict[str, str] = {}
     for record in records:
         stem = file_stem(record.file_name)
+        if not is_safe_name(stem):
+            raise SemlatError(
+                f"image {record.file_name} gives the name {stem!r} (before its first dot) that the 3D pipelines key files by, "
+                "which is not a file name: rename the image"
+            )
         if stem in seen:
             raise SemlatError(
                 f"images {seen[stem]} and {record.file_name} share the name {stem!r} the 3D pipelines key files by: rename one"

@@ -97,22 +97,51 @@ def _open_npz(path: Path, what: str) -> np.lib.npyio.NpzFile:
     """Open an npz lazily, turning every way it can be broken into one clear error."""
     if not path.is_file():
         raise SemlatError(f"{what} file {path} does not exist: pass the {what} npz written by the original code")
+    hint = f"pass the {what} npz the original code wrote"
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    if magic.startswith(b"\x93NUMPY"):
+        raise SemlatError(f"{what} file {path} is a single .npy array, not an npz file: {hint}")
+    if not magic.startswith(b"PK"):
+        raise SemlatError(f"{what} file {path} is not an npz file (pickled or other data, never unpickled): {hint}")
     try:
         loaded = np.load(path, allow_pickle=False)
     except _NPZ_ERRORS as exc:
         raise SemlatError(
             f"{what} file {path} is truncated or not an npz file: copy it again from the original run ({_one_line(exc)})"
         ) from exc
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise SemlatError(
-            f"{what} file {path} is truncated or not an npz file: pass the .npz the original code wrote, not a single array"
-        )
+    others = [name for name in loaded.zip.namelist() if not name.endswith(".npy")]
+    if others:
+        loaded.close()
+        raise SemlatError(f"{what} file {path} is a zip but not an npz file (it holds {others[0]}): {hint}")
     return loaded
 
 
+def _check_header(npz: np.lib.npyio.NpzFile, key: str, path: Path, what: str) -> None:
+    """Compare the array an npz member's header announces with the bytes the member holds, before allocating it."""
+    member = f"{key}.npy"
+    with npz.zip.open(member) as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(handle)
+        header_bytes = handle.tell()
+    if dtype.hasobject:
+        raise SemlatError(
+            f"entry {key!r} of {what} file {path} holds pickled objects, which semlat never unpickles: pass the {what} npz the original code wrote"
+        )
+    announced = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    held = npz.zip.getinfo(member).file_size - header_bytes
+    if announced != held:
+        raise SemlatError(
+            f"entry {key!r} of {what} file {path} announces a {shape} {dtype} array ({announced / 2**30:.3g} GiB) "
+            f"but holds {held} bytes: the file is damaged, copy it again from the original run"
+        )
+
+
 def _read(npz: np.lib.npyio.NpzFile, key: str, path: Path, what: str) -> npt.NDArray[Any]:
-    """One array of an npz; a damaged member is reported like a damaged file."""
+    """One array of an npz, its header checked first; a damaged member is reported like a damaged file."""
     try:
+        _check_header(npz, key, path, what)
         return np.asarray(npz[key])
     except _NPZ_ERRORS as exc:
         raise SemlatError(

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from semlat.checkpoints import load_weights
 from semlat.errors import SemlatError
 from semlat.regions import bundled
 from semlat.regions.bundled import MOBILE_SAM_PACKAGE
@@ -130,6 +131,17 @@ def _existing(checkpoint: str | Path, official: str) -> Path:
     return path.resolve()
 
 
+def _official(spec: SamSpec) -> str:
+    return "mobile_sam.pt" if spec.backend == "mobile-sam" else OFFICIAL_CHECKPOINTS[spec.sam_type]
+
+
+def _build(module, sam_type: str) -> torch.nn.Module:
+    """The library's model without weights: its builders given a path unpickle it unsafely."""
+    with warnings.catch_warnings():  # timm's deprecation chatter while building TinyViT
+        warnings.simplefilter("ignore")
+        return module.sam_model_registry[sam_type]()
+
+
 def _registry(spec: SamSpec):
     if spec.backend == "mobile-sam":
         with warnings.catch_warnings():  # timm's deprecated import paths, used by the TinyViT code
@@ -159,16 +171,13 @@ def load_sam(spec: SamSpec, device: str | None = None) -> SamModel:
         if key not in _MODELS:
             module = _registry(spec)
             path = spec.weights_path()
-            try:
-                model = module.sam_model_registry[spec.sam_type](checkpoint=str(path))
-            except (RuntimeError, OSError, EOFError, KeyError, ValueError) as exc:
-                raise SemlatError(
-                    f"checkpoint {path} cannot be loaded as SAM {spec.sam_type} ({str(exc).splitlines()[0][:200]}): pass the right --checkpoint/--sam-type"
-                ) from exc
-            except Exception as exc:  # unpickling garbage raises assorted errors
-                if "pickle" in type(exc).__module__ or "Unpickling" in type(exc).__name__:
-                    raise SemlatError(f"checkpoint {path} is not a SAM checkpoint ({exc}): pass the right --checkpoint") from exc
-                raise
+            name = "MobileSAM" if spec.backend == "mobile-sam" else f"SAM {spec.sam_type}"
+            model = load_weights(
+                lambda: _build(module, spec.sam_type),
+                path,
+                what=f"{name} checkpoint",
+                hint=f"pass the right --checkpoint/--sam-type ({_official(spec)})",
+            )
             _MODELS[key] = SamModel(model.to(torch_device).eval(), module, spec)
         return _MODELS[key]
 

@@ -42,6 +42,14 @@ def _views(record: ImageRecord, regions: list[Region], strategy: str, size: int)
         yield region_view(image, torch.from_numpy(region.mask()), region, strategy, size)
 
 
+def check_embedding(strategy: str, batch_size: int = 1) -> None:
+    """Refuse an unknown region strategy or batch size, before any work."""
+    if strategy not in STRATEGIES:
+        raise SemlatError(f"unknown region strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    if batch_size < 1:
+        raise SemlatError(f"--batch-size must be at least 1 (got {batch_size})")
+
+
 def embed_regions(
     ws: Workspace,
     *,
@@ -51,6 +59,7 @@ def embed_regions(
     feature_set: str = "raw",
     device: str | None = None,
     batch_size: int = 64,
+    encoder: Encoder | None = None,
 ) -> FeatureKey:
     """Embed the whole image and every region of every image; resumes a killed run.
 
@@ -62,16 +71,14 @@ def embed_regions(
         feature_set: name under which the vectors are stored.
         device: "auto", "cpu", "cuda", ...
         batch_size: views per forward pass.
+        encoder: ``model`` already loaded (`semlat.pipeline` loads it before any write).
     Returns:
         The key under which the features are stored.
     """
-    if strategy not in STRATEGIES:
-        raise SemlatError(f"unknown region strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
-    if batch_size < 1:
-        raise SemlatError(f"--batch-size must be at least 1 (got {batch_size})")
-    spec = model or model_spec()
+    check_embedding(strategy, batch_size)
+    spec = encoder.spec if encoder is not None else model or model_spec()
     region_set = ws.region_set(region_set)
-    encoder = load_encoder(spec, device)
+    encoder = encoder or load_encoder(spec, device)
     key = FeatureKey(region_set, spec.key(), feature_set)
     ws.claim_config("models", key.model_key, spec.record(), hint="use another workspace")
     ws.claim_config("feature_sets", str(key), {"strategy": strategy}, hint="pass --features with a new name to keep both")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from semlat.imageio import list_images, load_rgb
+from semlat.imageio import MAX_PIXELS, list_images, load_rgb
 from semlat.ingest import scan_images
 from semlat.progress import track
 from semlat.regions import cache as cache_files
@@ -49,6 +49,7 @@ def propose_regions(
     backend: str | None = None,
     region_set: str | None = None,
     mode: str | None = None,
+    max_pixels: int = MAX_PIXELS,
     **settings: Any,
 ) -> MasksResult:
     """Propose regions for every image in ``images`` into ``ws``; resumes a killed run.
@@ -65,13 +66,14 @@ def propose_regions(
             `semlat.regions.bundled.default_backend`).
         region_set: name of the region set to write (default: the backend name).
         mode: the backend's mode, for SAM backends "automatic" (default) or "clustered".
+        max_pixels: largest image (width × height) accepted (`semlat.imageio.MAX_PIXELS`).
         **settings: fields of the mode's settings dataclass (`ClassicalSettings`,
             `ClusteredSettings`, `AutomaticSettings`), over its defaults; None means not given.
     """
     backend = backend or default_backend()
     proposer = make_proposer(backend, mode, **settings)
     paths = list_images(Path(images)) if isinstance(images, str | Path) else [Path(path) for path in images]
-    scanned = scan_images(paths)
+    scanned = scan_images(paths, max_pixels)
     prepare = getattr(proposer, "prepare", None)
     if callable(prepare):  # e.g. load the model: a bad checkpoint fails before the workspace is touched
         prepare()

@@ -12,7 +12,6 @@ from semlat.stages.query.render import (
     mix_half,
     segmentation_figure,
     segmentation_image,
-    slugify,
 )
 
 
@@ -70,11 +69,3 @@ def test_segmentation_figure_writes_a_png(tmp_path):
         assert png.format == "PNG" and png.size[0] > 40
     with pytest.raises(ValueError):
         segmentation_figure(image, maps, ["one"], tmp_path / "bad.png")
-
-
-@pytest.mark.parametrize(
-    ("prompt", "slug"),
-    [("toilet paper", "toilet-paper"), ("  Ceiling ", "ceiling"), ("a/b: c", "a-b-c"), ("", "prompt"), ("!!", "prompt")],
-)
-def test_slugify(prompt, slug):
-    assert slugify(prompt) == slug

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -6,7 +8,7 @@ from semlat.errors import SemlatError
 from semlat.scoring import CANONICAL_PHRASES, FUSIONS, SCORES, score_maps
 from semlat.stages.embed import embed_regions
 from semlat.stages.masks import propose_regions
-from semlat.stages.query.stage import query_images
+from semlat.stages.query.stage import query_images, query_to_files
 from semlat.types import FeatureKey
 from semlat.workspace import Workspace
 
@@ -82,3 +84,34 @@ def test_levels_select_regions(embedded):
     part = regions[0].mask()
     assert not np.allclose(everything.maps[:, part], level0.maps[:, part])
     np.testing.assert_allclose(everything.maps[:, ~part], level0.maps[:, ~part], atol=1e-6)
+
+
+PROMPTS = ["red cube", "red-cube", "RED CUBE!", "segmentation", "日本", "ñ", "x" * 300]
+
+
+def test_outputs_stay_inside_out_and_never_collide(tmp_path, tiny_checkpoint):
+    from PIL import Image
+
+    from tests.conftest import scene_image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for index, name in enumerate(["...png", "a.png", "a.bmp"]):
+        Image.fromarray(scene_image(index)).save(photos / name, format="PNG" if name.endswith("png") else "BMP")
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, photos, backend="classical", max_regions=4)
+    key = embed_regions(ws, model=ModelSpec("semlat-tiny", str(tiny_checkpoint)), device="cpu")
+    out = tmp_path / "C" / "deep" / "out"
+    query_to_files(ws, PROMPTS, out, key=key, save_maps=True, device="cpu")
+
+    assert [p.name for p in out.parent.iterdir()] == ["out"] and [p.name for p in tmp_path.joinpath("C").iterdir()] == ["deep"]
+    summary = json.loads((out / "query.json").read_text())
+    assert sorted(summary["images"].values()) == ["...png", "a.bmp", "a.png"]  # three images, three folders
+    files = summary["prompt_files"]
+    assert list(files) == PROMPTS and len({name.casefold() for name in files.values()}) == len(PROMPTS)
+    assert not {"segmentation.png", "maps.png"} & set(files.values())
+    assert files["日本"] != files["ñ"] and all(len(name.encode()) <= 120 for name in files.values())
+    for folder in summary["images"]:
+        assert (out / folder).parent == out
+        names = sorted(p.name for p in (out / folder).iterdir())
+        assert names == sorted([*files.values(), "segmentation.png", "maps.npy"])

@@ -6,7 +6,7 @@ GUI backend is needed and no figure outlives the call.
 
 from __future__ import annotations
 
-import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,12 +18,6 @@ from matplotlib.patches import Patch
 
 from semlat.files import save_figure
 from semlat.scoring import argmax_segmentation
-
-
-def slugify(prompt: str) -> str:
-    """A file-name-safe form of a prompt: "toilet paper" -> "toilet-paper"."""
-    slug = re.sub(r"[^a-z0-9]+", "-", prompt.strip().lower()).strip("-")
-    return slug or "prompt"
 
 
 def mix_half(image: npt.NDArray[np.uint8], colour: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -73,4 +67,6 @@ def segmentation_figure(
     colours = segmentation_colours(len(prompts)) / 255.0
     handles = [Patch(facecolor=colour, label=prompt) for colour, prompt in zip(colours, prompts)]
     axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(prompts), 5), frameon=False)
-    return save_figure(path, figure, bbox_inches="tight")
+    with warnings.catch_warnings():  # a prompt in a script the font lacks is drawn as boxes, not an error
+        warnings.filterwarnings("ignore", "Glyph .* missing from font")
+        return save_figure(path, figure, bbox_inches="tight")

@@ -13,10 +13,11 @@ from semlat.encoders import ModelSpec, load_encoder, model_of_features
 from semlat.errors import SemlatError
 from semlat.files import output_dir, save_npy, save_png, write_json
 from semlat.imageio import load_rgb
+from semlat.names import unique_names
 from semlat.progress import track
 from semlat.scoring.fusion import FUSIONS, SCORES, score_maps
-from semlat.scoring.prompts import CANONICAL_PHRASES
-from semlat.stages.query.render import heatmap_overlays, segmentation_figure, slugify
+from semlat.scoring.prompts import CANONICAL_PHRASES, check_prompts
+from semlat.stages.query.render import heatmap_overlays, segmentation_figure
 from semlat.types import FeatureKey, ImageRecord
 from semlat.workspace import Workspace
 
@@ -28,6 +29,15 @@ class QueryResult:
     image: ImageRecord
     prompts: list[str]
     maps: npt.NDArray[np.float32]
+
+
+def check_query(prompts: list[str], fusion: str, score: str) -> None:
+    """Refuse unknown fusions and scores and unbounded prompts (`check_prompts`), before any work."""
+    if fusion not in FUSIONS:
+        raise SemlatError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
+    if score not in SCORES:
+        raise SemlatError(f"unknown score {score!r}: choose one of {', '.join(SCORES)}")
+    check_prompts(prompts)
 
 
 def query_images(
@@ -55,12 +65,7 @@ def query_images(
         text_model: the CLIP for text, only for imported features without a recorded model.
         device: where the text model runs.
     """
-    if fusion not in FUSIONS:
-        raise SemlatError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
-    if score not in SCORES:
-        raise SemlatError(f"unknown score {score!r}: choose one of {', '.join(SCORES)}")
-    if not prompts:
-        raise SemlatError("no prompts given: pass --prompts 'ceiling,ground' or --prompts-file FILE")
+    check_query(prompts, fusion, score)
     key = ws.checked_key(key)
     records = [ws.image(name) for name in images] if images else ws.images()
     clip = load_encoder(model_of_features(ws, key, text_model), device)
@@ -88,6 +93,23 @@ def query_images(
         yield QueryResult(record, prompts, maps)
 
 
+SEGMENTATION_FILE = "segmentation.png"
+MAPS_FILE = "maps.npy"
+SUMMARY_FILE = "query.json"
+
+
+def output_names(records: list[ImageRecord], prompts: list[str]) -> tuple[dict[int, str], dict[str, str]]:
+    """The folder of every image (by image id) and the heatmap file of every prompt (`semlat.names`).
+
+    Folders are named over all the workspace's images in id order, so an image keeps its folder
+    whichever images a query picks; images sharing a stem (a.png, a.bmp) get ``a`` and ``a-2``.
+    """
+    folders = unique_names([Path(r.file_name).stem for r in records], fallback="image", reserved=[SUMMARY_FILE])
+    reserved = [Path(SEGMENTATION_FILE).stem, Path(MAPS_FILE).stem]
+    slugs = unique_names(prompts, fallback="prompt", lower=True, reserved=reserved)
+    return dict(zip((r.image_id for r in records), folders)), {p: f"{slug}.png" for p, slug in zip(prompts, slugs)}
+
+
 def query_to_files(
     ws: Workspace,
     prompts: list[str],
@@ -104,23 +126,37 @@ def query_to_files(
 ) -> Path:
     """Run `query_images` and write, per image, a heatmap per prompt, a segmentation and optionally the maps.
 
-    Layout: ``OUT/<image stem>/<prompt>.png``, ``segmentation.png``, ``maps.npy`` (P, H, W), and
-    ``OUT/query.json`` with the prompts and settings. Options as `query_images`.
+    Layout: ``OUT/<image>/<prompt>.png``, ``segmentation.png``, ``maps.npy`` (P, H, W), and
+    ``OUT/query.json`` with the prompts, the settings and which image and prompt each folder and
+    file is. Folder and file names come from `output_names`, so they stay inside ``OUT`` and never
+    collide. Options as `query_images`.
     """
     key = ws.checked_key(key)
     total = len(images) if images else len(ws.images())
+    folders, files = output_names(ws.images(), prompts)
     results = query_images(
         ws, prompts, images=images, key=key, fusion=fusion, score=score, levels=levels, text_model=text_model, device=device
     )
+    written: dict[str, str] = {}
     with output_dir(out_dir) as out:
         for result in track(results, "querying", total=total):
-            image_dir = out / Path(result.image.file_name).stem
+            folder = folders[result.image.image_id]
+            image_dir = out / folder
             pixels = load_rgb(Path(result.image.path))
             for prompt, overlay in zip(prompts, heatmap_overlays(pixels, result.maps)):
-                save_png(image_dir / f"{slugify(prompt)}.png", overlay)
-            segmentation_figure(pixels, result.maps, prompts, image_dir / "segmentation.png")
+                save_png(image_dir / files[prompt], overlay)
+            segmentation_figure(pixels, result.maps, prompts, image_dir / SEGMENTATION_FILE)
             if save_maps:
-                save_npy(image_dir / "maps.npy", result.maps, make_parents=True)
-        summary = {"prompts": prompts, "features": str(key), "fusion": fusion, "score": score, "levels": levels}
-        write_json(out / "query.json", summary, sort_keys=False)
+                save_npy(image_dir / MAPS_FILE, result.maps, make_parents=True)
+            written[folder] = result.image.file_name
+        summary = {
+            "prompts": prompts,
+            "features": str(key),
+            "fusion": fusion,
+            "score": score,
+            "levels": levels,
+            "images": written,
+            "prompt_files": files,
+        }
+        write_json(out / SUMMARY_FILE, summary, sort_keys=False)
     return out
