@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from semlat_toy import make_scene
-from semlat_toy.demo import DEMO_BACKEND, DEMO_SEED, run_demo
+from semlat_toy.demo import DEMO_SEED, demo_backend, run_demo
 
 VIEWS = ["view_00", "view_01", "view_02"]
 
@@ -16,7 +16,7 @@ VIEWS = ["view_00", "view_01", "view_02"]
 def test_demo_writes_queries_and_report(tmp_path):
     result = run_demo(tmp_path / "demo", n_views=3, device="cpu")
     objects = sorted(o.class_name for o in make_scene(DEMO_SEED).objects)
-    assert result.prompts == [*objects, "floor", "wall"] and result.backend == DEMO_BACKEND
+    assert result.prompts == [*objects, "floor", "wall"] and result.backend == demo_backend() == "mobile-sam"
     assert sorted(p.name for p in (result.scene / "images").iterdir()) == [f"{view}.png" for view in VIEWS]
     assert json.loads((result.queries / "query.json").read_text())["prompts"] == result.prompts
     for view in VIEWS:
