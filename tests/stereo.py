@@ -19,18 +19,28 @@ def write_views(folder: Path) -> np.ndarray:
     return disparity
 
 
-def label_map(ws: Workspace, region_set: str, name: str) -> np.ndarray:
-    """Each pixel's label: that of the smallest region holding it (-1 where none)."""
+def label_map(ws: Workspace, region_set: str, name: str, level: int | None = None) -> np.ndarray:
+    """Each pixel's label: that of the smallest region holding it (-1 where none), of one level or all."""
     record = ws.image(name)
     out = np.full((record.height, record.width), -1)
-    for region in sorted(ws.regions(region_set, record), key=lambda r: -r.area):
+    regions = [r for r in ws.regions(region_set, record) if level is None or r.level == level]
+    for region in sorted(regions, key=lambda r: -r.area):
         out[region.mask()] = region.label
     return out
 
 
-def agreement(ws: Workspace, region_set: str, disparity: np.ndarray) -> tuple[float, float]:
+def agreement(ws: Workspace, region_set: str, disparity: np.ndarray, level: int | None = None) -> tuple[float, float]:
     """Fraction of left pixels whose label equals the label at their ground-truth match, and chance."""
-    left, right = label_map(ws, region_set, "left.png"), label_map(ws, region_set, "right.png")
+    return level_agreement(ws, region_set, disparity, level)[:2]
+
+
+def level_agreement(ws: Workspace, region_set: str, disparity: np.ndarray, level: int | None) -> tuple[float, float, float]:
+    """`agreement` plus coverage: the share of matched left pixels labelled in both views.
+
+    Only pixels labelled in both views count; ``level`` restricts both views to one level (labels
+    are per level: links never join levels).
+    """
+    left, right = label_map(ws, region_set, "left.png", level), label_map(ws, region_set, "right.png", level)
     height, width = left.shape
     ys, xs = np.mgrid[:height, :width]
     finite = np.isfinite(disparity)
@@ -38,9 +48,10 @@ def agreement(ws: Workspace, region_set: str, disparity: np.ndarray) -> tuple[fl
     valid = finite & (matched >= 0) & (matched < width)
     a, b = left[valid], right[ys[valid], matched[valid]]
     both = (a >= 0) & (b >= 0)
+    covered = float(both.mean())
     a, b = a[both], b[both]
     chance = sum((a == k).mean() * (b == k).mean() for k in np.union1d(a, b))
-    return float((a == b).mean()), float(chance)
+    return float((a == b).mean()), float(chance), covered
 
 
 CLUSTERED = {"mode": "clustered", "keep_latents": True, "device": "cpu", "max_regions": 0, "min_area": 0.0}

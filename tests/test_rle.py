@@ -26,3 +26,21 @@ def test_encode_decode_area_bbox():
     np.testing.assert_array_equal(rle.decode(encoded), mask)
     assert rle.area(encoded) == 18
     assert rle.bbox(encoded) == (3.0, 2.0, 6.0, 3.0)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_decode_box_is_the_box_of_the_decoded_mask(seed):
+    rng = np.random.default_rng(100 + seed)
+    height, width = rng.integers(1, 60, 2)
+    mask = rng.random((height, width)) < rng.random()
+    if seed % 3 == 0:  # runs that span whole columns
+        mask = np.zeros((height, width), bool)
+        mask[rng.integers(0, height) :, rng.integers(0, width) :] = True
+    x0, y0 = rng.integers(0, width), rng.integers(0, height)
+    x1, y1 = rng.integers(x0 + 1, width + 1), rng.integers(y0 + 1, height + 1)
+    np.testing.assert_array_equal(rle.decode_box(rle.encode(mask), (x0, y0, x1, y1)), mask[y0:y1, x0:x1])
+
+
+def test_decode_box_of_an_empty_and_a_full_mask():
+    for mask in (np.zeros((7, 5), bool), np.ones((7, 5), bool)):
+        np.testing.assert_array_equal(rle.decode_box(rle.encode(mask), (1, 2, 4, 7)), mask[2:7, 1:4])

@@ -65,3 +65,32 @@ def runs(rle: RLE) -> npt.NDArray[np.int64]:
     out[2::2] = np.cumsum(values[2::2])
     out[1::2] = np.cumsum(values[1::2])
     return out
+
+
+def decode_box(rle: RLE, box: tuple[int, int, int, int]) -> npt.NDArray[np.bool_]:
+    """The (y1 - y0, x1 - x0) part of the mask inside ``box`` (x0, y0, x1, y1), without decoding the rest.
+
+    A region's view needs only its box: this costs the box's pixels and the mask's runs, where
+    pycocotools decodes the whole image (3 ms for one 1920×1080 mask). Each foreground run is
+    split into per-column segments, clipped to the box, and expanded as the box's own runs.
+    """
+    height, _ = rle["size"]
+    x0, y0, x1, y1 = box
+    box_h, box_w = y1 - y0, x1 - x0
+    bounds = np.cumsum(runs(rle))
+    starts, ends = bounds[0::2], bounds[1::2]  # foreground runs [start, end) in column-major order
+    starts = starts[: len(ends)]
+    first_col, last_col = starts // height, (ends - 1) // height
+    n_cols = np.maximum(last_col - first_col + 1, 0)
+    run = np.repeat(np.arange(len(ends)), n_cols)
+    col = first_col[run] + (np.arange(len(run)) - np.repeat(np.cumsum(n_cols) - n_cols, n_cols))
+    top = np.where(col == first_col[run], starts[run] - col * height, 0)
+    bottom = np.where(col == last_col[run], ends[run] - col * height, height)
+    top, bottom = np.clip(top, y0, y1) - y0, np.clip(bottom, y0, y1) - y0
+    keep = (col >= x0) & (col < x1) & (bottom > top)
+    offset = (col[keep] - x0) * box_h
+    bounds = np.empty(2 * int(keep.sum()) + 2, np.int64)  # the box's own runs, background first
+    bounds[0], bounds[-1] = 0, box_h * box_w
+    bounds[1:-1:2], bounds[2:-1:2] = offset + top[keep], offset + bottom[keep]
+    values = np.arange(len(bounds) - 1) % 2 == 1
+    return np.repeat(values, np.diff(bounds)).reshape(box_w, box_h).T

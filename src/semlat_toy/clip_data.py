@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from semlat.encoders import region_view, resize_center_crop
+from semlat.encoders import Pixels, region_view, resize_center_crop
 from semlat.progress import track
 from semlat.types import Region
 from semlat_toy.camera import Camera, look_at
@@ -231,14 +231,6 @@ class ToyDataset:
         return {name: int((self.view == index).sum()) for index, name in enumerate(VIEW_TYPES)}
 
 
-def _as_tensor(image: npt.NDArray[np.uint8]) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
-
-
-def _to_uint8(view: torch.Tensor) -> torch.Tensor:
-    return view.mul(255.0).round_().clamp_(0, 255).to(torch.uint8)
-
-
 def _region(mask: npt.NDArray[np.bool_]) -> Region:
     return Region.from_mask(0, mask)
 
@@ -305,11 +297,11 @@ class _Maker:
         self.labels: list[tuple[int, int, int, int, int]] = []
 
     def add(self, view: torch.Tensor, kind: int, colour: int, shape: int, view_type: str, contents: int = 0) -> None:
-        self.images.append(_to_uint8(view))
+        self.images.append(view)
         self.labels.append((kind, colour, shape, VIEW_TYPES.index(view_type), contents))
 
     def region(self, image: torch.Tensor, mask: npt.NDArray[np.bool_], strategy: str) -> torch.Tensor:
-        return region_view(image, torch.from_numpy(mask), _region(mask), strategy, self.size)
+        return region_view(image, _region(mask), strategy, self.size, mask)
 
 
 def _object_label(scene: Scene, instance_id: int) -> tuple[int, int, int]:
@@ -339,7 +331,7 @@ def _room_camera(rng: np.random.Generator, width: int, height: int) -> Camera:
 def room_view_samples(maker: _Maker, scene: Scene, view: View, felzenszwalb: bool) -> None:
     """Samples from one full view of a room: objects, parts, floor, walls, regions, whole image."""
     rng, instance, size = maker.rng, view.instance, maker.size
-    image = _as_tensor(view.image)
+    image = Pixels(view.image)
     height, width = instance.shape
     whole = resize_center_crop(image, size)
     contents = view_contents(scene, instance)
@@ -445,7 +437,7 @@ def closeup_samples(maker: _Maker, scene: Scene, render_size: int = 64) -> None:
     fill = rng.uniform(0.35, 1.0)
     fov = float(np.clip(np.degrees(2 * np.arctan(extent / (fill * distance))), 5.0, 90.0))
     view = render_view(scene, look_at(eye, centre, render_size, render_size, fov))
-    image = _as_tensor(view.image)
+    image = Pixels(view.image)
     ids, counts = np.unique(view.instance, return_counts=True)
     for instance_id, count in zip(ids.tolist(), counts.tolist()):
         if instance_id < OBJECT_ID_START or count < 40:

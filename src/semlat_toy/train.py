@@ -36,7 +36,16 @@ import torch.nn.functional as F
 
 from semlat.checkpoints import load_weights
 from semlat.device import resolve_device
-from semlat.encoders import TOY_MODEL, TOY_WEIGHTS, ModelSpec, image_normalization, load_encoder, region_view, register_configs
+from semlat.encoders import (
+    TOY_MODEL,
+    TOY_WEIGHTS,
+    ModelSpec,
+    Pixels,
+    image_normalization,
+    load_encoder,
+    region_view,
+    register_configs,
+)
 from semlat.types import Region
 from semlat_toy import clip_data
 from semlat_toy.camera import orbit_cameras
@@ -416,7 +425,7 @@ def evaluate_zero_shot(
     hits = {name: [] for name in (*strategies, "floor", "wall")}
     colour_hits = {name: [] for name in strategies}
     for scene, view in heldout_views(seeds, n_views, world):
-        image = torch.from_numpy(view.image).permute(2, 0, 1).float() / 255.0
+        image = Pixels(view.image)
         height, width = view.instance.shape
         side = min(height, width)
         top, left = (height - side) // 2, (width - side) // 2
@@ -427,9 +436,8 @@ def evaluate_zero_shot(
             if count < min_pixels:
                 continue
             region = Region.from_mask(0, mask)
-            mask_t = torch.from_numpy(mask)
             if name in ("floor", "wall"):
-                batch.append(region_view(image, mask_t, region, "masked-crop", size))
+                batch.append(region_view(image, region, "masked-crop", size, mask))
                 targets.append(PROMPTS.index(name))
                 kinds.append(name)
                 continue
@@ -438,7 +446,7 @@ def evaluate_zero_shot(
             for strategy in strategies:
                 if strategy == "masked-full" and mask[top : top + side, left : left + side].sum() < 0.6 * count:
                     continue
-                batch.append(region_view(image, mask_t, region, strategy, size))
+                batch.append(region_view(image, region, strategy, size, mask))
                 targets.append(PROMPTS.index(name))
                 kinds.append(strategy)
         if not batch:

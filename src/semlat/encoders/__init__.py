@@ -4,7 +4,7 @@ from semlat.encoders.base import Encoder, ModelSpec
 from semlat.encoders.openclip import DEFAULT_MODEL, DEFAULT_PRETRAINED, image_normalization, register_configs
 from semlat.encoders.registry import check_model, load_encoder, model_of_features, model_spec, toy_model_spec
 from semlat.encoders.toy import CONFIG_DIR, TINY_MODEL, TOY_MODEL, TOY_WEIGHTS
-from semlat.encoders.views import STRATEGIES, region_view, resize_center_crop
+from semlat.encoders.views import STRATEGIES, Pixels, region_view, resize_center_crop
 
 __all__ = [
     "CONFIG_DIR",
@@ -21,6 +21,7 @@ __all__ = [
     "load_encoder",
     "model_of_features",
     "model_spec",
+    "Pixels",
     "region_view",
     "register_configs",
     "resize_center_crop",

@@ -58,7 +58,7 @@ class Encoder(Protocol):
     """Side of the square views `encode_images` takes."""
 
     def encode_images(self, batch: torch.Tensor) -> npt.NDArray[np.float32]:
-        """(B, 3, S, S) images with values in [0, 1] → L2-normalised (B, D)."""
+        """(B, 3, S, S) images, uint8 (the views) or float in [0, 1] → L2-normalised (B, D)."""
         ...
 
     def encode_texts(self, texts: list[str]) -> npt.NDArray[np.float32]:

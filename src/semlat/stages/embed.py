@@ -14,7 +14,16 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from semlat.encoders import STRATEGIES, Encoder, ModelSpec, load_encoder, model_spec, region_view, resize_center_crop
+from semlat.encoders import (
+    STRATEGIES,
+    Encoder,
+    ModelSpec,
+    Pixels,
+    load_encoder,
+    model_spec,
+    region_view,
+    resize_center_crop,
+)
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
 from semlat.progress import track
@@ -36,10 +45,10 @@ def _views(record: ImageRecord, regions: list[Region], strategy: str, size: int)
     pixels = load_rgb(path)
     if pixels.shape[:2] != (record.height, record.width):
         raise SemlatError(f"image {path} is not the size it was registered with: re-create the workspace")
-    image = torch.from_numpy(pixels).permute(2, 0, 1).float().div_(255.0)
+    image = Pixels(pixels)
     yield resize_center_crop(image, size)
     for region in regions:
-        yield region_view(image, torch.from_numpy(region.mask()), region, strategy, size)
+        yield region_view(image, region, strategy, size)
 
 
 def check_embedding(strategy: str, batch_size: int = 1) -> None:
