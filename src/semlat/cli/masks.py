@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from semlat.cli.app import app, out
-from semlat.cli.options import Backend, Colmap, ImagesSubdir, MaxPixels, SceneDir, Workspace_, settings_option
+from semlat.cli.options import Backend, Colmap, ImagesSubdir, MaxPixels, Ray, SceneDir, Workspace_, settings_option
 from semlat.imageio import MAX_PIXELS
 from semlat.regions.registry import options, resolve_mode
 
@@ -48,16 +48,27 @@ def masks(
     region_set: Annotated[Optional[str], typer.Option(help="Name of the region set (default: the backend).")] = None,
     mode: Annotated[Optional[str], typer.Option(help=MODE_HELP)] = None,
     max_pixels: MaxPixels = MAX_PIXELS,
+    ray: Ray = None,
     **settings: Any,
 ) -> None:
     """Propose regions in every image (of a photo folder, COLMAP or nerfstudio scene; cameras and tracks are kept)."""
     from semlat.formats.scenes import read_scene
+    from semlat.runners import make_runner
     from semlat.stages.masks import propose_regions
     from semlat.workspace import Workspace
 
     found = read_scene(scene, images_subdir=images_subdir, colmap=colmap)
+    runner = make_runner(ray)
     ws = Workspace.open_or_create(workspace)
     result = propose_regions(
-        ws, found.image_paths, scene=found, backend=backend, region_set=region_set, mode=mode, max_pixels=max_pixels, **settings
+        ws,
+        found.image_paths,
+        scene=found,
+        backend=backend,
+        region_set=region_set,
+        mode=mode,
+        max_pixels=max_pixels,
+        runner=runner,
+        **settings,
     )
     out.print(f"regions of {result.n_images} images in {workspace}")

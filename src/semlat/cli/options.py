@@ -116,6 +116,13 @@ ImagesSubdir = Annotated[
     Optional[str], typer.Option(help="Images folder inside a COLMAP or nerfstudio scene, e.g. images_4 (default: images).")
 ]
 Colmap = Annotated[Optional[Path], typer.Option(help="COLMAP model folder to use instead of the scene's sparse/0.")]
+Ray = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Run the per-image work on Ray: 'local' (a Ray instance on this machine), 'auto' (a running cluster) or ray://HOST:PORT; "
+        'the workspace must be on a path every node reaches. Needs pip install -e ".[ray]".'
+    ),
+]
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
 TextModel = Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")]
 TextPretrained = Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")]

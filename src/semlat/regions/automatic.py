@@ -105,6 +105,7 @@ class AutomaticProposer(SamProposer):
         backend: "mobile-sam" or "sam" (the weights are checked here, before any work).
     """
 
+    records_independent = True  # the labelling runs after all images (`label_request`)
     mode = "automatic"
     not_recorded = ("sam_type", "checkpoint", "points_per_batch", "device")
 

@@ -74,6 +74,9 @@ class CollectionProposer(Protocol):
 
     name: str
     settings: Any
+    records_independent: bool
+    """Whether `propose_record` needs nothing that `plan` fitted over the collection (so another
+    process with a proposer of the same settings can run it: `semlat.runners`)."""
 
     def config(self) -> dict[str, Any]: ...
 

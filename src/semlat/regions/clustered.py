@@ -136,6 +136,7 @@ class ClusteredProposer(SamProposer):
     """
 
     mode = "clustered"
+    records_independent = False  # each image's labels come from the clusters fitted in `plan`
     not_recorded = ("sam_type", "checkpoint", "cache_latents", "keep_latents", "device")
 
     def __init__(self, settings: ClusteredSettings | None = None, backend: str = "mobile-sam") -> None:

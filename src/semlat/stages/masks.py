@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy.typing as npt
+
+from semlat.errors import SemlatError
 from semlat.imageio import MAX_PIXELS, list_images, load_rgb
 from semlat.ingest import scan_images
 from semlat.progress import track
@@ -14,7 +18,9 @@ from semlat.regions import cache as cache_files
 from semlat.regions.base import is_collection_proposer
 from semlat.regions.bundled import default_backend
 from semlat.regions.registry import make_proposer
+from semlat.runners import Runner
 from semlat.stages.label import LabelResult, label_regions
+from semlat.types import ImageRecord, Region
 from semlat.workspace import SceneSource, Workspace, regions_stage
 
 __all__ = ["default_backend", "propose_regions"]
@@ -50,6 +56,7 @@ def propose_regions(
     region_set: str | None = None,
     mode: str | None = None,
     max_pixels: int = MAX_PIXELS,
+    runner: Runner | None = None,
     **settings: Any,
 ) -> MasksResult:
     """Propose regions for every image in ``images`` into ``ws``; resumes a killed run.
@@ -67,11 +74,17 @@ def propose_regions(
         region_set: name of the region set to write (default: the backend name).
         mode: the backend's mode, for SAM backends "automatic" (default) or "clustered".
         max_pixels: largest image (width × height) accepted (`semlat.imageio.MAX_PIXELS`).
+        runner: where the per-image work runs (`semlat.runners.RayRunner`); None: here. Every
+            image is committed here either way. Modes that fit over all images (clustered) refuse one.
         **settings: fields of the mode's settings dataclass (`ClassicalSettings`,
             `ClusteredSettings`, `AutomaticSettings`), over its defaults; None means not given.
     """
     backend = backend or default_backend()
     proposer = make_proposer(backend, mode, **settings)
+    if runner is not None and not getattr(proposer, "records_independent", True):
+        raise SemlatError(
+            f"--ray runs images apart, and {backend}'s {mode or 'default'} mode fits over all images: run it without --ray"
+        )
     paths = list_images(Path(images)) if isinstance(images, str | Path) else [Path(path) for path in images]
     scanned = scan_images(paths, max_pixels)
     prepare = getattr(proposer, "prepare", None)
@@ -89,14 +102,18 @@ def propose_regions(
         ws.write_scene(scene.cameras, scene.tracks, kind=scene.kind, source=str(Path(scene.root).resolve()))
     done = ws.done_images(regions_stage(name))
     labels = None
-    if is_collection_proposer(proposer):
-        cache_dir = cache_files.region_cache_dir(ws.root, name)
-        todo = proposer.plan(records, done, cache_dir)
-        for record in track(todo, f"regions ({backend})"):
-            regions, descriptors = proposer.propose_record(record, cache_dir)
-            if descriptors is not None:  # first, so committed regions always have theirs
-                cache_files.save_npy(cache_files.descriptors_path(cache_dir, record.image_id), descriptors)
-            ws.write_regions(name, record.image_id, regions)
+    collection = is_collection_proposer(proposer)
+    cache_dir = cache_files.region_cache_dir(ws.root, name)
+    todo = proposer.plan(records, done, cache_dir) if collection else [r for r in records if r.image_id not in done]
+    if runner is None:
+        found = ((record, propose_record(proposer, record, cache_dir)) for record in todo)
+    else:  # each actor builds the proposer from its settings (`_ProposeWorker`)
+        found = runner.map(_ProposeWorker, (backend, mode, dataclasses.asdict(proposer.settings), cache_dir), todo)
+    for record, (regions, descriptors) in track(found, f"regions ({backend})", total=len(todo)):
+        if descriptors is not None:  # first, so committed regions always have theirs
+            cache_files.save_npy(cache_files.descriptors_path(cache_dir, record.image_id), descriptors)
+        ws.write_regions(name, record.image_id, regions)
+    if collection:
         proposer.finish(cache_dir)
         request = proposer.label_request()
         if request is not None:
@@ -112,9 +129,26 @@ def propose_regions(
                 device=request.device,
                 seed=request.seed,
             )
-    else:
-        todo = [r for r in records if r.image_id not in done]
-        for record in track(todo, f"regions ({backend})"):
-            ws.write_regions(name, record.image_id, proposer.propose(load_rgb(Path(record.path))))
     ws.compact()
     return MasksResult(name, backend, proposer.settings, len(records), len(todo), labels)
+
+
+def propose_record(proposer: Any, record: ImageRecord, cache_dir: Path) -> tuple[list[Region], npt.NDArray | None]:
+    """One image's regions (and SAM descriptors, for the proposers that keep them)."""
+    if is_collection_proposer(proposer):
+        return proposer.propose_record(record, cache_dir)
+    return proposer.propose(load_rgb(Path(record.path))), None
+
+
+class _ProposeWorker:
+    """`propose_record` in a Ray actor: the proposer is built (and its model loaded) once per actor."""
+
+    def __init__(self, backend: str, mode: str | None, settings: dict[str, Any], cache_dir: Path) -> None:
+        self.proposer = make_proposer(backend, mode, **settings)
+        prepare = getattr(self.proposer, "prepare", None)
+        if callable(prepare):
+            prepare()
+        self.cache_dir = cache_dir
+
+    def __call__(self, record: ImageRecord) -> tuple[list[Region], npt.NDArray | None]:
+        return propose_record(self.proposer, record, self.cache_dir)

@@ -1,0 +1,105 @@
+"""Where a stage's per-image work runs: in this process, or on a Ray cluster (``--ray``).
+
+A stage hands a runner a *worker*: a picklable class whose constructor loads what the work
+needs (a model) and whose call does one image; without a runner the stage calls the same
+per-image function in its own loop. `RayRunner` turns the items into a Ray dataset and maps them with
+``map_batches`` over a pool of actors (one worker each; one GPU per actor when the cluster has
+GPUs), streaming the results back as they finish. Either way the stage commits each result to
+the workspace itself, one atomic commit per image from this process, so a Ray run resumes
+exactly like a local one. Ray is an optional extra and is imported only by `RayRunner`.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from semlat.errors import SemlatError
+
+
+class Runner(Protocol):
+    def map(self, worker: type, args: tuple, items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+        """(item, ``worker(*args)(item)``) for every item, in any order."""
+        ...
+
+
+class _Actor:
+    """A Ray Data callable class around one worker: rows of pickled items in, pickled results out."""
+
+    def __init__(self, worker: type, args: tuple) -> None:
+        self.work = worker(*args)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        items = [pickle.loads(blob) for blob in batch["item"]]
+        return {"index": batch["index"], "result": [pickle.dumps(self.work(item)) for item in items]}
+
+
+class RayRunner:
+    """Items as a Ray dataset, workers in actors (`map_batches` with a callable class).
+
+    Args:
+        address: "local" starts a Ray instance on this machine; anything else is passed to
+            ``ray.init`` ("auto" for a running cluster, or ``ray://host:10001``).
+        cpus_per_actor: CPUs each actor reserves (its torch threads).
+    """
+
+    def __init__(self, address: str = "local", cpus_per_actor: int = 1) -> None:
+        try:
+            import ray
+            import ray.data
+        except ImportError:
+            raise SemlatError('--ray needs Ray: pip install -e ".[ray]"') from None
+        if cpus_per_actor < 1:
+            raise SemlatError(f"cpus per actor must be at least 1 (got {cpus_per_actor})")
+        if not ray.is_initialized():
+            try:
+                ray.init(
+                    address=None if address == "local" else address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    configure_logging=False,
+                )
+            except (ConnectionError, ValueError, RuntimeError) as error:
+                raise SemlatError(
+                    f"cannot reach the Ray cluster at {address!r} ({error}): start it or pass --ray local"
+                ) from None
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # the stage shows its own
+        context.print_on_execution_start = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        self.cpus_per_actor = cpus_per_actor
+
+    def actors(self) -> tuple[int, float]:
+        """How many actors the cluster holds, and the GPUs each takes (0 without GPUs)."""
+        import ray
+
+        resources = ray.cluster_resources()
+        gpus = int(resources.get("GPU", 0))
+        if gpus:
+            return gpus, 1.0
+        return max(1, int(resources.get("CPU", 1)) // self.cpus_per_actor), 0.0
+
+    def map(self, worker: type, args: tuple, items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+        if not items:
+            return
+        import ray
+
+        count, gpus = self.actors()
+        rows = [{"index": index, "item": pickle.dumps(item)} for index, item in enumerate(items)]
+        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+            _Actor,
+            fn_constructor_args=(worker, args),
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=min(count, len(rows))),
+            num_cpus=self.cpus_per_actor,
+            num_gpus=gpus,
+        )
+        for row in dataset.iter_rows():
+            yield items[int(row["index"])], pickle.loads(row["result"])
+
+
+def make_runner(ray_address: str | None) -> Runner | None:
+    """`RayRunner` for an address; None (the stage's own loop, here) without one."""
+    return RayRunner(ray_address) if ray_address else None

@@ -1,0 +1,71 @@
+"""Ray runs the stages' per-image work in actors and gives what the local loop gives."""
+
+from __future__ import annotations
+
+import builtins
+
+import pytest
+
+from semlat.errors import SemlatError
+from semlat.runners import make_runner
+
+ray = pytest.importorskip("ray", reason='Ray is an optional extra: pip install -e ".[ray]"')
+
+
+class _Affine:
+    def __init__(self, scale: int) -> None:
+        self.scale = scale
+
+    def __call__(self, item: int) -> dict[str, int]:
+        return {"value": self.scale * item + 1}
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return make_runner("local")
+
+
+def test_every_item_comes_back_once_with_its_workers_result(runner):
+    results = dict(runner.map(_Affine, (3,), list(range(7))))
+    assert results == {item: {"value": 3 * item + 1} for item in range(7)}
+    assert list(runner.map(_Affine, (3,), [])) == []
+
+
+def test_masks_on_ray_write_what_the_local_loop_writes(runner, tmp_path, images_dir):
+    from semlat.stages.masks import propose_regions
+    from semlat.workspace import Workspace
+
+    local = Workspace.open_or_create(tmp_path / "local")
+    propose_regions(local, images_dir, backend="classical")
+    remote = Workspace.open_or_create(tmp_path / "ray")
+    result = propose_regions(remote, images_dir, backend="classical", runner=runner)
+    assert result.n_written == 3
+    for record in local.images():
+        ours = [(r.rle, r.level) for r in remote.regions("classical", remote.image(record.file_name))]
+        assert ours == [(r.rle, r.level) for r in local.regions("classical", record)]
+    assert propose_regions(Workspace.open(tmp_path / "ray"), images_dir, backend="classical", runner=runner).n_written == 0
+
+
+def test_a_mode_that_fits_over_all_images_refuses_ray_before_any_write(runner, tmp_path, images_dir):
+    from semlat.stages.masks import propose_regions
+    from semlat.workspace import Workspace
+
+    with pytest.raises(SemlatError, match="without --ray"):
+        propose_regions(
+            Workspace.open_or_create(tmp_path / "ws"), images_dir, backend="mobile-sam", mode="clustered", runner=runner
+        )
+    assert not (tmp_path / "ws").exists()
+
+
+def test_without_ray_installed_the_cli_says_how_to_get_it(cli, tmp_path, images_dir, monkeypatch):
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    code, _, err = cli("masks", images_dir, "-w", tmp_path / "ws", "--backend", "classical", "--ray", "local")
+    assert code == 2 and 'pip install -e ".[ray]"' in err and "Traceback" not in err
+    assert not (tmp_path / "ws").exists()
