@@ -11,6 +11,7 @@ from rich.console import Console
 
 from semlat.cli.options import MINUTES, SCENES, SEED, STEPS, VIEWS, Device, bounded, parse_seeds
 from semlat.errors import SemlatError
+from semlat.files import check_output_dir
 from semlat_toy.scene import WORLDS, World
 
 out = Console()
@@ -83,6 +84,7 @@ def register(app: typer.Typer) -> None:
         from semlat_toy import write_scene
 
         chosen = world_options(world, duplicates=duplicates, textures=textures, clutter=clutter)
+        check_output_dir(output)
         out.print(f"scene {seed} in {write_scene(output, seed, n_views=views, world=chosen)}")
 
     @app.command("eval")
@@ -117,6 +119,7 @@ def register(app: typer.Typer) -> None:
             raise SemlatError(f"unknown --part {part!r}: use all, semantics or instances")
         spec = model_spec(model or TOY_MODEL, pretrained)
         chosen = parse_seeds(seeds)
+        check_output_dir(output)
         if part in ("all", "semantics"):
             out.print(markdown_table(run_eval(chosen, spec, output, views, masks, device)))
         if part in ("all", "instances"):

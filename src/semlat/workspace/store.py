@@ -140,7 +140,7 @@ class Workspace:
         return self._connection
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
+    def writing(self) -> Iterator[None]:
         """Around every write: the folder is checked writable before the first one, and a failed write is one line."""
         if not self._writable:
             doctor.probe_writable(self.root)
@@ -187,7 +187,7 @@ class Workspace:
 
     def save_manifest(self) -> None:
         """Write the manifest (atomically); the database folder is made before a new workspace's first manifest."""
-        with self._writing():
+        with self.writing():
             if not (self.root / MANIFEST_NAME).is_file():
                 (self.root / DATABASE_NAME).mkdir(parents=True, exist_ok=True)
             self.manifest.write(self.root / MANIFEST_NAME)
@@ -223,7 +223,7 @@ class Workspace:
             elif schema is None:
                 return None
             else:
-                with self._writing():
+                with self.writing():
                     table = self._db.create_table(name, schema=schema)
             self._tables[name] = table
         return table
@@ -304,7 +304,7 @@ class Workspace:
             records.append(record)
         if new:
             table = self._table("images", IMAGES_SCHEMA)
-            with self._writing():
+            with self.writing():
                 table.add(pa.Table.from_pylist([vars(r) for r in new], schema=IMAGES_SCHEMA))
             self.forget("images")
         return records
@@ -323,7 +323,7 @@ class Workspace:
         """Replace an image's rows for one stage (one atomic add), then enter it in the ledger."""
         target = self._table(table, rows.schema)
         self.forget(table)
-        with self._writing():
+        with self.writing():
             target.delete(where)
             if rows.num_rows:
                 target.add(rows)
@@ -331,7 +331,7 @@ class Workspace:
 
     def _mark_done(self, stage: str, image_id: int) -> None:
         units = self._table("units", UNITS_SCHEMA)
-        with self._writing():
+        with self.writing():
             units.delete(f"stage = {_quote(stage)} AND image_id = {image_id}")
             units.add(pa.Table.from_pylist([{"stage": stage, "image_id": image_id}], schema=UNITS_SCHEMA))
 
@@ -445,7 +445,7 @@ class Workspace:
         ):
             table = self._table(name, schema)
             self.forget(name)
-            with self._writing():
+            with self.writing():
                 table.delete("true")
                 if rows.num_rows:
                     table.add(rows)
@@ -484,12 +484,8 @@ class Workspace:
     ) -> None:
         """Store one image's vectors (whole image and regions) in a single commit."""
         dim = int(vectors.shape[1])
-        known_dim = self.manifest.embedding_dim
-        if known_dim is not None and known_dim != dim:
-            raise SemlatError(
-                f"workspace {self.root} holds {known_dim}-d features and this model gives {dim}-d: use a new workspace for this model"
-            )
-        if known_dim is None:
+        self.check_embedding_dim(dim)
+        if self.manifest.embedding_dim is None:
             self.manifest.embedding_dim = dim
             self.save_manifest()
         schema = embeddings_schema(dim)
@@ -509,6 +505,14 @@ class Workspace:
         )
         where = feature_filter(key, [image_id])
         self._commit_unit(embeddings_stage(key), image_id, "embeddings", where, rows)
+
+    def check_embedding_dim(self, dim: int) -> None:
+        """Refuse vectors of another size than the workspace's (stages call it before recording a feature set)."""
+        known_dim = self.manifest.embedding_dim
+        if known_dim is not None and known_dim != dim:
+            raise SemlatError(
+                f"workspace {self.root} holds {known_dim}-d features and this model gives {dim}-d: use a new workspace for this model"
+            )
 
     def embeddings(self, key: FeatureKey, image: ImageRecord) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
         """(region ids, vectors) of one image, sorted by region id (the whole image, -1, first)."""
@@ -607,5 +611,5 @@ class Workspace:
             return
         for name in self._table_names():
             table = self._table(name)
-            with self._writing():
+            with self.writing():
                 table.optimize()
