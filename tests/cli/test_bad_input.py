@@ -174,6 +174,12 @@ def _file(ws: Path) -> Path:
     return path
 
 
+def _link_loop(ws: Path) -> Path:
+    (ws.parent / "loop-a").symlink_to(ws.parent / "loop-b")
+    (ws.parent / "loop-b").symlink_to(ws.parent / "loop-a")
+    return ws.parent / "loop-a"
+
+
 def _with_truncated_jpeg(d: Path) -> Path:
     """The photos plus a JPEG cut in half: its header reads (``verify()`` passes), its pixels do not."""
     from PIL import Image
@@ -235,6 +241,10 @@ BEFORE_WORK = {
         ("view_99.jpg cannot be read", "truncated"),
     ),
     "run a truncated JPEG": (lambda d, ws: _run(_with_truncated_jpeg(d), ws), ("view_99.jpg cannot be read",)),
+    "masks -w ''": (lambda d, ws: ["masks", d, "-w", "", "--backend", "classical"], ("--workspace", "an empty path")),
+    "query -o ''": (lambda d, ws: ["query", "-w", ws, "--prompts", "a", "-o", ""], ("--output", "an empty path")),
+    "masks -w a link loop": (lambda d, ws: ["masks", d, "-w", _link_loop(ws), "--backend", "classical"], ("a link loop",)),
+    "masks -w under a file": (lambda d, ws: ["masks", d, "-w", _file(ws) / "ws"], ("which is a file",)),
     "embed another dimension": (
         lambda d, ws: ["embed", "-w", ws, "--model", "semlat-toy", "--features", "toy", "--device", "cpu"],
         ("holds 32-d features and this model gives 64-d",),
@@ -251,7 +261,10 @@ BEFORE_WORK_CASES = [
 
 
 @pytest.mark.parametrize(("case", "existing"), BEFORE_WORK_CASES)
-def test_options_and_outputs_are_checked_before_the_first_write(case, existing, cli, tmp_path, images_dir, run_workspace):
+def test_options_and_outputs_are_checked_before_the_first_write(
+    case, existing, cli, tmp_path, images_dir, run_workspace, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # an empty path would be the current folder
     if "without CUDA" in case:
         import torch
 

@@ -87,7 +87,14 @@ def parse_seeds(text: str) -> list[int]:
     return [seed for low, high in parts for seed in range(low, high + 1)]
 
 
-Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory (one per scene).")]
+def folder_path(text: str) -> Path:
+    """A folder option's value as a path; an empty one is refused (``Path("")`` would silently be the current folder)."""
+    if not str(text).strip():
+        raise typer.BadParameter("an empty path: pass a folder")
+    return Path(text)
+
+
+Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory (one per scene).", parser=folder_path)]
 RegionSet = Annotated[Optional[str], typer.Option(help="Region set to use (default: the only one).")]
 Device = Annotated[str, typer.Option(help="auto (cuda if available), cpu, cuda, cuda:N.")]
 Model = Annotated[Optional[str], typer.Option(help="OpenCLIP architecture name [default: ViT-B-16].")]
@@ -114,7 +121,7 @@ ImagesSubdir = Annotated[
     Optional[str], typer.Option(help="Images folder inside a COLMAP or nerfstudio scene, e.g. images_4 (default: images).")
 ]
 Colmap = Annotated[Optional[Path], typer.Option(help="COLMAP model folder to use instead of the scene's sparse/0.")]
-Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
+Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.", parser=folder_path)]
 TextModel = Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")]
 TextPretrained = Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")]
 Level = Annotated[

@@ -177,8 +177,6 @@ class Workspace:
             raise SemlatError(f"workspace path {root} is a file: pass a directory")
         if root.is_symlink() and not root.exists():
             raise SemlatError(f"workspace path {root} is a broken link or a link loop: pass a directory")
-        if not str(root).strip():
-            raise SemlatError("workspace path is empty: pass a directory with -w")
         try:
             check_output_dir(root)
         except SemlatError as exc:
