@@ -1,9 +1,12 @@
 """Hostile input across commands, one parametrised test per family: exit code 2, one line, nothing changed.
 
 Families: a pickle payload passed wherever a file of weights or arrays is taken; values beyond
-the bounds (decompression bombs, prompt counts and lengths, seeds, views, training budgets); a
-bad option of a command that writes before it uses it (`run`, `demo`) or an output that cannot be
-a folder, refused before the first write.
+the bounds (decompression bombs, prompt counts and lengths, seeds, views, training budgets, the
+generated backend and export options); a bad option or input of a command that writes before it
+uses it (`run`, `demo`, a truncated JPEG, another feature size, unlabelled regions) or an output
+or workspace path that cannot be a folder, refused before the first write; read-only commands
+that change nothing; a damaged workspace (manifest, database folder, tables) named in one line by
+every command; a read-only workspace folder; a full disk, after which the same command resumes.
 """
 
 from __future__ import annotations
