@@ -154,9 +154,9 @@ OUT_OF_BOUNDS = {
         lambda d, ws: ["export", "langsplat", "-w", ws, "-o", ws.parent / "x", "--resolution", "-5"],
         ("--resolution", "-5 is not in [-1, 100000]"),
     ),
-    "export --level 3": (
-        lambda d, ws: ["export", "gaussian-grouping", "-w", ws, "-o", ws.parent / "x", "--level", "3"],
-        ("--level", "3 is not in [0, 2]"),
+    "export --level -1": (
+        lambda d, ws: ["export", "gaussian-grouping", "-w", ws, "-o", ws.parent / "x", "--level", "-1"],
+        ("--level", "-1 is not in [0, 127]"),
     ),
     "search --min-area 2": (lambda d, ws: ["search", "-w", ws, "a", "--min-area", "2"], ("--min-area",)),
 }

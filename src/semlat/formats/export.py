@@ -40,8 +40,8 @@ MANIFEST_PREFIX = "semlat_export_"
 """The manifest of format F is ``semlat_export_F.json`` in the output folder."""
 
 
-LEVEL = Range(0, 2)
-"""A region level: 0 whole, 1 part, 2 sub-part."""
+LEVEL = Range(0, 127)
+"""A region level (SAM's: 0 whole, 1 part, 2 sub-part; stored as int8)."""
 RESOLUTION = Range(-1, 100_000)
 """The 3D pipelines' --resolution: -1, a divisor 1/2/4/8 or a target width (`loader_size` checks the rest)."""
 
