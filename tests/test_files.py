@@ -194,3 +194,14 @@ def test_an_output_folder_under_a_file_is_one_clear_error(tmp_path):
     with pytest.raises(SemlatError, match="output folder .* is under .*file, which is a file"):
         with output_dir(tmp_path / "file" / "deep" / "out"):
             pass
+
+
+def test_a_temporary_file_left_by_a_killed_writer_goes_with_the_next_write(tmp_path):
+    from semlat.files import write_text
+
+    stale = tmp_path / ".a.png.x1y2z3.tmp"
+    stale.write_bytes(b"half")
+    other = tmp_path / ".b.png.x1y2z3.tmp"
+    other.write_bytes(b"another file's")
+    write_text(tmp_path / "a.png", "whole")
+    assert not stale.exists() and other.exists() and (tmp_path / "a.png").read_text() == "whole"

@@ -11,6 +11,7 @@ and the formats all write through it.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -37,6 +38,10 @@ _FILE_MODE = 0o666 & ~_umask()
 """What ``open(path, "w")`` gives a new file under the process umask (read once, at import)."""
 
 
+_TEMP_PREFIX, _TEMP_SUFFIX = ".{}.", ".tmp"
+"""The temporary file of target NAME is ``.NAME.<random>.tmp``, in the target's folder."""
+
+
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "wb", *, make_parents: bool = False) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path`` for writing; it replaces ``path`` when the block ends.
@@ -47,14 +52,17 @@ def atomic_open(path: str | Path, mode: str = "wb", *, make_parents: bool = Fals
         make_parents: Create missing parent folders first (otherwise a missing folder is an error).
 
     Yields:
-        The open temporary file. If the block raises, it is removed and ``path`` is untouched.
+        The open temporary file. If the block raises, it is removed and ``path`` is untouched; one
+        left by a killed process is removed by the next write of ``path``.
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_open writes new files: mode must be 'wb' or 'w', got {mode!r}")
     path = Path(path)
     if make_parents:
         path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    for stale in path.parent.glob(f"{glob.escape(_TEMP_PREFIX.format(path.name))}*{_TEMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)  # left by a writer that was killed (SIGKILL runs no cleanup)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX.format(path.name), suffix=_TEMP_SUFFIX)
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as handle:
             yield handle

@@ -59,10 +59,14 @@ def check_pixels(path: Path, width: int, height: int, max_pixels: int = MAX_PIXE
         )
 
 
-def image_size(path: Path, max_pixels: int | None = None) -> tuple[int, int]:
-    """(width, height) after EXIF rotation, reading only the header (no pixel is decoded); checks the file is an image.
+def image_size(path: Path, max_pixels: int | None = None, *, decode: bool = False) -> tuple[int, int]:
+    """(width, height) after EXIF rotation; checks the file is an image.
 
-    With ``max_pixels``, an image larger than that is refused first (`check_pixels`).
+    Args:
+        path: the image file.
+        max_pixels: an image larger than this is refused first (`check_pixels`), before any pixel is decoded.
+        decode: decode every pixel once (a truncated or corrupt file is refused here, not half-way
+            through a stage); otherwise only the header is read.
     """
     try:
         with _opened(path) as image:
@@ -72,6 +76,8 @@ def image_size(path: Path, max_pixels: int | None = None) -> tuple[int, int]:
         with _opened(path) as image:
             width, height = image.size
             orientation = image.getexif().get(0x0112, 1)
+            if decode:
+                image.load()
     except FileNotFoundError as exc:
         raise SemlatError(f"image {path} does not exist") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, RuntimeError) as exc:

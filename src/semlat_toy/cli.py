@@ -9,11 +9,14 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from semlat.cli.options import MINUTES, SCENES, SEED, STEPS, VIEWS, Device, parse_seeds
+from semlat.cli.options import MINUTES, SCENES, SEED, STEPS, VIEWS, Device, bounded, parse_seeds
 from semlat.errors import SemlatError
+from semlat.files import check_output_dir
 from semlat_toy.scene import WORLDS, World
 
 out = Console()
+OBJECTS = bounded(0, 1000)
+"""Extra objects of a rendered scene (duplicates, clutter)."""
 
 
 def world_options(name: str, **overrides) -> World:
@@ -21,8 +24,6 @@ def world_options(name: str, **overrides) -> World:
     if name not in WORLDS:
         raise SemlatError(f"unknown world {name!r}: use {', '.join(WORLDS)}")
     given = {key: value for key, value in overrides.items() if value is not None}
-    if any(value < 0 for key, value in given.items() if key != "textures"):
-        raise SemlatError("--duplicates and --clutter must not be negative")
     return replace(WORLDS[name], **given)
 
 
@@ -69,17 +70,21 @@ def register(app: typer.Typer) -> None:
         views: Annotated[int, typer.Option(help="Number of views around the scene.", callback=VIEWS)] = 12,
         world: Annotated[str, typer.Option(help="default, or hard (duplicates, textures, clutter).")] = "default",
         duplicates: Annotated[
-            Optional[int], typer.Option(help="Extra instances of classes in the scene [default: the world's].")
+            Optional[int],
+            typer.Option(help="Extra instances of classes in the scene [default: the world's].", callback=OBJECTS),
         ] = None,
         textures: Annotated[
             Optional[bool], typer.Option("--textures/--flat", help="Procedural textures [default: the world's].")
         ] = None,
-        clutter: Annotated[Optional[int], typer.Option(help="Small clutter objects [default: the world's].")] = None,
+        clutter: Annotated[
+            Optional[int], typer.Option(help="Small clutter objects [default: the world's].", callback=OBJECTS)
+        ] = None,
     ) -> None:
         """Render one scene: images, per-pixel ground truth and a COLMAP text model with SfM points."""
         from semlat_toy import write_scene
 
         chosen = world_options(world, duplicates=duplicates, textures=textures, clutter=clutter)
+        check_output_dir(output)
         out.print(f"scene {seed} in {write_scene(output, seed, n_views=views, world=chosen)}")
 
     @app.command("eval")
@@ -114,6 +119,7 @@ def register(app: typer.Typer) -> None:
             raise SemlatError(f"unknown --part {part!r}: use all, semantics or instances")
         spec = model_spec(model or TOY_MODEL, pretrained)
         chosen = parse_seeds(seeds)
+        check_output_dir(output)
         if part in ("all", "semantics"):
             out.print(markdown_table(run_eval(chosen, spec, output, views, masks, device)))
         if part in ("all", "instances"):

@@ -67,7 +67,7 @@ BAD_INPUTS = {
     ),
     "a threshold outside [0, 1]": (
         lambda d: ["masks", d, "--backend", "mobile-sam", "--mode", "automatic", "--stability-score-thresh", "1.5"],
-        ("--stability-score-thresh 1.5", "[0, 1]"),
+        ("--stability-score-thresh", "1.5 is not in [0, 1]"),
         BOTH,
     ),
     "an unknown decoder precision": (

@@ -80,14 +80,14 @@ def test_dim_projects_on_the_scene_principal_components(case, tmp_path):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        (Feature3DGSSettings(level=7), "no regions of level 7"),
-        (Feature3DGSSettings(dim=99), "--dim 99"),
-        (Feature3DGSSettings(fusion="max"), "unknown fusion"),
-        (Feature3DGSSettings(long_side=0), "--long-side 0"),
-        (Feature3DGSSettings(folder="../x"), "not a folder name"),
+        ({"level": 7}, "no regions of level 7"),
+        ({"dim": 99}, "--dim 99"),
+        ({"fusion": "max"}, "unknown fusion"),
+        ({"long_side": 0}, "--long-side 0"),
+        ({"folder": "../x"}, "not a folder name"),
     ],
 )
 def test_bad_options_write_nothing(case, tmp_path, settings, message):
     with pytest.raises(SemlatError, match=message):
-        export_feature_3dgs(case.ws, tmp_path / "out", settings)
+        export_feature_3dgs(case.ws, tmp_path / "out", Feature3DGSSettings(**settings))
     assert not (tmp_path / "out").exists()

@@ -96,3 +96,16 @@ def test_options_show_each_modes_default_where_they_differ(monkeypatch):
 def test_the_table_and_the_settings_import_without_torch():
     code = "import sys, semlat.regions.registry; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_an_option_takes_the_widest_range_of_its_modes_and_each_mode_checks_its_own():
+    from semlat.errors import SemlatError
+    from semlat.regions.registry import make_settings, options
+    from semlat.settings import Range
+
+    by_name = {option.name: option for option in options()}
+    assert by_name["n_labels"].allowed == Range(0)  # automatic: 0 leaves regions unlabelled; clustered needs 1
+    assert by_name["max_regions"].allowed == Range(0) and by_name["method"].allowed is None
+    assert make_settings("mobile-sam", "automatic", n_labels=0).n_labels == 0
+    with pytest.raises(SemlatError, match=r"--labels 0 is not in \[1, inf\]"):
+        make_settings("mobile-sam", "clustered", n_labels=0)

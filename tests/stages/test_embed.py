@@ -39,3 +39,42 @@ def test_region_set_choice_is_explicit_when_ambiguous(tmp_path, images_dir, tiny
     with pytest.raises(SemlatError, match="several region sets"):
         embed_regions(ws, model=spec, device="cpu")
     assert embed_regions(ws, model=spec, region_set="b", device="cpu").region_set == "b"
+
+
+class Killed(BaseException):
+    """What a kill looks like to the stage: it stops between two commits."""
+
+
+def test_a_resumed_run_gives_bit_identical_vectors(tmp_path, images_dir, tiny_checkpoint, monkeypatch):
+    spec = ModelSpec("semlat-tiny", str(tiny_checkpoint))
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, images_dir, backend="classical", max_regions=6)
+    clean = embed_regions(ws, model=spec, feature_set="clean", device="cpu", batch_size=4)
+    write = Workspace.write_embeddings
+
+    def write_then_die(self, key, image_id, region_ids, vectors):
+        write(self, key, image_id, region_ids, vectors)
+        if image_id == 0:
+            raise Killed
+
+    monkeypatch.setattr(Workspace, "write_embeddings", write_then_die)
+    with pytest.raises(Killed):
+        embed_regions(ws, model=spec, feature_set="resumed", device="cpu", batch_size=4)
+    monkeypatch.undo()
+    resumed_ws = Workspace.open(tmp_path / "ws")
+    resumed = embed_regions(resumed_ws, model=spec, feature_set="resumed", device="cpu", batch_size=4)
+    for image in resumed_ws.images():
+        ids, vectors = resumed_ws.embeddings(resumed, image)
+        clean_ids, clean_vectors = resumed_ws.embeddings(clean, image)
+        assert ids.tolist() == clean_ids.tolist() and np.array_equal(vectors, clean_vectors)  # bit for bit
+
+
+def test_another_dimension_is_refused_before_a_feature_set_is_recorded(tmp_path, images_dir, tiny_checkpoint):
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, images_dir, backend="classical", max_regions=3)
+    ws.manifest.embedding_dim = 7
+    ws.save_manifest()
+    before = (tmp_path / "ws" / "semlat.json").read_bytes()
+    with pytest.raises(SemlatError, match="holds 7-d features and this model gives"):
+        embed_regions(Workspace.open(tmp_path / "ws"), model=ModelSpec("semlat-tiny", str(tiny_checkpoint)), device="cpu")
+    assert (tmp_path / "ws" / "semlat.json").read_bytes() == before

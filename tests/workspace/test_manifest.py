@@ -29,6 +29,12 @@ def test_round_trip_keeps_every_section(tmp_path):
         (b'{"embedding_dim": "512"}', "'embedding_dim' is not a number"),
         (b'{"index": 3}', "'index' is not an object"),
         (b'{"scene": [1]}', "'scene' is not an object"),
+        (b'{"feature_sets": {"a//raw": {}}}', "region_set/model/feature_set"),
+        (b'{"format": "1"}', "'format' is '1'"),
+        (b'{"format": 0}', "not a format version"),
+        (b'{"packages": {"numpy": 2}}', "'packages' is not an object of texts"),
+        (b'{"created": 5}', "'created' is not a text"),
+        (b'{"embedding_dim": -4}', "'embedding_dim' is not a number"),
     ],
 )
 def test_a_damaged_manifest_is_one_clear_error(tmp_path, content, problem):
@@ -40,6 +46,21 @@ def test_a_damaged_manifest_is_one_clear_error(tmp_path, content, problem):
 
 def test_an_older_manifest_without_labels_or_index_opens(tmp_path):
     (tmp_path / "semlat.json").write_text(json.dumps({"format": 1, "region_sets": {"a": {"backend": "classical"}}}))
+    (tmp_path / "db").mkdir()
     ws = Workspace.open(tmp_path)
     assert ws.manifest.labels == {} and ws.manifest.index is None and ws.region_sets() == ["a"]
     assert ws.manifest.scene is None and ws.cameras() == {}
+
+
+def test_a_newer_format_is_refused_with_its_number_and_never_written(tmp_path):
+    content = json.dumps({"format": FORMAT_VERSION + 98, "region_sets": {}}).encode()
+    (tmp_path / "semlat.json").write_bytes(content)
+    (tmp_path / "db").mkdir()
+    with pytest.raises(SemlatError, match=f"has format {FORMAT_VERSION + 98}, newer than the {FORMAT_VERSION}"):
+        Workspace.open(tmp_path)
+    with pytest.raises(SemlatError, match="newer"):
+        Workspace.open_or_create(tmp_path)
+    assert (tmp_path / "semlat.json").read_bytes() == content
+    with pytest.raises(SemlatError, match="writes only format"):
+        Manifest(format=FORMAT_VERSION + 1).write(tmp_path / "other.json")
+    assert not (tmp_path / "other.json").exists()

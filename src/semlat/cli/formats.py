@@ -38,6 +38,7 @@ def _options(settings: type | None) -> list[inspect.Parameter]:
             hints[field.name],
             docs.get(field.name, ""),
             default=inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default,
+            allowed=field.metadata.get("range"),
         )
         for field in dataclasses.fields(settings)
         if field.init

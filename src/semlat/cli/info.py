@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from semlat.cli.app import app, out
 from semlat.cli.options import Workspace_
 
 
 @app.command()
-def info(workspace: Workspace_) -> None:
-    """What a workspace holds."""
+def info(
+    workspace: Workspace_,
+    check: Annotated[
+        bool, typer.Option("--check", help="Read every table in full and check it against the manifest (slower).")
+    ] = False,
+) -> None:
+    """What a workspace holds (opening it checks its manifest and tables; --check reads everything)."""
     from semlat.workspace import Workspace
 
     ws = Workspace.open(workspace)
@@ -21,4 +30,9 @@ def info(workspace: Workspace_) -> None:
             f"scene: {scene['kind']} {scene['source']} ({scene['cameras']} cameras, {scene['observations']} SfM observations)",
             soft_wrap=True,
             markup=False,
+        )
+    if check:
+        counts = ws.check()
+        out.print(
+            f"check: every table read in full, all consistent ({', '.join(f'{n} {c}' for n, c in sorted(counts.items()))} rows)"
         )

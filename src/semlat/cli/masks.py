@@ -30,7 +30,13 @@ def settings_options(command: Callable[..., None]) -> Callable[..., None]:
     for option in options():
         params.append(
             settings_option(
-                option.name, Optional[option.type], option.help, default=None, shown_default=option.default, flag=option.flag
+                option.name,
+                Optional[option.type],
+                option.help,
+                default=None,
+                shown_default=option.default,
+                flag=option.flag,
+                allowed=option.allowed,
             )
         )
     command.__signature__ = signature.replace(parameters=params)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import math
 import types
 import typing
 from collections.abc import Callable
@@ -12,10 +11,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from semlat import settings
 from semlat.errors import SemlatError
+from semlat.settings import MAX_SEED, Range
 
-MAX_SEED = 2**32 - 1
-"""Largest seed (numpy's and torch's generators take 0 .. 2**32 - 1)."""
 MAX_SEEDS = 1000
 """Most scenes one ``--seeds`` may name: each is rendered, so a typo like 0..1000000000 is refused, not run."""
 MAX_VIEWS = 1000
@@ -29,40 +28,41 @@ MAX_MINUTES = 24 * 60.0
 
 
 def bounded(low: float | None, high: float | None, *, above: bool = False) -> Callable[[Any], Any]:
-    """The one range check of numeric options: a Typer callback refusing NaN, infinities and values outside the range.
+    """The range check of a numeric option: a Typer callback refusing NaN, infinities and values outside the range.
 
     Args:
         low: the smallest value allowed (None: no lower bound).
         high: the largest value allowed (None: no upper bound).
         above: ``low`` itself is refused (the range is open at ``low``).
+    """
+    return range_callback(Range(low, high, low_open=above))
+
+
+def range_callback(allowed: Range) -> Callable[[Any], Any]:
+    """A `semlat.settings.Range` as a Typer callback: the one way an option's value is range-checked.
 
     A refused value is a usage error: one line naming the option, the value and the range, exit
     code 2 (`semlat.cli.app.main`). Lists (repeatable options) are checked item by item.
     """
-    left = "(" if above else "["
-    interval = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
 
     def check(value: Any) -> Any:
         for item in value if isinstance(value, list) else [value]:
-            if item is None:
-                continue
-            bad = isinstance(item, float) and not math.isfinite(item)
-            bad |= low is not None and (item <= low if above else item < low)
-            bad |= high is not None and item > high
-            if bad:
-                raise typer.BadParameter(f"{item} is not in {interval}: pass a value in that range")
+            problem = None if item is None or isinstance(item, bool) else allowed.problem(item)
+            if problem:
+                raise typer.BadParameter(problem)
         return value
 
     return check
 
 
-SEED = bounded(0, MAX_SEED)
+SEED = range_callback(settings.SEED)
 VIEWS = bounded(1, MAX_VIEWS)
 SCENES = bounded(1, MAX_SCENES)
 STEPS = bounded(1, MAX_STEPS)
 MINUTES = bounded(0, MAX_MINUTES, above=True)
-POSITIVE = bounded(1, None)
-FRACTION = bounded(0, 1)
+POSITIVE = range_callback(settings.POSITIVE)
+NON_NEGATIVE = range_callback(settings.NON_NEGATIVE)
+FRACTION = range_callback(settings.FRACTION)
 COSINE = bounded(-1, 1)
 FINITE = bounded(None, None)
 
@@ -87,7 +87,14 @@ def parse_seeds(text: str) -> list[int]:
     return [seed for low, high in parts for seed in range(low, high + 1)]
 
 
-Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory (one per scene).")]
+def folder_path(text: str) -> Path:
+    """A folder option's value as a path; an empty one is refused (``Path("")`` would silently be the current folder)."""
+    if not str(text).strip():
+        raise typer.BadParameter("an empty path: pass a folder")
+    return Path(text)
+
+
+Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory (one per scene).", parser=folder_path)]
 RegionSet = Annotated[Optional[str], typer.Option(help="Region set to use (default: the only one).")]
 Device = Annotated[str, typer.Option(help="auto (cuda if available), cpu, cuda, cuda:N.")]
 Model = Annotated[Optional[str], typer.Option(help="OpenCLIP architecture name [default: ViT-B-16].")]
@@ -103,8 +110,6 @@ Prompts = Annotated[Optional[str], typer.Option(help="Comma-separated prompts, e
 PromptsFile = Annotated[Optional[Path], typer.Option(help="File of comma- or line-separated prompts.")]
 Fusion = Annotated[str, typer.Option(help="sum (the original), conceptfusion, region.")]
 Score = Annotated[str, typer.Option(help="softmax (the original), relevancy (LERF), cosine.")]
-MaxRegions = Annotated[int, typer.Option(help="Keep at most this many regions per image, largest first (0: all).")]
-MinArea = Annotated[float, typer.Option(help="Smallest region, as a fraction of the image area.")]
 Backend = Annotated[Optional[str], typer.Option(help="Region proposer: mobile-sam (the default when installed), sam, classical.")]
 SceneDir = Annotated[
     Path,
@@ -123,7 +128,7 @@ Ray = Annotated[
         'the workspace must be on a path every node reaches. Needs pip install -e ".[ray]".'
     ),
 ]
-Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
+Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.", parser=folder_path)]
 TextModel = Annotated[Optional[str], typer.Option(help="Text model, only for imported features.")]
 TextPretrained = Annotated[Optional[str], typer.Option(help="Its weights, only for imported features.")]
 Level = Annotated[
@@ -158,6 +163,7 @@ def settings_option(
     default: Any = inspect.Parameter.empty,
     shown_default: str | None = None,
     flag: str | None = None,
+    allowed: Range | None = None,
 ) -> inspect.Parameter:
     """A settings field as a keyword-only Typer option: the one way commands are built from settings dataclasses.
 
@@ -169,6 +175,7 @@ def settings_option(
         shown_default: text shown as the default instead of ``default`` (for options that default to
             None, "not given", so that the settings dataclass's own default applies).
         flag: the option's name without dashes (default: ``name`` with dashes).
+        allowed: the field's `Range` (``metadata["range"]``), checked as the option is parsed.
     """
     args = typing.get_args(annotation)
     if isinstance(annotation, types.UnionType) and len(args) == 2 and type(None) in args:
@@ -178,5 +185,6 @@ def settings_option(
     declaration = f"--{flag}/--no-{flag}" if plain is bool else f"--{flag}"
     if shown_default is not None:
         help = f"{help} \\[default: {shown_default}]"  # escaped: help texts are rich markup
-    info = typer.Option(declaration, help=help, show_default=shown_default is None)
+    callback = range_callback(allowed) if allowed is not None else None
+    info = typer.Option(declaration, help=help, show_default=shown_default is None, callback=callback)
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[annotation, info])

@@ -8,7 +8,18 @@ from typing import Annotated, Optional
 import typer
 
 from semlat.cli.app import app, err, out
-from semlat.cli.options import POSITIVE, Device, Features, Level, RegionSet, TextModel, TextPretrained, Workspace_, open_features
+from semlat.cli.options import (
+    FRACTION,
+    POSITIVE,
+    Device,
+    Features,
+    Level,
+    RegionSet,
+    TextModel,
+    TextPretrained,
+    Workspace_,
+    open_features,
+)
 
 
 @app.command("search")
@@ -23,7 +34,7 @@ def search_command(
     label: Annotated[Optional[int], typer.Option(help="Only regions with this cross-view label.")] = None,
     level: Level = None,
     min_area: Annotated[
-        Optional[float], typer.Option(help="Only regions covering at least this fraction of their image.")
+        Optional[float], typer.Option(help="Only regions covering at least this fraction of their image.", callback=FRACTION)
     ] = None,
     exact: Annotated[bool, typer.Option(help="Exact search even where a vector index exists.")] = False,
     output: Annotated[

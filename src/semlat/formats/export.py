@@ -30,6 +30,7 @@ from semlat.errors import SemlatError
 from semlat.files import atomic_write, write_json
 from semlat.names import is_safe_name
 from semlat.scoring.fusion import nearest_sample, pattern_index, segment_patterns
+from semlat.settings import Range, check_ranges
 from semlat.types import FeatureKey, ImageRecord, Region
 
 if TYPE_CHECKING:
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
 
 MANIFEST_PREFIX = "semlat_export_"
 """The manifest of format F is ``semlat_export_F.json`` in the output folder."""
+
+
+LEVEL = Range(0, 127)
+"""A region level (SAM's: 0 whole, 1 part, 2 sub-part; stored as int8)."""
+RESOLUTION = Range(-1, 100_000)
+"""The 3D pipelines' --resolution: -1, a divisor 1/2/4/8 or a target width (`loader_size` checks the rest)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ class ExportSettings:
 
     region_set: str | None = None
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        check_ranges(self)  # the fields' `Range`s (the command line checks them as it parses)
 
 
 @dataclass(frozen=True)

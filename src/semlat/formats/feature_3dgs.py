@@ -26,6 +26,7 @@ import numpy.typing as npt
 from semlat.errors import SemlatError
 from semlat.formats.base import ExportResult
 from semlat.formats.export import (
+    LEVEL,
     ExportWriter,
     FeatureExportSettings,
     FunctionExporter,
@@ -36,6 +37,7 @@ from semlat.formats.export import (
 )
 from semlat.progress import track
 from semlat.scoring.fusion import FUSIONS, pattern_features
+from semlat.settings import POSITIVE, Range, ranged
 from semlat.types import FeatureKey, ImageRecord
 
 if TYPE_CHECKING:
@@ -59,10 +61,10 @@ class Feature3DGSSettings(FeatureExportSettings):
         folder: Folder name the maps go to (rgb_feature_langseg is Feature 3DGS's for --foundation_model lseg).
     """
 
-    long_side: int = LONG_SIDE
-    dim: int | None = None
+    long_side: int = ranged(LONG_SIDE, Range(1, 16384))
+    dim: int | None = ranged(None, POSITIVE)
     fusion: str = "sum"
-    level: int | None = None
+    level: int | None = ranged(None, LEVEL)
     folder: str = FOLDER
 
 

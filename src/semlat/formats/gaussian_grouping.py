@@ -23,6 +23,8 @@ import numpy.typing as npt
 from semlat.errors import SemlatError
 from semlat.formats.base import ExportResult
 from semlat.formats.export import (
+    LEVEL,
+    RESOLUTION,
     ExportSettings,
     ExportWriter,
     FunctionExporter,
@@ -34,6 +36,7 @@ from semlat.formats.export import (
     paint_order,
 )
 from semlat.progress import track
+from semlat.settings import ranged
 from semlat.types import ImageRecord
 
 if TYPE_CHECKING:
@@ -53,8 +56,8 @@ class GaussianGroupingSettings(ExportSettings):
         resolution: Gaussian Grouping's --resolution: -1 scales widths over 1600 to 1600, 1/2/4/8 divide the size, another value is a target width.
     """
 
-    level: int = 0
-    resolution: int = -1
+    level: int = ranged(0, LEVEL)
+    resolution: int = ranged(-1, RESOLUTION)
 
 
 def object_ids(ws: Workspace, region_set: str, level: int) -> dict[int, int]:

@@ -37,6 +37,7 @@ import numpy.typing as npt
 from semlat.errors import SemlatError
 from semlat.formats.base import ExportResult
 from semlat.formats.export import (
+    RESOLUTION,
     ExportWriter,
     FeatureExportSettings,
     FunctionExporter,
@@ -51,6 +52,7 @@ from semlat.formats.export import (
 )
 from semlat.formats.langsplat_autoencoder import EPOCHS, INPUT_DIM, write_autoencoder
 from semlat.progress import track
+from semlat.settings import Range, ranged
 from semlat.types import FeatureKey, ImageRecord
 
 if TYPE_CHECKING:
@@ -74,9 +76,9 @@ class LangSplatSettings(FeatureExportSettings):
         epochs: Training epochs of --autoencoder (LangSplat's 100).
     """
 
-    resolution: int = -1
+    resolution: int = ranged(-1, RESOLUTION)
     autoencoder: bool = False
-    epochs: int = EPOCHS
+    epochs: int = ranged(EPOCHS, Range(1, 100_000))
 
 
 def image_language_features(

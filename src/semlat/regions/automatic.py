@@ -12,7 +12,7 @@ stage labels the collection across views (SfM tracks, else feature matches plus 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from semlat.regions.base import LabelRequest
 from semlat.regions.generator import _flat, as_rgb, generate
 from semlat.regions.generator import mask_nms as mask_nms  # re-exported: the automatic mode's NMS
 from semlat.regions.sam import SamProposer, finalize, grid_coverage, mean_latent, resize_for_sam
+from semlat.settings import AREA_FRACTION, FRACTION, NON_NEGATIVE, POSITIVE, SEED, Range, check_ranges, ranged
 from semlat.types import ImageRecord, Region
 
 PRECISIONS = ("float32", "bfloat16")
@@ -63,36 +64,25 @@ class AutomaticSettings:
 
     sam_type: str | None = None
     checkpoint: str | None = None
-    points_per_side: int = 32
-    points_per_batch: int = 64
-    pred_iou_thresh: float = 0.88
-    stability_score_thresh: float = 0.95
-    box_nms_thresh: float = 0.7
-    mask_nms_thresh: float = 0.7
-    min_area: float = 0.002
-    max_regions: int = 64
+    points_per_side: int = ranged(32, Range(1, 1024))
+    points_per_batch: int = ranged(64, POSITIVE)
+    pred_iou_thresh: float = ranged(0.88, FRACTION)
+    stability_score_thresh: float = ranged(0.95, FRACTION)
+    box_nms_thresh: float = ranged(0.7, FRACTION)
+    mask_nms_thresh: float = ranged(0.7, FRACTION)
+    min_area: float = ranged(0.002, AREA_FRACTION)
+    max_regions: int = ranged(64, NON_NEGATIVE)
     levels: bool = True
-    crop_layers: int = 0
-    crop_points_downscale: int = 1
-    min_mask_region_area: int = 0
+    crop_layers: int = ranged(0, Range(0, 4))
+    crop_points_downscale: int = ranged(1, POSITIVE)
+    min_mask_region_area: int = ranged(0, NON_NEGATIVE)
     precision: str = "float32"
-    n_labels: int = field(default=15, metadata={"option": "labels"})
-    seed: int = 0
+    n_labels: int = ranged(15, NON_NEGATIVE, option="labels")
+    seed: int = ranged(0, SEED)
     device: str | None = None
 
     def __post_init__(self) -> None:
-        if self.points_per_side < 1 or self.points_per_batch < 1:
-            raise SemlatError("--points-per-side and --points-per-batch must be at least 1")
-        if not 0 <= self.min_area < 1:
-            raise SemlatError(f"--min-area {self.min_area} must be a fraction of the image area in [0, 1)")
-        for name in ("pred_iou_thresh", "stability_score_thresh", "box_nms_thresh", "mask_nms_thresh"):
-            value = getattr(self, name)
-            if not 0 <= value <= 1:
-                raise SemlatError(f"--{name.replace('_', '-')} {value} must be in [0, 1]")
-        if self.crop_layers < 0 or self.min_mask_region_area < 0:
-            raise SemlatError("--crop-layers and --min-mask-region-area must not be negative")
-        if self.crop_points_downscale < 1:
-            raise SemlatError("--crop-points-downscale must be at least 1")
+        check_ranges(self)
         if self.precision not in PRECISIONS:
             raise SemlatError(f"--precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
 

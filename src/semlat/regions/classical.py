@@ -10,6 +10,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from semlat.errors import SemlatError
+from semlat.settings import AREA_FRACTION, NON_NEGATIVE, POSITIVE, Range, check_ranges, ranged
 from semlat.types import Region
 
 METHODS = ("felzenszwalb", "slic")
@@ -33,17 +34,16 @@ class ClassicalSettings:
     """
 
     method: str = "felzenszwalb"
-    work_size: int = 320
-    scale: float = 400.0
-    n_segments: int = 48
-    min_area: float = 0.002
-    max_regions: int = 64
+    work_size: int = ranged(320, Range(16, 8192))
+    scale: float = ranged(400.0, Range(0, low_open=True))
+    n_segments: int = ranged(48, POSITIVE)
+    min_area: float = ranged(0.002, AREA_FRACTION)
+    max_regions: int = ranged(64, NON_NEGATIVE)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise SemlatError(f"unknown classical method {self.method!r}: use felzenszwalb or slic")
-        if not 0 <= self.min_area < 1:
-            raise SemlatError(f"--min-area {self.min_area} must be a fraction of the image area in [0, 1)")
+        check_ranges(self)
 
 
 class ClassicalProposer:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,7 @@ from semlat.regions.sam import (
     low_res_coverage,
     mean_latent,
 )
+from semlat.settings import AREA_FRACTION, FRACTION, NON_NEGATIVE, POSITIVE, SEED, Range, check_ranges, ranged
 from semlat.types import ImageRecord, Region
 
 STATE_NAME = "clustering.npz"
@@ -95,36 +96,27 @@ class ClusteredSettings:
 
     sam_type: str | None = None
     checkpoint: str | None = None
-    batch_size: int = 4
-    pca_dim: int = 20
-    batch_clusters: int = 5
-    n_labels: int = field(default=15, metadata={"option": "labels"})
+    batch_size: int = ranged(4, POSITIVE)
+    pca_dim: int = ranged(20, Range(1, 256))
+    batch_clusters: int = ranged(5, POSITIVE)
+    n_labels: int = ranged(15, POSITIVE, option="labels")
     prompt: str = "points"
-    max_points: int = 16
-    min_cell_coverage: float = 0.5
+    max_points: int = ranged(16, NON_NEGATIVE)
+    min_cell_coverage: float = ranged(0.5, FRACTION)
     components: bool = False
-    min_component_cells: int = 16
+    min_component_cells: int = ranged(16, NON_NEGATIVE)
     levels: bool = False
-    min_area: float = 0.002
-    max_regions: int = 64
+    min_area: float = ranged(0.002, AREA_FRACTION)
+    max_regions: int = ranged(64, NON_NEGATIVE)
     cache_latents: bool = True
     keep_latents: bool = False
-    seed: int = 0
+    seed: int = ranged(0, SEED)
     device: str | None = None
 
     def __post_init__(self) -> None:
         if self.prompt not in PROMPTS:
             raise SemlatError(f"unknown --prompt {self.prompt!r}: use {' or '.join(PROMPTS)}")
-        for option, value in (
-            ("--batch-size", self.batch_size),
-            ("--labels", self.n_labels),
-            ("--batch-clusters", self.batch_clusters),
-            ("--pca-dim", self.pca_dim),
-        ):
-            if value < 1:
-                raise SemlatError(f"{option} must be at least 1 (got {value})")
-        if not 0 <= self.min_area < 1:
-            raise SemlatError(f"--min-area {self.min_area} must be a fraction of the image area in [0, 1)")
+        check_ranges(self)
 
 
 class ClusteredProposer(SamProposer):

@@ -20,7 +20,7 @@ from semlat.regions.automatic import AutomaticProposer, AutomaticSettings
 from semlat.regions.base import CollectionProposer, RegionProposer
 from semlat.regions.classical import ClassicalProposer, ClassicalSettings
 from semlat.regions.clustered import ClusteredProposer, ClusteredSettings
-from semlat.settings import field_docs
+from semlat.settings import Range, field_docs
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,8 @@ class Option:
         type: the field's type (int, float, str or bool), None removed.
         help: the field's ``Args`` text, prefixed by the modes that have it unless all do.
         default: the defaults to show ("64", or "clustered: 0, classical: 64"); None when none is set.
+        allowed: the values every mode with the field allows at least (`semlat.settings.Range`, the
+            widest of theirs; each mode's settings check its own range), None when unbounded.
     """
 
     name: str
@@ -117,6 +119,7 @@ class Option:
     type: type
     help: str
     default: str | None
+    allowed: Range | None = None
 
 
 def _distinct_modes() -> list[tuple[str, type]]:
@@ -152,6 +155,19 @@ class _Field(NamedTuple):
     default: str | None
     text: str
     flag: str
+    allowed: Range | None
+
+
+def _widest(ranges: list[Range | None]) -> Range | None:
+    """The smallest `Range` holding each of ``ranges`` (None when any is unbounded)."""
+    if not ranges or any(r is None for r in ranges):
+        return None
+    lows, highs = [r.low for r in ranges], [r.high for r in ranges]
+    low = None if None in lows else min(lows)
+    high = None if None in highs else max(highs)
+    if len(set(ranges)) == 1:
+        return ranges[0]
+    return Range(low, high)
 
 
 def options() -> list[Option]:
@@ -165,7 +181,8 @@ def options() -> list[Option]:
                 raise TypeError(f"{settings.__name__}.{item.name} has no entry in the class docstring's Args section")
             default = _shown(item.default if item.default is not MISSING else None)
             flag = item.metadata.get("option", item.name.replace("_", "-"))
-            per_name.setdefault(item.name, []).append(_Field(mode, _plain_type(hints[item.name]), default, docs[item.name], flag))
+            entry = _Field(mode, _plain_type(hints[item.name]), default, docs[item.name], flag, item.metadata.get("range"))
+            per_name.setdefault(item.name, []).append(entry)
     out = []
     for name, entries in per_name.items():
         scopes = [entry.mode for entry in entries]
@@ -183,5 +200,6 @@ def options() -> list[Option]:
             default = entries[0].default
         else:
             default = ", ".join(f"{entry.mode}: {entry.default}" for entry in entries if entry.default is not None)
-        out.append(Option(name, entries[0].flag, entries[0].type, text, default))
+        allowed = _widest([entry.allowed for entry in entries])
+        out.append(Option(name, entries[0].flag, entries[0].type, text, default, allowed))
     return out

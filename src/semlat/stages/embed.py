@@ -1,13 +1,13 @@
 """The embed stage: the whole image and every region of every image through CLIP.
 
-Region views from several images share a batch; an image's vectors are written (one commit)
-as soon as all of them are encoded, so memory holds one batch plus the images in flight.
+Each image's views go through the model in batches of their own and its vectors are written in
+one commit, so memory holds one batch and one image's vectors, and a resumed run's vectors are
+bit-identical to an uninterrupted run's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +29,6 @@ from semlat.imageio import load_rgb
 from semlat.progress import track
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region
 from semlat.workspace import Workspace, embeddings_stage
-
-
-@dataclass
-class _PendingImage:
-    record: ImageRecord
-    region_ids: list[int]
-    vectors: list[npt.NDArray[np.float32] | None]
-    missing: int
 
 
 def _views(record: ImageRecord, regions: list[Region], strategy: str, size: int) -> Iterator[torch.Tensor]:
@@ -89,6 +81,7 @@ def embed_regions(
     region_set = ws.region_set(region_set)
     encoder = encoder or load_encoder(spec, device)
     key = FeatureKey(region_set, spec.key(), feature_set)
+    ws.check_embedding_dim(int(encoder.encode_texts(["a"]).shape[1]))  # before anything is recorded
     ws.claim_config("models", key.model_key, spec.record(), hint="use another workspace")
     ws.claim_config("feature_sets", str(key), {"strategy": strategy}, hint="pass --features with a new name to keep both")
     done = ws.done_images(embeddings_stage(key))
@@ -101,28 +94,21 @@ def embed_regions(
 def _encode_stream(
     ws: Workspace, encoder: Encoder, key: FeatureKey, records: list[ImageRecord], strategy: str, batch_size: int
 ) -> None:
-    """Fill batches with views from consecutive images; write each image when its last view is encoded."""
-    batch: list[torch.Tensor] = []
-    owners: list[tuple[_PendingImage, int]] = []
+    """Encode each image's views in batches of its own, then write the image (one commit).
 
-    def flush() -> None:
-        vectors = encoder.encode_images(torch.stack(batch))
-        for (pending, index), vector in zip(owners, vectors):
-            pending.vectors[index] = vector
-            pending.missing -= 1
-            if pending.missing == 0:
-                ids = [WHOLE_IMAGE, *pending.region_ids]
-                ws.write_embeddings(key, pending.record.image_id, ids, np.stack(pending.vectors))
-        batch.clear()
-        owners.clear()
-
+    Batches never mix images, so an image's vectors do not depend on which images a run started
+    with: a resumed run gives the bit-identical vectors of an uninterrupted one.
+    """
     for record in track(records, f"embedding ({encoder.spec.name})"):
         regions = ws.regions(key.region_set, record)
-        pending = _PendingImage(record, [r.region_id for r in regions], [None] * (1 + len(regions)), 1 + len(regions))
-        for index, view in enumerate(_views(record, regions, strategy, encoder.image_size)):
+        vectors: list[npt.NDArray[np.float32]] = []
+        batch: list[torch.Tensor] = []
+        for view in _views(record, regions, strategy, encoder.image_size):
             batch.append(view)
-            owners.append((pending, index))
             if len(batch) == batch_size:
-                flush()
-    if batch:
-        flush()
+                vectors.append(encoder.encode_images(torch.stack(batch)))
+                batch.clear()
+        if batch:
+            vectors.append(encoder.encode_images(torch.stack(batch)))
+        ids = [WHOLE_IMAGE, *(region.region_id for region in regions)]
+        ws.write_embeddings(key, record.image_id, ids, np.concatenate(vectors))

@@ -34,6 +34,10 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -89,13 +93,27 @@ class Manifest:
             raise bad(f"a JSON {type(data).__name__}, not an object")
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
+        version = values.get("format", FORMAT_VERSION)
+        if not _is_int(version) or version < 1:
+            raise bad(f"'format' is {version!r}, not a format version")
+        if version > FORMAT_VERSION:
+            raise SemlatError(
+                f"workspace manifest {path} has format {version}, newer than the {FORMAT_VERSION} this semlat reads: "
+                "upgrade semlat to open it (it is left untouched)"
+            )
+        if not isinstance(values.get("created", ""), str):
+            raise bad("'created' is not a text")
+        packages = values.get("packages", {})
+        if not isinstance(packages, dict) or not all(isinstance(v, str) for v in packages.values()):
+            raise bad("'packages' is not an object of texts")
         for section in SECTIONS:
             entries = values.get(section, {})
             if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
                 raise bad(f"{section!r} is not an object of objects")
-        if not all(name.count("/") >= 2 for name in values.get("feature_sets", {})):
+        if not all(name.count("/") >= 2 and all(name.split("/", 2)) for name in values.get("feature_sets", {})):
             raise bad("a feature set name is not region_set/model/feature_set")
-        if values.get("embedding_dim") is not None and not isinstance(values["embedding_dim"], int):
+        dim = values.get("embedding_dim")
+        if dim is not None and not (_is_int(dim) and dim > 0):
             raise bad("'embedding_dim' is not a number")
         for name in ("index", "scene"):
             if values.get(name) is not None and not isinstance(values[name], dict):
@@ -107,6 +125,10 @@ class Manifest:
 
     def write(self, path: Path) -> None:
         """Write atomically (a crash leaves the old file or the new one), recording the package versions."""
+        if self.format != FORMAT_VERSION:  # `from_dict` refuses newer formats: this never rewrites one
+            raise SemlatError(
+                f"workspace manifest {path} has format {self.format}: this semlat writes only format {FORMAT_VERSION}"
+            )
         self.packages = package_versions()
         write_json(path, self.to_dict())
 

@@ -9,7 +9,8 @@ next run deletes them and redoes that image, so a resumed run ends equal to an u
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,7 +23,9 @@ import pyarrow as pa  # noqa: E402
 
 from semlat import rle  # noqa: E402
 from semlat.errors import SemlatError  # noqa: E402
+from semlat.files import check_output_dir  # noqa: E402
 from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region  # noqa: E402
+from semlat.workspace import doctor  # noqa: E402
 from semlat.workspace.manifest import Manifest  # noqa: E402
 from semlat.workspace.scene import (  # noqa: E402
     CAMERAS_SCHEMA,
@@ -38,7 +41,7 @@ from semlat.workspace.scene import (  # noqa: E402
 T = TypeVar("T")
 
 MANIFEST_NAME = "semlat.json"
-DATABASE_NAME = "db"
+DATABASE_NAME = doctor.DATABASE_NAME
 
 IMAGES_SCHEMA = pa.schema(
     [
@@ -124,15 +127,26 @@ class Workspace:
         self._connection: Any = None
         self._tables: dict[str, Any] = {}
         self._memo: dict[tuple[str, Hashable], Any] = {}
+        self._writable = False
 
     @property
     def _db(self):
-        """The LanceDB connection, made on first use (connecting creates the directory)."""
+        """The LanceDB connection, made on first use."""
         if self._connection is None:
             if not (self.root / MANIFEST_NAME).is_file():
                 self.save_manifest()  # a database never exists without its manifest
-            self._connection = lancedb.connect(str(self.root / DATABASE_NAME))
+            with doctor.reading(self.root, DATABASE_NAME):
+                self._connection = lancedb.connect(str(self.root / DATABASE_NAME))
         return self._connection
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around every write: the folder is checked writable before the first one, and a failed write is one line."""
+        if not self._writable:
+            doctor.probe_writable(self.root)
+            self._writable = True
+        with doctor.writing(self.root):
+            yield
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -144,7 +158,10 @@ class Workspace:
             raise SemlatError(
                 f"{root} is not a semlat workspace (no {MANIFEST_NAME}): run `semlat masks` or `semlat import original` first"
             )
-        return cls(root, Manifest.read(manifest_path))
+        ws = cls(root, Manifest.read(manifest_path))
+        doctor.check_layout(root)
+        doctor.check_ledger(root, ws._stages(), set(ws._table_names()))
+        return ws
 
     @classmethod
     def open_or_create(cls, root: str | Path) -> Workspace:
@@ -158,11 +175,20 @@ class Workspace:
             return cls.open(root)
         if root.exists() and not root.is_dir():
             raise SemlatError(f"workspace path {root} is a file: pass a directory")
+        if root.is_symlink() and not root.exists():
+            raise SemlatError(f"workspace path {root} is a broken link or a link loop: pass a directory")
+        try:
+            check_output_dir(root)
+        except SemlatError as exc:
+            raise SemlatError(str(exc).replace("output folder", "workspace folder", 1)) from None
         return cls(root, Manifest())
 
     def save_manifest(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.manifest.write(self.root / MANIFEST_NAME)
+        """Write the manifest (atomically); the database folder is made before a new workspace's first manifest."""
+        with self.writing():
+            if not (self.root / MANIFEST_NAME).is_file():
+                (self.root / DATABASE_NAME).mkdir(parents=True, exist_ok=True)
+            self.manifest.write(self.root / MANIFEST_NAME)
 
     def claim_config(self, section: str, name: str, config: dict[str, Any], hint: str) -> None:
         """Record how ``name`` in ``section`` is made, refusing to mix two configurations under one name."""
@@ -177,17 +203,26 @@ class Workspace:
             self.save_manifest()
 
     # -- tables --------------------------------------------------------------------------
+    def _table_names(self) -> list[str]:
+        """The tables in the database (none for a workspace not yet written)."""
+        if self._connection is None and not (self.root / DATABASE_NAME).is_dir():
+            return []
+        with doctor.reading(self.root, DATABASE_NAME):
+            return list(self._db.list_tables().tables)
+
     def _table(self, name: str, schema: pa.Schema | None = None):
         table = self._tables.get(name)
         if table is None:
             if schema is None and self._connection is None and not (self.root / DATABASE_NAME).is_dir():
                 return None  # a workspace not yet written: reads find nothing and create nothing
-            if name in self._db.list_tables().tables:
-                table = self._db.open_table(name)
+            if name in self._table_names():
+                with doctor.reading(self.root, name):
+                    table = self._db.open_table(name)
             elif schema is None:
                 return None
             else:
-                table = self._db.create_table(name, schema=schema)
+                with self.writing():
+                    table = self._db.create_table(name, schema=schema)
             self._tables[name] = table
         return table
 
@@ -219,12 +254,13 @@ class Workspace:
         table = self._table(name)
         if table is None:
             return pa.table({})
-        query = table.search()
-        if where:
-            query = query.where(where)
-        if columns:
-            query = query.select(columns)
-        return query.limit(None).to_arrow()
+        with doctor.reading(self.root, name):
+            query = table.search()
+            if where:
+                query = query.where(where)
+            if columns:
+                query = query.select(columns)
+            return query.limit(None).to_arrow()
 
     # -- images --------------------------------------------------------------------------
     def images(self) -> list[ImageRecord]:
@@ -265,11 +301,18 @@ class Workspace:
             new.append(record)
             records.append(record)
         if new:
-            self._table("images", IMAGES_SCHEMA).add(pa.Table.from_pylist([vars(r) for r in new], schema=IMAGES_SCHEMA))
+            table = self._table("images", IMAGES_SCHEMA)
+            with self.writing():
+                table.add(pa.Table.from_pylist([vars(r) for r in new], schema=IMAGES_SCHEMA))
             self.forget("images")
         return records
 
     # -- ledger --------------------------------------------------------------------------
+    def _stages(self) -> set[str]:
+        """Every stage the ledger has finished work of."""
+        rows = self._rows("units", None, ["stage"])
+        return set(rows.column("stage").to_pylist()) if rows.num_rows else set()
+
     def done_images(self, stage: str) -> set[int]:
         rows = self._rows("units", f"stage = {_quote(stage)}", ["image_id"])
         return set(rows.column("image_id").to_pylist()) if rows.num_rows else set()
@@ -278,15 +321,17 @@ class Workspace:
         """Replace an image's rows for one stage (one atomic add), then enter it in the ledger."""
         target = self._table(table, rows.schema)
         self.forget(table)
-        target.delete(where)
-        if rows.num_rows:
-            target.add(rows)
+        with self.writing():
+            target.delete(where)
+            if rows.num_rows:
+                target.add(rows)
         self._mark_done(stage, image_id)
 
     def _mark_done(self, stage: str, image_id: int) -> None:
         units = self._table("units", UNITS_SCHEMA)
-        units.delete(f"stage = {_quote(stage)} AND image_id = {image_id}")
-        units.add(pa.Table.from_pylist([{"stage": stage, "image_id": image_id}], schema=UNITS_SCHEMA))
+        with self.writing():
+            units.delete(f"stage = {_quote(stage)} AND image_id = {image_id}")
+            units.add(pa.Table.from_pylist([{"stage": stage, "image_id": image_id}], schema=UNITS_SCHEMA))
 
     # -- regions -------------------------------------------------------------------------
     def write_regions(self, region_set: str, image_id: int, regions: Sequence[Region]) -> None:
@@ -398,9 +443,10 @@ class Workspace:
         ):
             table = self._table(name, schema)
             self.forget(name)
-            table.delete("true")
-            if rows.num_rows:
-                table.add(rows)
+            with self.writing():
+                table.delete("true")
+                if rows.num_rows:
+                    table.add(rows)
         self.manifest.scene = {
             "kind": kind,
             "source": source,
@@ -436,12 +482,8 @@ class Workspace:
     ) -> None:
         """Store one image's vectors (whole image and regions) in a single commit."""
         dim = int(vectors.shape[1])
-        known_dim = self.manifest.embedding_dim
-        if known_dim is not None and known_dim != dim:
-            raise SemlatError(
-                f"workspace {self.root} holds {known_dim}-d features and this model gives {dim}-d: use a new workspace for this model"
-            )
-        if known_dim is None:
+        self.check_embedding_dim(dim)
+        if self.manifest.embedding_dim is None:
             self.manifest.embedding_dim = dim
             self.save_manifest()
         schema = embeddings_schema(dim)
@@ -461,6 +503,14 @@ class Workspace:
         )
         where = feature_filter(key, [image_id])
         self._commit_unit(embeddings_stage(key), image_id, "embeddings", where, rows)
+
+    def check_embedding_dim(self, dim: int) -> None:
+        """Refuse vectors of another size than the workspace's (stages call it before recording a feature set)."""
+        known_dim = self.manifest.embedding_dim
+        if known_dim is not None and known_dim != dim:
+            raise SemlatError(
+                f"workspace {self.root} holds {known_dim}-d features and this model gives {dim}-d: use a new workspace for this model"
+            )
 
     def embeddings(self, key: FeatureKey, image: ImageRecord) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
         """(region ids, vectors) of one image, sorted by region id (the whole image, -1, first)."""
@@ -527,9 +577,37 @@ class Workspace:
             raise SemlatError(f"several feature sets match ({', '.join(map(str, keys))}): pick one with --region-set/--features")
         return keys[0]
 
+    def check(self) -> dict[str, int]:
+        """Read every table in full and check its rows against the images and the manifest (`semlat info --check`).
+
+        Returns:
+            Each table's row count. Anything broken is one `SemlatError` saying what (`semlat.workspace.doctor`).
+        """
+        counts = {name: self._rows(name).num_rows for name in self._table_names()}
+        registered = {record.image_id for record in self.images()}
+        for name in sorted(counts):
+            ids = self._rows(name, None, ["image_id"]) if name != "images" and counts[name] else pa.table({})
+            strangers = set(ids.column("image_id").to_pylist()) - registered if ids.num_rows else set()
+            if strangers:
+                raise doctor.damaged(self.root, f"table {name} has rows of {len(strangers)} image(s) that are not registered")
+        claimed = {regions_stage(name) for name in self.manifest.region_sets}
+        claimed |= {embeddings_stage(key) for key in self.feature_keys()}
+        unknown = sorted(self._stages() - claimed)
+        if unknown:
+            raise doctor.damaged(self.root, f"the ledger lists work of {unknown[0]}, which the manifest does not record")
+        table = self._table("embeddings")
+        if table is not None:
+            with doctor.reading(self.root, "embeddings"):
+                dim = table.schema.field("vector").type.list_size
+            if dim != self.manifest.embedding_dim:
+                raise doctor.damaged(self.root, f"its vectors are {dim}-d but the manifest says {self.manifest.embedding_dim}")
+        return counts
+
     def compact(self) -> None:
         """Merge the many small per-image commits so later reads stay fast."""
         if self._connection is None and not (self.root / DATABASE_NAME).is_dir():
             return
-        for name in self._db.list_tables().tables:
-            self._table(name).optimize()
+        for name in self._table_names():
+            table = self._table(name)
+            with self.writing():
+                table.optimize()

@@ -109,7 +109,8 @@ def build_index(ws: Workspace, settings: IndexSettings | None = None, min_rows: 
     else:
         config = HnswSq(distance_type="cosine", num_partitions=settings.num_partitions)
     start = time.perf_counter()
-    table.create_index(VECTOR_COLUMN, config=config, replace=True)
+    with ws.writing():
+        table.create_index(VECTOR_COLUMN, config=config, replace=True)
     seconds = time.perf_counter() - start
     image_id_indexes(ws)
     ws.forget(TABLE)
@@ -130,7 +131,8 @@ def image_id_indexes(ws: Workspace) -> None:
     for name in (TABLE, "regions", "images"):
         table = ws.table(name)
         if table is not None and table.count_rows():
-            table.create_index("image_id", config=BTree(), replace=True)
+            with ws.writing():
+                table.create_index("image_id", config=BTree(), replace=True)
 
 
 def needs_index(ws: Workspace, min_rows: int = AUTO_INDEX_ROWS) -> bool:
@@ -155,10 +157,11 @@ def ensure_index(ws: Workspace, min_rows: int = AUTO_INDEX_ROWS) -> str:
         return "built"
     stats = table.index_stats(index.name)
     if stats is not None and stats.num_unindexed_rows > STALE_FRACTION * max(stats.num_indexed_rows, 1):
-        table.optimize()
         regions = ws.table("regions")
-        if regions is not None:
-            regions.optimize()
+        with ws.writing():
+            table.optimize()
+            if regions is not None:
+                regions.optimize()
         ws.forget(TABLE)
         return "updated"
     return "none"

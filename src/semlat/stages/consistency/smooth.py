@@ -167,9 +167,9 @@ def smooth_features(
     }
     if method == "knn":
         config["k"] = int(k)
-    ws.claim_config("feature_sets", str(new_key), config, hint="pass --out-features with a new name to keep both")
-    table = collect_regions(ws, key)
+    table = collect_regions(ws, key)  # refuses unlabelled regions before anything is recorded
     smoothed = smoothed_vectors(table, method, alpha, k, keep_outliers)
+    ws.claim_config("feature_sets", str(new_key), config, hint="pass --out-features with a new name to keep both")
     done = ws.done_images(embeddings_stage(new_key))
     for record in track([r for r in ws.images() if r.image_id not in done], f"smoothing ({method})"):
         ids, vectors = ws.embeddings(key, record)
