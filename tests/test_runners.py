@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 
+import numpy as np
 import pytest
 
 from semlat.errors import SemlatError
@@ -69,3 +70,21 @@ def test_without_ray_installed_the_cli_says_how_to_get_it(cli, tmp_path, images_
     code, _, err = cli("masks", images_dir, "-w", tmp_path / "ws", "--backend", "classical", "--ray", "local")
     assert code == 2 and 'pip install -e ".[ray]"' in err and "Traceback" not in err
     assert not (tmp_path / "ws").exists()
+
+
+def test_embed_on_ray_gives_the_local_vectors(runner, tmp_path, images_dir, tiny_checkpoint):
+    from semlat.encoders import model_spec
+    from semlat.stages.embed import embed_regions
+    from semlat.stages.masks import propose_regions
+    from semlat.workspace import Workspace
+
+    spec = model_spec("semlat-tiny", str(tiny_checkpoint))
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, images_dir, backend="classical")
+    local = embed_regions(ws, model=spec, feature_set="local", device="cpu")
+    remote = embed_regions(ws, model=spec, feature_set="ray", device="cpu", runner=runner)
+    for record in ws.images():
+        ids, vectors = ws.embeddings(local, record)
+        ray_ids, ray_vectors = ws.embeddings(remote, record)
+        assert list(ray_ids) == list(ids)
+        np.testing.assert_allclose(ray_vectors, vectors, atol=1e-5)  # other processes may use other thread counts
