@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from skimage import data
 
 from semlat.crops import crop_box
@@ -118,3 +119,14 @@ def test_uint8_views_give_the_float32_views_embeddings_and_rankings():
     assert float((ours * reference).sum(1).min()) > 0.999
     texts = encoder.encode_texts(["red cube", "green cylinder", "floor", "wall", "blue sphere", "yellow cone"])
     np.testing.assert_array_equal((ours @ texts.T).argmax(1), (reference @ texts.T).argmax(1))
+
+
+def test_the_float_filter_of_other_devices_gives_the_float32_resize_rounded():
+    """GPUs have no uint8 resize: there the views come from the float32 filter, rounded to whole levels."""
+    from semlat.encoders.views import _resize_float
+
+    pixels = data.astronaut()[100:400, 50:300]
+    image = torch.from_numpy(np.concatenate([pixels, np.zeros((*pixels.shape[:2], 1), np.uint8)], 2)).permute(2, 0, 1)[None]
+    ours = _resize_float(image, (64, 64)).float()
+    reference = F.interpolate(image[:, :3].float() / 255, size=(64, 64), mode="bicubic", antialias=True)[0].clamp(0, 1) * 255
+    assert ours.dtype == torch.float32 and float((ours - reference).abs().max()) <= 0.5 + 1e-3

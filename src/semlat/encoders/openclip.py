@@ -63,7 +63,7 @@ class OpenClipEncoder:
     def encode_images(self, batch: torch.Tensor) -> npt.NDArray[np.float32]:
         """Encode (B, 3, S, S) images, uint8 (0–255) or float in [0, 1]; returns L2-normalised (B, D)."""
         if batch.dtype == torch.uint8:  # scaled on the device: a quarter of the bytes to move
-            pinned = batch.pin_memory() if self.device.type == "cuda" else batch
+            pinned = batch.pin_memory() if self.device.type == "cuda" and batch.device.type == "cpu" else batch
             batch = pinned.to(self.device, non_blocking=True).float().div_(255.0)
         batch = (batch.to(self.device, non_blocking=True) - self.mean) / self.std
         with self.autocast:

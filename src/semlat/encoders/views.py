@@ -32,29 +32,42 @@ STRATEGIES = ("masked-crop", "masked-full", "crop")
 
 
 class Pixels:
-    """An image's uint8 pixels, four bytes a pixel (R, G, B and a zero byte), made once per image.
+    """An image's uint8 pixels on a device, four bytes a pixel (R, G, B and a zero byte), made once per image.
 
-    Why four: a pixel is then one uint32, so masking a box is one integer multiply per pixel
+    Why four: a pixel is then one int32, so masking a box is one integer multiply per pixel
     (a tenth of the time of broadcasting a mask over three channels), and PyTorch's uint8
-    resize works on four channels internally anyway (the same numbers, the same speed).
+    resize works on four channels internally anyway (the same numbers, the same speed). On a
+    GPU the image is uploaded once and every view is cut and resized there.
     """
 
-    def __init__(self, rgb: npt.NDArray[np.uint8]) -> None:
+    def __init__(self, rgb: npt.NDArray[np.uint8], device: torch.device | str = "cpu") -> None:
         height, width = rgb.shape[:2]
-        self.rgbx = np.zeros((height, width, 4), np.uint8)
-        self.rgbx[..., :3] = rgb
-        self.words = self.rgbx.view(np.uint32)[..., 0]  # (H, W): one uint32 per pixel
+        rgbx = np.zeros((height, width, 4), np.uint8)
+        rgbx[..., :3] = rgb
+        self.rgbx = torch.from_numpy(rgbx).to(device)
+        self.words = self.rgbx.view(torch.int32)[..., 0]  # (H, W): one int32 per pixel
 
     @property
     def size(self) -> tuple[int, int]:
-        return self.words.shape
+        return self.words.shape[0], self.words.shape[1]
 
 
-def _resize(words: npt.NDArray[np.uint32], size: tuple[int, int]) -> torch.Tensor:
-    """Antialiased bicubic resize of packed pixels (rounded, saturated) → (3, h, w) uint8."""
-    image = torch.from_numpy(np.ascontiguousarray(words).view(np.uint8).reshape(*words.shape, 4))
-    resized = F.interpolate(image.unsqueeze(0).permute(0, 3, 1, 2), size=size, mode="bicubic", antialias=True)
-    return resized[0, :3]
+def _resize(words: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Antialiased bicubic resize of packed pixels (rounded, saturated) → (3, h, w) uint8.
+
+    On a CPU, PyTorch's uint8 kernel (channels last); elsewhere there is none, so the same
+    filter in float32, rounded to whole levels (within a few levels of the CPU's numbers).
+    """
+    image = words.contiguous().view(torch.uint8).reshape(*words.shape, 4).unsqueeze(0).permute(0, 3, 1, 2)
+    if image.device.type == "cpu":
+        return F.interpolate(image, size=size, mode="bicubic", antialias=True)[0, :3]
+    return _resize_float(image, size)
+
+
+def _resize_float(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(1, 4, h, w) uint8 → (3, size) uint8 through the float32 filter (the devices without a uint8 one)."""
+    resized = F.interpolate(image.float(), size=size, mode="bicubic", antialias=True)
+    return resized.round_().clamp_(0, 255).to(torch.uint8)[0, :3]
 
 
 def resize_center_crop(pixels: Pixels, size: int) -> torch.Tensor:
@@ -62,7 +75,7 @@ def resize_center_crop(pixels: Pixels, size: int) -> torch.Tensor:
     return _center_crop(pixels.words, size)
 
 
-def _center_crop(words: npt.NDArray[np.uint32], size: int) -> torch.Tensor:
+def _center_crop(words: torch.Tensor, size: int) -> torch.Tensor:
     height, width = words.shape
     scale = size / min(height, width)
     new_h, new_w = max(size, round(height * scale)), max(size, round(width * scale))
@@ -74,7 +87,7 @@ def _center_crop(words: npt.NDArray[np.uint32], size: int) -> torch.Tensor:
 def region_view(
     pixels: Pixels, region: Region, strategy: str, size: int, mask: npt.NDArray[np.bool_] | None = None
 ) -> torch.Tensor:
-    """The (3, size, size) uint8 view of one region under ``strategy``.
+    """The (3, size, size) uint8 view of one region under ``strategy``, on the pixels' device.
 
     Args:
         pixels: the image (`Pixels`).
@@ -89,21 +102,24 @@ def region_view(
     x0, y0, x1, y1 = crop_box(region.bbox, height, width)
     patch = pixels.words[y0:y1, x0:x1]
     if strategy != "crop":
-        inside = mask[y0:y1, x0:x1] if mask is not None else rle_ops.decode_box(region.rle, (x0, y0, x1, y1))
+        box_mask = mask[y0:y1, x0:x1] if mask is not None else rle_ops.decode_box(region.rle, (x0, y0, x1, y1))
+        inside = torch.from_numpy(np.ascontiguousarray(box_mask)).to(patch.device)
         if strategy == "masked-full":  # the image times the mask weight: zero outside the box too
-            weighted = np.zeros_like(pixels.words)
-            np.multiply(_WEIGHTED[pixels.rgbx[y0:y1, x0:x1]].view(np.uint32)[..., 0], inside, out=weighted[y0:y1, x0:x1])
+            weighted = torch.zeros_like(pixels.words)
+            lut = _WEIGHTED.to(patch.device)
+            box = lut[pixels.rgbx[y0:y1, x0:x1].long()].view(torch.int32)[..., 0]
+            torch.mul(box, inside, out=weighted[y0:y1, x0:x1])
             return _center_crop(weighted, size)
     side = max(patch.shape)
     top, left = (side - patch.shape[0]) // 2, (side - patch.shape[1]) // 2
-    square = np.zeros((side, side), np.uint32)
+    square = torch.zeros((side, side), dtype=torch.int32, device=patch.device)
     placed = square[top : top + patch.shape[0], left : left + patch.shape[1]]
     if strategy == "crop":
-        placed[...] = patch
+        placed.copy_(patch)
     else:
-        np.multiply(patch, np.ascontiguousarray(inside), out=placed)
+        torch.mul(patch, inside, out=placed)
     return _resize(square, (size, size)).contiguous()
 
 
-_WEIGHTED = np.round(np.arange(256) * MASK_WEIGHT).astype(np.uint8)
+_WEIGHTED = torch.from_numpy(np.round(np.arange(256) * MASK_WEIGHT).astype(np.uint8))
 """Each byte value times `MASK_WEIGHT`, rounded (masked-full's weighting of the pixels)."""

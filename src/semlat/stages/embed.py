@@ -33,13 +33,16 @@ from semlat.types import WHOLE_IMAGE, FeatureKey, ImageRecord, Region
 from semlat.workspace import Workspace, embeddings_stage
 
 
-def image_views(record: ImageRecord, regions: list[Region], strategy: str, size: int) -> torch.Tensor:
-    """(1 + R, 3, size, size) uint8: the whole-image view, then one view per region, in region-id order."""
+def image_views(record: ImageRecord, regions: list[Region], strategy: str, size: int, device: torch.device) -> torch.Tensor:
+    """(1 + R, 3, size, size) uint8 on ``device``: the whole-image view, then one view per region, in region-id order.
+
+    The image goes to the model's device once and its views are cut there (`semlat.encoders.views`).
+    """
     path = Path(record.path)
     pixels = load_rgb(path)
     if pixels.shape[:2] != (record.height, record.width):
         raise SemlatError(f"image {path} is not the size it was registered with: re-create the workspace")
-    image = Pixels(pixels)
+    image = Pixels(pixels, device)
     return torch.stack([resize_center_crop(image, size), *(region_view(image, region, strategy, size) for region in regions)])
 
 
@@ -127,7 +130,9 @@ def _encode_stream(
         for _ in track(records, f"embedding ({encoder.spec.name})"):
             while len(pending) <= PREFETCH and (record := next(upcoming, None)) is not None:
                 regions = ws.regions(key.region_set, record)
-                pending.append((record, regions, pool.submit(image_views, record, regions, strategy, encoder.image_size)))
+                pending.append(
+                    (record, regions, pool.submit(image_views, record, regions, strategy, encoder.image_size, encoder.device))
+                )
             record, regions, views = pending.popleft()
             vectors = image_vectors(encoder, views.result(), batch_size)
             ids = [WHOLE_IMAGE, *(region.region_id for region in regions)]
@@ -144,5 +149,5 @@ class _EmbedWorker:
 
     def __call__(self, record: ImageRecord) -> tuple[list[int], npt.NDArray[np.float32]]:
         regions = self.ws.regions(self.region_set, record)
-        views = image_views(record, regions, self.strategy, self.encoder.image_size)
+        views = image_views(record, regions, self.strategy, self.encoder.image_size, self.encoder.device)
         return [WHOLE_IMAGE, *(region.region_id for region in regions)], image_vectors(self.encoder, views, self.batch_size)
