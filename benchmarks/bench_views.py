@@ -1,13 +1,14 @@
 """Region views per second: the uint8 path (`semlat.encoders.views`) against the float32 path it replaced.
 
-    python benchmarks/bench_views.py [--regions 41] [--threads 1,2] [--out FILE]
+    python benchmarks/bench_views.py [--regions 41] [--threads 1,2] [--device cuda] [--out FILE]
 
 scikit-image's astronaut resized to 1920×1080, its classical regions (the default settings), views
 at 224 px. For each strategy, the time per view of the float32 reference (`tests.views_reference`:
 full-mask decode, float resize) and of ours (box decode, uint8 channels-last resize), one thread,
 in the same run; then ours with a pool of worker threads (one torch thread each), the way the
-embed stage makes views while the model runs. Prints JSON and writes ``--out`` (default
-benchmarks/results/views.json).
+embed stage makes views while the model runs. With ``--device cuda`` also the views cut on the
+GPU (the image uploaded once; ms per view, synchronised) and their largest difference from the
+CPU's. Prints JSON and writes ``--out`` (default benchmarks/results/views.json).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--regions", type=int, default=41)
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--device", default=None, help="also time the views cut on this device (e.g. cuda)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "views.json")
     args = parser.parse_args()
 
@@ -92,6 +94,31 @@ def main() -> None:
             seconds = time.perf_counter() - start
         pooled[str(threads)] = round(len(regions) * 4 / seconds, 1)
     print("masked-crop views per second by worker threads:", pooled)
+    on_device = None
+    if args.device:
+        device_image = Pixels(pixels, args.device)
+        region_view(device_image, regions[0], "masked-crop", SIZE)  # warm-up
+
+        def synced(region):
+            region_view(device_image, region, "masked-crop", SIZE)
+            torch.cuda.synchronize()
+
+        on_device = {
+            "device": args.device,
+            "masked_crop_ms_per_view": round(per_view_ms(synced, regions), 3),
+            "max_levels_from_cpu": max(
+                int(
+                    (
+                        region_view(device_image, r, "masked-crop", SIZE).cpu().int()
+                        - region_view(image, r, "masked-crop", SIZE).int()
+                    )
+                    .abs()
+                    .max()
+                )
+                for r in regions
+            ),
+        }
+        print(on_device)
     payload = {
         "image": "astronaut resized to 1920x1080",
         "regions": len(regions),
@@ -101,6 +128,7 @@ def main() -> None:
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
         "strategies": results,
         "masked_crop_views_per_second_by_threads": pooled,
+        "on_device": on_device,
     }
     args.out.write_text(json.dumps(payload, indent=2) + "\n")
     print(json.dumps(payload, indent=2))
