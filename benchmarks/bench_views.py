@@ -101,7 +101,8 @@ def main() -> None:
 
         def synced(region):
             region_view(device_image, region, "masked-crop", SIZE)
-            torch.cuda.synchronize()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
 
         on_device = {
             "device": args.device,
