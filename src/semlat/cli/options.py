@@ -103,6 +103,9 @@ Prompts = Annotated[Optional[str], typer.Option(help="Comma-separated prompts, e
 PromptsFile = Annotated[Optional[Path], typer.Option(help="File of comma- or line-separated prompts.")]
 Fusion = Annotated[str, typer.Option(help="sum (the original), conceptfusion, region.")]
 Score = Annotated[str, typer.Option(help="softmax (the original), relevancy (LERF), cosine.")]
+Normalize = Annotated[
+    str, typer.Option(help="Heatmap colours: prompt (each prompt to its own range) or joint (one range for all, the original's).")
+]
 MaxRegions = Annotated[int, typer.Option(help="Keep at most this many regions per image, largest first (0: all).")]
 MinArea = Annotated[float, typer.Option(help="Smallest region, as a fraction of the image area.")]
 Backend = Annotated[Optional[str], typer.Option(help="Region proposer: mobile-sam (the default when installed), sam, classical.")]
