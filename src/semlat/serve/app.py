@@ -8,10 +8,12 @@ name to this server and read the scene).
 
 from __future__ import annotations
 
+import os
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.resources import files
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +24,7 @@ from starlette.exceptions import HTTPException
 from semlat.errors import SemlatError
 from semlat.serve.viewer import QuerySettings, UnknownId, Viewer
 
+T = TypeVar("T")
 STATIC = files("semlat.serve") / "static"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 """Host names a loopback server answers to."""
@@ -76,9 +79,14 @@ Settings = Annotated[QuerySettings, Depends(query_settings)]
 RegionSet = Annotated[str | None, Query(max_length=1000)]
 
 
-def create_app(viewer: Viewer, *, hosts: Sequence[str] = LOCAL_HOSTS) -> FastAPI:
-    """The app over ``viewer``, answering requests for ``hosts`` only (``"*"``: any)."""
+def create_app(viewer: Viewer, *, hosts: Sequence[str] = LOCAL_HOSTS, workers: int | None = None) -> FastAPI:
+    """The app over ``viewer``, answering requests for ``hosts`` only (``"*"``: any).
+
+    At most ``workers`` requests (default: one per CPU core) compute at a time; the others wait
+    their turn, so a burst of clients queues instead of slowing every request down together.
+    """
     app = FastAPI(title="semlat", docs_url=None, redoc_url=None, openapi_url=None)
+    slots = threading.Semaphore(workers or os.cpu_count() or 1)
     app.state.viewer = viewer
     allowed = None if "*" in hosts else set(hosts)
 
@@ -88,7 +96,9 @@ def create_app(viewer: Viewer, *, hosts: Sequence[str] = LOCAL_HOSTS) -> FastAPI
             return _error(400, f"host {_host(request)!r} is not served here: open http://127.0.0.1:PORT/")
         start = time.perf_counter()
         response = await call_next(request)
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.2f}"
+        timing = f"app;dur={(time.perf_counter() - start) * 1000:.2f}"
+        work = request.scope.get("state", {}).get("work_ms")
+        response.headers["Server-Timing"] = timing if work is None else f"{timing}, work;dur={work:.2f}"
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
@@ -111,6 +121,15 @@ def create_app(viewer: Viewer, *, hosts: Sequence[str] = LOCAL_HOSTS) -> FastAPI
 
     def png(data: bytes) -> Response:
         return Response(data, media_type="image/png", headers=PICTURE_HEADERS)
+
+    def timed(request: Request, work: Callable[[], T]) -> T:
+        """``work()`` in one of the worker slots, its own time kept for the Server-Timing header (``app`` counts the wait too)."""
+        with slots:
+            start = time.perf_counter()
+            try:
+                return work()
+            finally:
+                request.state.work_ms = (time.perf_counter() - start) * 1000
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:
@@ -141,16 +160,16 @@ def create_app(viewer: Viewer, *, hosts: Sequence[str] = LOCAL_HOSTS) -> FastAPI
         return viewer.label_views(label, region_set)
 
     @app.get("/api/images/{image_id}/query")
-    def query(image_id: int, settings: Settings) -> dict[str, Any]:
-        return viewer.query(image_id, settings)
+    def query(request: Request, image_id: int, settings: Settings) -> dict[str, Any]:
+        return timed(request, lambda: viewer.query(image_id, settings))
 
     @app.get("/api/images/{image_id}/heatmap/{index}.png")
-    def heatmap(image_id: int, index: int, settings: Settings) -> Response:
-        return png(viewer.heatmap(image_id, settings, index))
+    def heatmap(request: Request, image_id: int, index: int, settings: Settings) -> Response:
+        return png(timed(request, lambda: viewer.heatmap(image_id, settings, index)))
 
     @app.get("/api/images/{image_id}/segmentation.png")
-    def segmentation(image_id: int, settings: Settings) -> Response:
-        return png(viewer.segmentation(image_id, settings))
+    def segmentation(request: Request, image_id: int, settings: Settings) -> Response:
+        return png(timed(request, lambda: viewer.segmentation(image_id, settings)))
 
     @app.get("/api/search")
     def search_(

@@ -169,7 +169,6 @@ class Viewer:
         self._shapes = _Lru(PICTURE_CACHE)
         self._maps = _Lru(MAP_CACHE_BYTES, size=lambda maps: maps.nbytes)
         self._counts = _Lru(16)
-        self._ws_lock = threading.Lock()
 
     # -- what there is -------------------------------------------------------------------
     def feature_names(self) -> list[str]:
@@ -246,8 +245,7 @@ class Viewer:
         def load() -> dict[int, tuple[int, int]]:
             if region_set is None:
                 return {}
-            with self._ws_lock:
-                rows = self.ws.region_columns(region_set)
+            rows = self.ws.region_columns(region_set)
             if rows.num_rows == 0:
                 return {}
             images, labels = rows.column("image_id").to_numpy(), rows.column("label").to_numpy()
@@ -301,8 +299,7 @@ class Viewer:
             return []
 
         def load() -> list[RegionShape]:
-            with self._ws_lock:
-                regions = self.ws.regions(chosen, record)
+            regions = self.ws.regions(chosen, record)
             return region_shapes(regions)
 
         return self._shapes.get((image_id, chosen), load)
@@ -321,8 +318,7 @@ class Viewer:
         chosen = self.region_set(region_set)
         if chosen is None or label < 0:
             raise UnknownId(f"no label {label} in this workspace")
-        with self._ws_lock:
-            rows = self.ws.region_columns(chosen)
+        rows = self.ws.region_columns(chosen)
         images = rows.column("image_id").to_numpy() if rows.num_rows else np.zeros(0, np.int64)
         labels = rows.column("label").to_numpy() if rows.num_rows else np.zeros(0, np.int64)
         views = []
@@ -363,8 +359,7 @@ class Viewer:
         hit = SearchHit(record.file_name, image_id, region_id, label, 0.0, shape_bbox, area, level)
 
         def make() -> bytes:
-            with self._ws_lock:
-                return png_bytes(region_tile(self.ws, chosen or "", hit, size, record))
+            return png_bytes(region_tile(self.ws, chosen or "", hit, size, record))
 
         return self._pictures.get(("crop", image_id, region_id, chosen, size), make)
 
@@ -400,17 +395,16 @@ class Viewer:
 
         def compute() -> npt.NDArray[np.float32]:
             clip = self.encoder(key)
-            with self._ws_lock:
-                (result,) = query_images(
-                    self.ws,
-                    list(settings.prompts),
-                    images=[record],
-                    key=key,
-                    fusion=settings.fusion,
-                    score=settings.score,
-                    levels=list(settings.levels) if settings.levels else None,
-                    clip=clip,
-                )
+            (result,) = query_images(
+                self.ws,
+                list(settings.prompts),
+                images=[record],
+                key=key,
+                fusion=settings.fusion,
+                score=settings.score,
+                levels=list(settings.levels) if settings.levels else None,
+                clip=clip,
+            )
             return result.maps
 
         cache_key = (image_id, settings.prompts, settings.features, settings.fusion, settings.score, settings.levels)
@@ -493,19 +487,18 @@ class Viewer:
             if region_id != WHOLE_IMAGE and not any(s.region_id == region_id for s in self.shapes(image_id, key.region_set)):
                 raise UnknownId(f"image {image_id} has no region {region_id}")
         clip = self.encoder(key) if example is None or score == "relevancy" else None
-        with self._ws_lock:
-            hits = search(
-                self.ws,
-                text if example is None else None,
-                like=example,
-                top=top,
-                by=by,
-                key=key,
-                score=score,
-                levels=levels,
-                clip=clip,
-                build_index=False,
-            )
+        hits = search(
+            self.ws,
+            text if example is None else None,
+            like=example,
+            top=top,
+            by=by,
+            key=key,
+            score=score,
+            levels=levels,
+            clip=clip,
+            build_index=False,
+        )
         return {
             "features": str(key),
             "hits": [{**asdict(hit), "bbox": list(hit.bbox)} for hit in hits],

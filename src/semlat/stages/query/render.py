@@ -46,28 +46,43 @@ def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def blend(image: npt.NDArray[np.uint8], colour: npt.NDArray[np.uint8], alpha: float) -> npt.NDArray[np.uint8]:
-    """``(1 - alpha) · image + alpha · colour``, rounded, as uint8."""
-    mixed = (1.0 - alpha) * image.astype(np.float32) + alpha * colour.astype(np.float32)
-    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    """``(1 - alpha) · image + alpha · colour`` in 8-bit fixed point (within 1 of the exact value), as uint8."""
+    weight = round(alpha * 256)
+    mixed = image.astype(np.uint16) * (256 - weight)
+    mixed += colour.astype(np.uint16) * weight
+    mixed += 128
+    return (mixed >> 8).astype(np.uint8)
 
 
 def map_ranges(maps: npt.NDArray[np.floating], normalize: str = "prompt") -> npt.NDArray[np.float64]:
     """(P, 2) (low, high) of each map's colour scale: its own min and max, or all maps' (``"joint"``)."""
     if normalize not in NORMALIZE:
         raise ValueError(f"unknown normalize {normalize!r}: choose one of {', '.join(NORMALIZE)}")
-    flat = np.asarray(maps, np.float64).reshape(len(maps), -1)
+    flat = np.asarray(maps).reshape(len(maps), -1)
     if flat.size == 0:  # no prompts, or an empty image
         return np.zeros((len(maps), 2))
+    ranges = np.stack([flat.min(axis=1), flat.max(axis=1)], axis=1).astype(np.float64)
     if normalize == "joint":
-        return np.tile([flat.min(), flat.max()], (len(maps), 1))
-    return np.stack([flat.min(axis=1), flat.max(axis=1)], axis=1)
+        return np.tile([ranges[:, 0].min(), ranges[:, 1].max()], (len(maps), 1))
+    return ranges
+
+
+@cache
+def _heat_table() -> npt.NDArray[np.uint8]:
+    colormap = matplotlib.colormaps[HEAT_COLORMAP]
+    return np.asarray(colormap(np.arange(colormap.N), bytes=True))[:, :3]  # integers index the table itself
 
 
 def heat_colours(heat: npt.NDArray[np.floating], low: float, high: float) -> npt.NDArray[np.uint8]:
-    """(H, W, 3) `HEAT_COLORMAP` colours of ``heat`` scaled from [low, high] to [0, 1] (a flat map: the low end)."""
-    scale = 1.0 / (high - low) if high > low else 0.0
-    values = np.clip((np.asarray(heat, np.float32) - low) * scale, 0.0, 1.0)
-    return matplotlib.colormaps[HEAT_COLORMAP](values, bytes=True)[..., :3]
+    """(H, W, 3) `HEAT_COLORMAP` colours of ``heat`` scaled from [low, high] to [0, 1] (a flat map: the low end).
+
+    A table lookup, as matplotlib's colormap call does it (value v → entry ⌊v·N⌋, the top one at 1).
+    """
+    table = _heat_table()
+    scale = len(table) / (high - low) if high > low else 0.0
+    index = (np.asarray(heat, np.float32) - np.float32(low)) * np.float32(scale)
+    np.clip(index, 0, len(table) - 1, out=index)
+    return table[index.astype(np.intp)]
 
 
 def heatmap_overlay(
