@@ -14,6 +14,7 @@ from semlat.stages.query.render import (
     STRIP_MIN_WIDTH,
     blend,
     colour_bar,
+    greyscale,
     heatmap_overlays,
     heatmap_picture,
     map_ranges,
@@ -32,8 +33,12 @@ def _cmap(value: float) -> np.ndarray:
     return np.asarray(matplotlib.colormaps[HEAT_COLORMAP](value, bytes=True))[:3]
 
 
+def _grey(pixel: np.ndarray) -> float:
+    return round(float(pixel.astype(float) @ [0.299, 0.587, 0.114]))
+
+
 def _expected(image_pixel: np.ndarray, value: float) -> np.ndarray:
-    return np.rint((1 - HEAT_ALPHA) * image_pixel + HEAT_ALPHA * _cmap(value))
+    return np.rint((1 - HEAT_ALPHA) * _grey(image_pixel) + HEAT_ALPHA * _cmap(value))
 
 
 def test_overlays_have_image_shape_and_dtype():
@@ -111,6 +116,10 @@ def test_segmentation_image_colours_the_argmax():
     colours = segmentation_colours(2)
     np.testing.assert_array_equal(seg[0, 0], blend(image[0, 0], colours[1], SEGMENTATION_ALPHA))
     np.testing.assert_array_equal(seg[1, 1], blend(image[1, 1], colours[0], SEGMENTATION_ALPHA))
+    photo = _image(2, 2)
+    coloured = segmentation_image(photo, maps)
+    np.testing.assert_array_equal(coloured, segmentation_image(greyscale(photo), maps))  # the photo's hue never mixes in
+    assert greyscale(photo).std(axis=-1).max() == 0
 
 
 def test_segmentation_picture_has_the_photo_unscaled_and_a_legend(tmp_path):

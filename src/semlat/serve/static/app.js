@@ -112,6 +112,7 @@ async function showImage(imageId, params) {
     img.width = record.width * scale;
     img.height = record.height * scale;
   }
+  $("hover-info").style.maxWidth = `${record.width * scale}px`;
   if (changed) {
     $("photo").src = `/api/images/${record.id}/photo.png`;
     state.query = null;
@@ -258,7 +259,6 @@ async function runQuery() {
     $("ask").disabled = false;
   }
   state.query = answer;
-  const scale = shownScale(record);
   $("seg-figure").hidden = false;
   $("segmentation").src = withParams(`/api/images/${record.id}/segmentation.png`, params);
   $("legend").replaceChildren(
@@ -272,12 +272,12 @@ async function runQuery() {
       const [low, high] = answer.ranges[i];
       return el(
         "figure",
-        { class: "heatmap", "data-prompt": i },
+        { class: "heatmap", "data-prompt": i, style: `width:${record.width + 18}px` },
         el("div", { class: "title" }, el("span", { class: "swatch", style: `background:${answer.colours[i]}` }), prompt),
         el("img", {
           src: withParams(`/api/images/${record.id}/heatmap/${i}.png`, params),
-          width: record.width * scale,
-          height: record.height * scale,
+          width: record.width, // at the photo's own resolution
+          height: record.height,
           alt: `heatmap of ${prompt}`,
         }),
         el("div", { class: "colourbar", style: `background:${gradient}` }),

@@ -3,7 +3,8 @@
 Every picture keeps the photo at its own resolution (no resampling); the colour bar and the
 legend are strips drawn below it. One module draws for `semlat query` and for `semlat serve`.
 
-- Heatmaps use a perceptual colour map (`HEAT_COLORMAP`) blended over the photo. By default each
+- Colours are blended over the photo in grey (`greyscale`), so they read as themselves.
+- Heatmaps use a perceptual colour map (`HEAT_COLORMAP`). By default each
   prompt is scaled to its own minimum and maximum (``normalize="prompt"``), so a prompt's own map is
   never washed out by another's; ``"joint"`` keeps the original's one min-max over all prompts. The
   colour bar says which scores the colours span.
@@ -54,6 +55,18 @@ def blend(image: npt.NDArray[np.uint8], colour: npt.NDArray[np.uint8], alpha: fl
     return (mixed >> 8).astype(np.uint8)
 
 
+def greyscale(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The photo's luminance (ITU-R 601) in all three channels: the base colours are drawn over, so an
+    object's own hue never mixes with them (a blue sphere coloured green must not look teal)."""
+    luma = (
+        image[..., 0].astype(np.uint32) * 299
+        + image[..., 1].astype(np.uint32) * 587
+        + image[..., 2].astype(np.uint32) * 114
+        + 500
+    ) // 1000
+    return np.repeat(luma.astype(np.uint8)[..., None], 3, axis=-1)
+
+
 def map_ranges(maps: npt.NDArray[np.floating], normalize: str = "prompt") -> npt.NDArray[np.float64]:
     """(P, 2) (low, high) of each map's colour scale: its own min and max, or all maps' (``"joint"``)."""
     if normalize not in NORMALIZE:
@@ -88,8 +101,8 @@ def heat_colours(heat: npt.NDArray[np.floating], low: float, high: float) -> npt
 def heatmap_overlay(
     image: npt.NDArray[np.uint8], heat: npt.NDArray[np.floating], low: float, high: float
 ) -> npt.NDArray[np.uint8]:
-    """The photo with ``heat`` in `HEAT_COLORMAP` over it, at the photo's resolution."""
-    return blend(image, heat_colours(heat, low, high), HEAT_ALPHA)
+    """The photo in grey with ``heat`` in `HEAT_COLORMAP` over it, at the photo's resolution."""
+    return blend(greyscale(image), heat_colours(heat, low, high), HEAT_ALPHA)
 
 
 def heatmap_overlays(
@@ -162,9 +175,9 @@ def segmentation_colours(count: int) -> npt.NDArray[np.uint8]:
 
 
 def segmentation_image(image: npt.NDArray[np.uint8], maps: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
-    """The argmax-over-prompts label image in `segmentation_colours`, blended over the photo."""
+    """The argmax-over-prompts label image in `segmentation_colours`, blended over the photo in grey."""
     labels = argmax_segmentation(maps)
-    return blend(image, segmentation_colours(len(maps))[labels], SEGMENTATION_ALPHA)
+    return blend(greyscale(image), segmentation_colours(len(maps))[labels], SEGMENTATION_ALPHA)
 
 
 def legend_strip(width: int, prompts: Sequence[str], colours: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
