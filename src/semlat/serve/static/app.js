@@ -127,8 +127,10 @@ async function showImage(imageId, params) {
   }
   const levels = state.regions.levels;
   const level = $("level").value;
-  fillSelect($("level"), ["all", ...levels.map(String)], levels.map(String).includes(level) ? level : "all",
-    ["all levels", ...levels.map((l) => `level ${l}`)]);
+  const kept = level === "all" || levels.map(String).includes(level) ? level : null;
+  // nested SAM levels drawn together are a tangle: the first level is shown until another is chosen
+  const initial = kept || (levels.length > 1 ? String(levels[0]) : "all");
+  fillSelect($("level"), ["all", ...levels.map(String)], initial, ["all levels", ...levels.map((l) => `level ${l}`)]);
   drawOutlines();
   const chosen = params.get("region");
   if (chosen !== null) {
