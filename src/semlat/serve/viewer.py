@@ -249,10 +249,10 @@ class Viewer:
             if rows.num_rows == 0:
                 return {}
             images, labels = rows.column("image_id").to_numpy(), rows.column("label").to_numpy()
-            return {
-                int(i): (int((images == i).sum()), len({int(x) for x in labels[images == i] if x >= 0}))
-                for i in np.unique(images)
-            }
+            ids, regions = np.unique(images, return_counts=True)
+            labelled = np.unique(np.stack([images[labels >= 0], labels[labels >= 0]]), axis=1)[0]
+            distinct = dict(zip(*np.unique(labelled, return_counts=True)))
+            return {int(i): (int(n), int(distinct.get(i, 0))) for i, n in zip(ids, regions)}
 
         return self._counts.get(("counts", region_set), load)
 
