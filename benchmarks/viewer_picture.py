@@ -5,6 +5,7 @@ image, asks the prompts, clicks the label of the region under the chosen point s
 views show it, and saves the page.
 
 Run: python benchmarks/viewer_picture.py semlat-demo/workspace [--report semlat-demo/metrics]
+     (the README's: the workspace of `semlat demo`, MobileSAM regions, view 0, level 1, the yellow cone)
      (writes docs/viewer.png)
 """
 
@@ -29,9 +30,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("workspace", type=Path)
     parser.add_argument("--report", type=Path)
-    parser.add_argument("--image", type=int, default=2)
+    parser.add_argument("--image", type=int, default=0)
+    parser.add_argument("--level", default="1", help="region level to outline (all: every level)")
     parser.add_argument(
-        "--label-at", type=float, nargs=2, default=(0.72, 0.47), help="point (x, y as fractions) whose label to show"
+        "--label-at", type=float, nargs=2, default=(0.535, 0.62), help="point (x, y as fractions) whose label to show"
     )
     parser.add_argument("-o", "--output", type=Path, default=OUT)
     args = parser.parse_args()
@@ -50,6 +52,7 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 1300}, bypass_csp=True)
         page.goto(f"http://127.0.0.1:{port}/#/image/{args.image}")
         page.wait_for_selector("#outlines path")
+        page.select_option("#level", args.level)
         page.fill("#prompts", PROMPTS)
         page.click("#ask")
         page.wait_for_function(
