@@ -96,6 +96,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def main() -> dict[str, Any]:
+    load_before = os.getloadavg()[0]  # other work on the machine slows every number here
     with tempfile.TemporaryDirectory() as tmp:
         workspace, regions = build_workspace(Path(tmp))
         port = free_port()
@@ -149,6 +150,8 @@ def main() -> dict[str, Any]:
             "queries": QUERIES,
             "model": "semlat-toy",
             "cpu_count": os.cpu_count(),
+            "load_average_1min_before": round(load_before, 2),
+            "load_average_1min_after": round(os.getloadavg()[0], 2),
             "machine": platform.machine(),
             "python": platform.python_version(),
         },
