@@ -141,3 +141,4 @@ def register(app: typer.Typer) -> None:
         out.print(f"scene ({len(result.prompts)} prompts, {result.backend} regions): {result.scene / 'images'}")
         out.print(f"heatmaps and segmentations: {result.queries}/<view>/")
         out.print(f"consistency report: {result.report}")
+        out.print(f"look at it in a browser: semlat serve -w {result.workspace} --report {result.report.parent}", soft_wrap=True)

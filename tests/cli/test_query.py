@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from semlat.stages.query.render import STRIP_MIN_WIDTH
 from semlat.workspace import Workspace
 from tests.cli.conftest import model_args
 
@@ -20,7 +21,8 @@ def test_run_writes_heatmaps_segmentation_and_maps(cli, tmp_path, images_dir, ti
     for stem in ("view_00", "view_01", "view_02"):
         assert sorted(p.name for p in (out / stem).iterdir()) == ["ground.png", "red-box.png", "segmentation.png"]
         for name in ("red-box.png", "ground.png"):
-            assert Image.open(out / stem / name).size == (96, 72)  # heatmaps at the photo's size
+            width, height = Image.open(out / stem / name).size  # the photo at its own size above a colour bar
+            assert width == max(96, STRIP_MIN_WIDTH) and height > 72
         assert Image.open(out / stem / "segmentation.png").format == "PNG"
     code, _, err = cli(
         "query", "-w", ws, "-o", out, "--prompts", "a,b,c", "--image", "view_01.png", "--save-maps", "--device", "cpu"
@@ -41,7 +43,9 @@ def test_query_options_reach_the_stage(cli, tmp_path, run_workspace, monkeypatch
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("ceiling\nground, ceiling\n")
     args = ["-o", tmp_path / "out", "--prompts-file", prompts, "--image", "view_00.png", "--image", "view_02.png", "--level", "0"]
-    code, _, err = cli("query", "-w", run_workspace, *args, "--fusion", "region", "--score", "cosine", "--save-maps")
+    code, _, err = cli(
+        "query", "-w", run_workspace, *args, "--fusion", "region", "--score", "cosine", "--normalize", "joint", "--save-maps"
+    )
     assert code == 0, err
     code, _, err = cli(
         "query", "-w", run_workspace, "-o", tmp_path / "out", "--prompts", "a", "--model", "semlat-tiny", "--pretrained", "w.pt"
@@ -56,11 +60,13 @@ def test_query_options_reach_the_stage(cli, tmp_path, run_workspace, monkeypatch
         "fusion": "region",
         "score": "cosine",
         "levels": [0],
+        "normalize": "joint",
         "save_maps": True,
         "text_model": None,
         "device": "auto",
     }
     assert (defaults["fusion"], defaults["score"], defaults["images"], defaults["levels"]) == ("sum", "softmax", None, None)
+    assert defaults["normalize"] == "prompt"
     assert defaults["text_model"] == ModelSpec("semlat-tiny", "w.pt") and defaults["save_maps"] is False
 
 
@@ -112,6 +118,11 @@ BAD_INPUTS = {
     "unknown image in query": (
         lambda d, c: ["query", "-o", d.parent / "o", "--prompts", "a", "--image", "zzz.png"],
         ("no image named",),
+        (True,),
+    ),
+    "unknown heatmap scaling": (
+        lambda d, c: ["query", "-o", d.parent / "o", "--prompts", "a", "--normalize", "global"],
+        ("unknown normalize 'global'",),
         (True,),
     ),
     "query of no workspace": (

@@ -136,3 +136,5 @@ def test_demo_prints_where_its_outputs_are(cli, tmp_path, monkeypatch):
     assert code == 0, err
     assert calls == [(Path(tmp_path), "cpu")]
     assert "2 prompts, classical regions" in out and str(tmp_path / "metrics" / "report.html") in out.replace("\n", "")
+    serve = f"semlat serve -w {tmp_path / 'workspace'} --report {tmp_path / 'metrics'}"
+    assert serve in out.replace("\n", "")  # the demo ends with the viewer's command

@@ -4,7 +4,7 @@ Commands of other packages join through the ``semlat.cli`` entry-point group (a 
 takes the Typer app), as the toy world's `demo`, `eval` and `toyworld` do.
 """
 
-from semlat.cli import masks, label, embed, query, search, consistency, formats, info  # noqa: F401, I001  (pipeline order in --help)
+from semlat.cli import masks, label, embed, query, search, consistency, formats, info, serve  # noqa: F401, I001  (pipeline order in --help)
 from semlat.cli.app import app, main
 
 __all__ = ["app", "main"]

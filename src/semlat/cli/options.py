@@ -110,6 +110,9 @@ Prompts = Annotated[Optional[str], typer.Option(help="Comma-separated prompts, e
 PromptsFile = Annotated[Optional[Path], typer.Option(help="File of comma- or line-separated prompts.")]
 Fusion = Annotated[str, typer.Option(help="sum (the original), conceptfusion, region.")]
 Score = Annotated[str, typer.Option(help="softmax (the original), relevancy (LERF), cosine.")]
+Normalize = Annotated[
+    str, typer.Option(help="Heatmap colours: prompt (each prompt to its own range) or joint (one range for all, the original's).")
+]
 Backend = Annotated[Optional[str], typer.Option(help="Region proposer: mobile-sam (the default when installed), sam, classical.")]
 SceneDir = Annotated[
     Path,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from semlat.encoders import ModelSpec, load_encoder, model_of_features
+from semlat.encoders import Encoder, ModelSpec, load_encoder, model_of_features
 from semlat.errors import SemlatError
 from semlat.files import output_dir, save_npy, save_png, write_json
 from semlat.imageio import load_rgb
@@ -17,7 +17,7 @@ from semlat.names import unique_names
 from semlat.progress import track
 from semlat.scoring.fusion import FUSIONS, SCORES, score_maps
 from semlat.scoring.prompts import CANONICAL_PHRASES, check_prompts
-from semlat.stages.query.render import heatmap_overlays, segmentation_figure
+from semlat.stages.query.render import NORMALIZE, heatmap_picture, map_ranges, segmentation_figure
 from semlat.types import FeatureKey, ImageRecord
 from semlat.workspace import Workspace
 
@@ -31,8 +31,10 @@ class QueryResult:
     maps: npt.NDArray[np.float32]
 
 
-def check_query(prompts: list[str], fusion: str, score: str) -> None:
-    """Refuse unknown fusions and scores and unbounded prompts (`check_prompts`), before any work."""
+def check_query(prompts: list[str], fusion: str, score: str, normalize: str = "prompt") -> None:
+    """Refuse unknown fusions, scores and heatmap scalings and unbounded prompts (`check_prompts`), before any work."""
+    if normalize not in NORMALIZE:
+        raise SemlatError(f"unknown normalize {normalize!r}: choose one of {', '.join(NORMALIZE)}")
     if fusion not in FUSIONS:
         raise SemlatError(f"unknown fusion {fusion!r}: choose one of {', '.join(FUSIONS)}")
     if score not in SCORES:
@@ -44,31 +46,34 @@ def query_images(
     ws: Workspace,
     prompts: list[str],
     *,
-    images: list[str] | None = None,
+    images: list[str | ImageRecord] | None = None,
     key: FeatureKey | None = None,
     fusion: str = "sum",
     score: str = "softmax",
     levels: list[int] | None = None,
     text_model: ModelSpec | None = None,
     device: str | None = None,
+    clip: Encoder | None = None,
 ) -> Iterator[QueryResult]:
     """Yield a `QueryResult` per image, streaming one at a time.
 
     Args:
         ws: a workspace with features.
         prompts: the text prompts.
-        images: file names (or stems) of the images to answer (default: all).
+        images: file names (or stems) or records of the images to answer (default: all).
         key: the features to use (default: `Workspace.feature_key()`).
         fusion: one of `semlat.scoring.FUSIONS`.
         score: one of `semlat.scoring.SCORES`.
         levels: only regions of these levels (SAM's 0 whole, 1 part, 2 sub-part; default: all).
         text_model: the CLIP for text, only for imported features without a recorded model.
         device: where the text model runs.
+        clip: the loaded text model to use instead of loading it (a server keeps one).
     """
     check_query(prompts, fusion, score)
     key = ws.checked_key(key)
-    records = [ws.image(name) for name in images] if images else ws.images()
-    clip = load_encoder(model_of_features(ws, key, text_model), device)
+    records = [name if isinstance(name, ImageRecord) else ws.image(name) for name in images] if images else ws.images()
+    if clip is None:
+        clip = load_encoder(model_of_features(ws, key, text_model), device)
     texts = clip.encode_texts(prompts)
     canonical = clip.encode_texts(list(CANONICAL_PHRASES)) if score == "relevancy" else None
     for record in records:
@@ -120,6 +125,7 @@ def query_to_files(
     fusion: str = "sum",
     score: str = "softmax",
     levels: list[int] | None = None,
+    normalize: str = "prompt",
     save_maps: bool = False,
     text_model: ModelSpec | None = None,
     device: str | None = None,
@@ -129,8 +135,10 @@ def query_to_files(
     Layout: ``OUT/<image>/<prompt>.png``, ``segmentation.png``, ``maps.npy`` (P, H, W), and
     ``OUT/query.json`` with the prompts, the settings and which image and prompt each folder and
     file is. Folder and file names come from `output_names`, so they stay inside ``OUT`` and never
-    collide. Options as `query_images`.
+    collide. ``normalize``: each heatmap scaled to its prompt's own range ("prompt") or all to one
+    ("joint", the original's; `semlat.stages.query.render`). Other options as `query_images`.
     """
+    check_query(prompts, fusion, score, normalize)
     key = ws.checked_key(key)
     total = len(images) if images else len(ws.images())
     folders, files = output_names(ws.images(), prompts)
@@ -143,8 +151,8 @@ def query_to_files(
             folder = folders[result.image.image_id]
             image_dir = out / folder
             pixels = load_rgb(Path(result.image.path))
-            for prompt, overlay in zip(prompts, heatmap_overlays(pixels, result.maps)):
-                save_png(image_dir / files[prompt], overlay)
+            for prompt, heat, (low, high) in zip(prompts, result.maps, map_ranges(result.maps, normalize)):
+                save_png(image_dir / files[prompt], heatmap_picture(pixels, heat, low, high, prompt))
             segmentation_figure(pixels, result.maps, prompts, image_dir / SEGMENTATION_FILE)
             if save_maps:
                 save_npy(image_dir / MAPS_FILE, result.maps, make_parents=True)
@@ -155,6 +163,7 @@ def query_to_files(
             "fusion": fusion,
             "score": score,
             "levels": levels,
+            "normalize": normalize,
             "images": written,
             "prompt_files": files,
         }

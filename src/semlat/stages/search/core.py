@@ -54,7 +54,7 @@ from semlat.vectors import normalize
 from semlat.workspace import IndexSettings, Workspace, feature_filter, nearest_rows, search_plan
 
 if TYPE_CHECKING:
-    from semlat.encoders import ModelSpec
+    from semlat.encoders import Encoder, ModelSpec
 
 BY = ("region", "image")
 KEY_COLUMNS = ("region_set", "model_key", "feature_set")
@@ -231,6 +231,8 @@ def search(
     exact: bool | None = None,
     text_model: ModelSpec | None = None,
     device: str | None = None,
+    clip: Encoder | None = None,
+    build_index: bool = True,
 ) -> list[SearchHit]:
     """Rank the collection's regions (or images) against a text, an example region or a vector.
 
@@ -252,6 +254,9 @@ def search(
             `AUTO_INDEX_ROWS` rows (built on first use), exact below.
         text_model: the CLIP for text, only for imported features without a recorded model.
         device: where the text model runs (auto by default).
+        clip: the loaded text model to use instead of loading it (a server keeps one).
+        build_index: with ``exact=None``, build the vector index when the table has grown past
+            the threshold (False: a reader that never writes searches without it).
 
     Returns:
         Up to ``top`` hits, best first.
@@ -267,8 +272,7 @@ def search(
     key = ws.checked_key(key)
     query_vector = _query_vector(ws, key, query, like, vector)
 
-    clip = None
-    if query_vector is None or score == "relevancy":
+    if clip is None and (query_vector is None or score == "relevancy"):
         from semlat.encoders import load_encoder, model_of_features  # torch and open_clip load only when needed
 
         clip = load_encoder(model_of_features(ws, key, text_model), device)
@@ -280,7 +284,7 @@ def search(
         raise SemlatError(f"features are {dim}-d but the query is {query_vector.shape[0]}-d: pass the model that made them")
     query_vector = normalize(query_vector, np.float64)
 
-    table, settings = search_plan(ws, exact)
+    table, settings = search_plan(ws, exact, build=build_index)
     if table is None:
         return []
     image_ids = _glob_images(ws, image_glob) if image_glob is not None else None
