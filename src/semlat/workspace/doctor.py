@@ -95,7 +95,10 @@ def write_error(root: Path, exc: BaseException) -> SemlatError:
         return SemlatError(
             f"workspace {root} cannot be written ({reason}): make it writable, or copy it to a folder you can write to"
         )
-    return SemlatError(f"cannot write workspace {root} ({reason}): check the disk and run the same command again")
+    return SemlatError(
+        f"cannot write workspace {root} ({reason}): check the disk, and the workspace with `semlat info -w {root} --check`, "
+        "then run the same command again"
+    )
 
 
 @contextmanager
