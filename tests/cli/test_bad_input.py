@@ -332,6 +332,10 @@ DAMAGE = {
     "a table deleted": (lambda ws: shutil.rmtree(ws / "db" / "regions.lance"), "table regions is missing"),
     "Lance data deleted": (lambda ws: [p.unlink() for p in _lance_files(ws, "regions", "data")], "table regions cannot be read"),
     "Lance data truncated": (lambda ws: _truncate(_lance_files(ws, "regions", "data")), "table regions cannot be read"),
+    "Lance vectors truncated": (
+        lambda ws: _truncate(_lance_files(ws, "embeddings", "data")),
+        "table embeddings cannot be read",
+    ),
 }
 OPENED = ("manifest", "feature set", "db", "_versions", "a table")
 """Damage found when a workspace is opened: every command refuses it; the rest is found when the table is read."""

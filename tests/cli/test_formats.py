@@ -186,6 +186,7 @@ def test_settings_fields_become_typed_options(tmp_path: Path) -> None:
 def test_a_format_without_settings_gets_none(tmp_path: Path) -> None:
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "semlat.json").write_text("{}")
+    (tmp_path / "ws" / "db").mkdir()  # a workspace's database folder is made before its manifest
     group = typer.Typer()
     add_export(group, ToyExporter())
     group.command("other")(lambda: None)

@@ -83,8 +83,8 @@ _READ_ONLY = ("read-only file system", "permission denied", "os error 30", "os e
 
 def write_error(root: Path, exc: BaseException) -> SemlatError:
     """One line for a write to the workspace that failed: a full disk, a read-only folder or another OS error."""
-    reason = _reason(exc)
-    text = f"{reason} {getattr(exc, 'strerror', '') or ''}".lower()
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _reason(exc)
+    text = reason.lower()
     code = getattr(exc, "errno", None)
     if code in (errno.ENOSPC, errno.EDQUOT) or any(part in text for part in _FULL):
         return SemlatError(
@@ -95,7 +95,10 @@ def write_error(root: Path, exc: BaseException) -> SemlatError:
         return SemlatError(
             f"workspace {root} cannot be written ({reason}): make it writable, or copy it to a folder you can write to"
         )
-    return SemlatError(f"cannot write workspace {root} ({reason}): check the disk and run the same command again")
+    return SemlatError(
+        f"cannot write workspace {root} ({reason}): check the disk, and the workspace with `semlat info -w {root} --check`, "
+        "then run the same command again"
+    )
 
 
 @contextmanager

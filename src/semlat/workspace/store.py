@@ -139,6 +139,10 @@ class Workspace:
                 self._connection = lancedb.connect(str(self.root / DATABASE_NAME))
         return self._connection
 
+    def reading(self, table: str):
+        """Around a read of ``table`` outside this class (a vector search): what LanceDB raises is one `damaged` line."""
+        return doctor.reading(self.root, table)
+
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Around every write: the folder is checked writable before the first one, and a failed write is one line."""

@@ -299,9 +299,10 @@ def search(
 
     wanted = top if score == "cosine" else max(RELEVANCY_POOL, 10 * top)
     filters = _Filters(key, narrowed, whole_images, allowed, mixed_keys=len(ws.feature_keys()) > 1)
-    ids, cosines, vectors = _candidates(
-        table, query_vector, filters, wanted, top, by, settings, with_vectors=canonical is not None
-    )
+    with ws.reading("embeddings"):
+        ids, cosines, vectors = _candidates(
+            table, query_vector, filters, wanted, top, by, settings, with_vectors=canonical is not None
+        )
     if ids.shape[0] == 0:
         return []
 
