@@ -37,9 +37,15 @@ def test_model_options_make_the_model_spec(cli, tmp_path, run_workspace, monkeyp
     monkeypatch.setattr(embed, "embed_regions", lambda ws, **options: calls.append(options) or "key")
     code, _, err = cli("embed", "-w", run_workspace, *args)
     assert code == 0, err
-    assert calls == [
-        {"model": spec, "strategy": "masked-crop", "region_set": None, "feature_set": "raw", "device": "auto", "batch_size": 64}
-    ]
+    expected = {
+        "model": spec,
+        "strategy": "masked-crop",
+        "region_set": None,
+        "feature_set": "raw",
+        "device": "auto",
+        "batch_size": 64,
+    }
+    assert calls == [{**expected, "runner": None}]  # no --ray: the stage's own loop
 
 
 # case: (arguments from the photos folder and the checkpoint, what the error line names); on an existing workspace
