@@ -46,7 +46,7 @@ from semlat.stages.search import search
 from semlat.types import FeatureKey
 from semlat.workspace import Workspace, feature_filter
 from semlat.workspace.store import IMAGES_SCHEMA, REGIONS_SCHEMA, embeddings_schema
-from semlat.workspace.vectors import IndexSettings, build_index, embeddings_table, image_id_indexes, nearest_rows
+from semlat.workspace.vectors import IndexSettings, build_index, embeddings_table, nearest_rows, scalar_indexes
 
 RESULTS = Path(__file__).parent / "results" / "search.json"
 DIM, CENTRES, SUBSPACE = 512, 3000, 16
@@ -298,7 +298,7 @@ def main() -> None:
     build_stats = workdir / "build.json"
     if args.reuse:
         result["index"] = json.loads(build_stats.read_text())
-        image_id_indexes(ws)  # part of build_index; cheap, redone in case the stored run predates them
+        scalar_indexes(ws)  # part of build_index; cheap, redone in case the stored run predates them
     else:
         gc.collect()
         reset_peak()
