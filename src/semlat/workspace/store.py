@@ -293,6 +293,11 @@ class Workspace:
         self._prefetching[(table, key)] = thread
         thread.start()
 
+    def settle(self) -> None:
+        """Wait for every `prefetch` under way (before timing, comparing or closing)."""
+        for thread in list(self._prefetching.values()):
+            thread.join()
+
     def forget(self, table: str) -> None:
         """Drop what `memo` keeps from ``table`` (every write through this Workspace does this)."""
         with self._memo_lock:
