@@ -5,7 +5,9 @@ the query with every row that passes the filter, so the ranking is the exact cos
 or above it, `ensure_index` builds an approximate index once (cosine metric, recorded in the
 manifest under ``"index"``) and searches go through it; rows added later are still found, since
 LanceDB scans rows not yet in the index exactly, and `ensure_index` folds them into the index
-once they are more than a tenth of it.
+once they are more than a tenth of it. With the vector index come scalar indexes on the id, key,
+label, level and area columns (`SCALAR_INDEXES`), so that prefilters and lookups by id read
+index pages, not whole columns.
 
 The index type and its search settings were chosen with ``benchmarks/bench_search.py`` (1M
 clustered 512-d unit vectors, 2 CPU cores): see ``benchmarks/results/search.json``.

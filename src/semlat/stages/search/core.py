@@ -6,17 +6,18 @@ How a search runs:
    features, an example region's own stored feature (``like=(image, region_id)``), or a vector.
 2. LanceDB returns the nearest rows by cosine that belong to the feature key (region set, model,
    feature set), are real regions (``region_id >= 0``; the whole-image rows take part only with
-   ``whole_images=True``) and lie in the images matching ``image_glob``. Below the index
-   threshold: exact flat search with those conditions as a LanceDB prefilter. Above it: the
-   ANN index (`semlat.stages.search.index`), asked without a prefilter (at 1M rows the prefilter scan
-   costs 10× the search) and its nearest rows filtered here, with more asked for while too few
-   pass; a selective filter falls back to the prefiltered index search (see `_candidates`).
-3. Label and minimum-area filters live in the regions table; its small columns are read once
-   per Workspace (`_RegionColumns`). The qualifying (image, region) pairs narrow the LanceDB
-   prefilter to their images, and the nearest rows are post-filtered exactly; when too few
-   survive, the candidate count is quadrupled and the query repeated until there are enough or
-   every row was seen. With exact search the result is
-   therefore the exact filtered top-k.
+   ``whole_images=True``) and pass the image, label, level and area filters. Below the index
+   threshold: exact flat search with the key and images as a LanceDB prefilter. Above it, the
+   ANN index, with the feature key as its only prefilter (answered by bitmap indexes; none when
+   the table holds one key) and the rest checked here on its nearest rows; see `_candidates`
+   for how a filter chooses between filtering the index's nearest rows (re-ranked on their
+   stored vectors) and an exact search narrowed by the scalar indexes (image and region ids).
+3. Label, level and minimum-area filters live in the regions table; its small columns are read
+   once per Workspace (`_RegionColumns`) and give the exact set of (image, region) pairs that
+   pass, and how many: the fraction of the table a filter lets through picks the way.
+   With exact search the result is therefore the exact filtered top-k; through the index it is
+   the exact filtered top-k of the candidates, and a filter too selective for the index is
+   searched exactly.
 4. Scores: ``cosine`` is f·t; ``relevancy`` is LERF's min over the canonical phrases of
    1 / (1 + exp(10 (f·φ_c − f·t))), the same function as `semlat query` uses. Relevancy is not
    a function of the cosine alone (each region's canonical cosines differ), so the ranking is
@@ -24,18 +25,23 @@ How a search runs:
    a region outside that pool cannot appear, even if its relevancy is higher.
 5. ``by="image"`` ranks images by their best region; each image's hit is that region.
 
-Cosine scores are LanceDB's exact float32 distances (1 − distance), so they equal `query`'s up to
+Cosine scores are LanceDB's exact float32 distances (1 − distance), or for a filtered index
+search the stored float32 vectors' cosines computed here in float64, so they equal `query`'s up to
 float32 rounding; relevancy is computed in float64 from the candidates' stored vectors.
 
-Per search, LanceDB is asked once (the nearest rows, their ids and distances only); what a search
-needs besides (images, the region set's labels, boxes and areas, whether there is an index) is
-read once per `Workspace` and kept (`Workspace.memo`), so keep a Workspace open to search often.
+Per search, LanceDB is asked once or twice (the nearest rows' ids and distances; a filtered index
+search then reads its survivors' vectors by row id); what a search needs besides (images, the
+region set's labels, boxes and areas, whether there is an index) is read once per `Workspace` and
+kept (`Workspace.memo`), so keep a Workspace open to search often. A newly opened Workspace's first
+plain search does not wait for that: it looks up its hits' regions and images by id (scalar
+indexes) and the rest is read on a background thread (`Workspace.prefetch`).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -188,17 +194,31 @@ def _read_behind(ws: Workspace, region_set: str) -> None:
 
 
 def _glob_images(ws: Workspace, image_glob: str) -> npt.NDArray[np.int64]:
-    """Ids of the images whose file name (or its stem) matches ``image_glob``."""
-    images = ws.images()
-    chosen = [
-        r.image_id
-        for r in images
-        if fnmatch.fnmatchcase(r.file_name, image_glob) or fnmatch.fnmatchcase(Path(r.file_name).stem, image_glob)
-    ]
-    if not chosen:
-        examples = ", ".join(r.file_name for r in images[:3]) or "none"
+    """Sorted ids of the images whose file name (or its stem) matches ``image_glob``."""
+    ids, names, stems = ws.memo(
+        "images",
+        "names",
+        lambda: (
+            np.array([r.image_id for r in ws.images()], np.int64),
+            [r.file_name for r in ws.images()],
+            [Path(r.file_name).stem for r in ws.images()],
+        ),
+    )
+    match = re.compile(fnmatch.translate(image_glob)).match
+    chosen = ids[[bool(match(name) or match(stem)) for name, stem in zip(names, stems)]] if len(ids) else ids
+    if not chosen.size:
+        examples = ", ".join(names[:3]) or "none"
         raise SemlatError(f"no image matches {image_glob!r} (images are named like {examples})")
-    return np.asarray(chosen, np.int64)
+    return chosen
+
+
+def _member(values: npt.NDArray[np.int64], chosen: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """``np.isin(values, chosen)`` for small non-negative ids, by a lookup table (no sort of a million values)."""
+    if not len(chosen) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    table = np.zeros(int(max(values.max(), chosen.max())) + 1, dtype=bool)
+    table[chosen[chosen >= 0]] = True
+    return table[np.maximum(values, 0)] & (values >= 0)
 
 
 def _image_areas(ws: Workspace, region_set: str) -> npt.NDArray[np.float64]:
@@ -228,11 +248,11 @@ def _allowed_regions(
     if label is None and levels is None and min_area is None:
         return None
     regions = _region_table(ws, key.region_set)
-    keep = np.ones(len(regions.keys), dtype=bool) if image_ids is None else np.isin(regions.keys >> 32, image_ids)
+    keep = np.ones(len(regions.keys), dtype=bool) if image_ids is None else _member(regions.keys >> 32, image_ids)
     if label is not None:
         keep &= regions.label == label
     if levels is not None:
-        keep &= np.isin(regions.level, np.asarray(list(levels), np.int64))
+        keep &= _member(regions.level.astype(np.int64), np.asarray(list(levels), np.int64))
     if min_area is not None:
         keep &= regions.area >= min_area * _image_areas(ws, key.region_set)
     return regions.keys[keep]
@@ -393,9 +413,10 @@ class _Filters:
             return cls(key, whole_images, None, None, mixed, total)
         n_images = max(len(ws.images()), 1)
         per_image = total / n_images
-        if allowed is not None:
-            images = np.unique(allowed >> 32)
-            region_ids = np.unique(allowed & 0xFFFFFFFF)
+        if allowed is not None:  # sorted by image: its distinct images in one pass, its region ids by counting
+            in_image = allowed >> 32
+            images = in_image[np.r_[True, in_image[1:] != in_image[:-1]]] if allowed.size else in_image
+            region_ids = np.flatnonzero(np.bincount((allowed & 0xFFFFFFFF).astype(np.int64)))
             passing = int(allowed.size)
         else:
             images, region_ids = np.unique(image_ids), None
