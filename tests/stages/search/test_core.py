@@ -216,7 +216,7 @@ def halves(tmp_path):
         ({"label": 1, "top": 5, "image_glob": "view_0[12]*"}, "_exact"),  # a sixth: exact over the two images
         ({"min_area": 0.2, "top": 5}, "_exact"),  # region 0 of each image: exact over six rows
         ({"image_glob": "view_03*", "top": 5}, "_exact"),
-        ({"label": 0, "top": 15}, "_postfiltered"),
+        ({"label": 0, "top": 8}, "_postfiltered"),
     ],
 )
 def test_filtered_index_searches_return_the_exact_filtered_search(halves, kwargs, way, monkeypatch):

@@ -42,10 +42,10 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -70,6 +70,8 @@ from semlat.workspace import (
 if TYPE_CHECKING:
     from semlat.encoders import ModelSpec
 
+T = TypeVar("T")
+
 BY = ("region", "image")
 SEARCH_SCORES = ("cosine", "relevancy")
 RELEVANCY_POOL = 200
@@ -82,8 +84,11 @@ MAX_PREFILTER_REGIONS = 256
 """Longer region-id lists are not put in the LanceDB filter (they are checked on the results)."""
 POSTFILTER_ROWS = 16384
 """Index searches filter this many nearest rows themselves at most, then search exactly."""
-REFINE_POOL = 6
-"""A filtered index search re-ranks ``wanted + (REFINE_POOL − 1) · top`` surviving rows on their stored vectors."""
+KEPT_FILTERS = 8
+"""Filters whose images and allowed regions a Workspace keeps (the most recent ones)."""
+MIN_REFINE = 2
+"""A filtered index search re-ranks ``wanted + (r − 1) · top`` surviving rows on their stored vectors, r the index's
+``refine_factor`` (at least this): the same depth of exact re-ranking as an unfiltered search."""
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,20 @@ def _glob_images(ws: Workspace, image_glob: str) -> npt.NDArray[np.int64]:
     return chosen
 
 
+def _kept(ws: Workspace, table: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` for one filter, kept with ``table``'s memo for the last `KEPT_FILTERS` filters asked for.
+
+    A search repeated with the same filter (another text, the next page) finds its images and
+    allowed regions at once; at 1M regions computing them costs ~10 ms.
+    """
+    kept = ws.memo(table, "search-filters", dict)
+    if key not in kept:
+        if len(kept) >= KEPT_FILTERS:
+            kept.pop(next(iter(kept)))
+        kept[key] = compute()
+    return kept[key]
+
+
 def _member(values: npt.NDArray[np.int64], chosen: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     """``np.isin(values, chosen)`` for small non-negative ids, by a lookup table (no sort of a million values)."""
     if not len(chosen) or not len(values):
@@ -328,8 +347,9 @@ def search(
     table, settings = search_plan(ws, exact)
     if table is None:
         return []
-    image_ids = _glob_images(ws, image_glob) if image_glob is not None else None
-    allowed = _allowed_regions(ws, key, image_ids, label, levels, min_area)
+    image_ids = _kept(ws, "images", ("glob", image_glob), lambda: _glob_images(ws, image_glob)) if image_glob else None
+    wanted_regions = (key.region_set, image_glob, label, None if levels is None else tuple(levels), min_area)
+    allowed = _kept(ws, "regions", wanted_regions, lambda: _allowed_regions(ws, key, image_ids, label, levels, min_area))
     if allowed is not None and allowed.size == 0:
         return []
     filters = _Filters.make(ws, key, image_ids, allowed, whole_images, embedding_rows(ws))
@@ -501,8 +521,8 @@ def _candidates(
       their full vectors (``refine_factor``), the whole-image rows dropped here;
     - the index and a filter letting a fraction f of the rows through: the index's nearest
       ``1.25 · pool / f`` rows by their codes alone, filtered here, and the first ``pool``
-      (`REFINE_POOL`) survivors re-ranked on their stored vectors (read by row id), so that
-      the exact reads are spent on rows that pass;
+      survivors (``refine_factor`` × what is wanted, `MIN_REFINE`) re-ranked on their stored
+      vectors (read by row id), so that the exact reads are spent on rows that pass;
     - a filter so selective that those rows would be more than the rows it narrows the table
       to: exact search over the rows of the filter's images and region ids (scalar indexes).
     """
@@ -512,7 +532,7 @@ def _candidates(
     if filters.passing is None:
         found = _indexed(table, vector, filters, wanted, top, by, settings, with_vectors)
     else:
-        pool = wanted + (REFINE_POOL - 1) * top
+        pool = wanted + (max(settings.refine_factor, MIN_REFINE) - 1) * top
         limit = math.ceil(1.25 * pool * filters.total / max(filters.passing, 1))
         found = None
         if limit <= min(POSTFILTER_ROWS, filters.narrow_rows()):
