@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +47,22 @@ from semlat.stages.search import search
 from semlat.types import FeatureKey
 from semlat.workspace import Workspace, feature_filter
 from semlat.workspace.store import IMAGES_SCHEMA, REGIONS_SCHEMA, embeddings_schema
-from semlat.workspace.vectors import IndexSettings, build_index, embeddings_table, image_id_indexes, nearest_rows
+from semlat.workspace.vectors import IndexSettings, build_index, embeddings_table, nearest_rows, scalar_indexes
 
 RESULTS = Path(__file__).parent / "results" / "search.json"
 DIM, CENTRES, SUBSPACE = 512, 3000, 16
 ROWS_PER_IMAGE = 64  # whole image + 63 regions
+IMAGE_AREA = 640 * 480
 BATCH = 50_000
 QUERIES = 200
 KEY = FeatureKey("bench", "synthetic:clustered", "raw")
 NOTES = [
-    "Run on an otherwise idle 2-core machine (load averages recorded at start, per sweep entry and at the end).",
-    "lancedb_query_only: one LanceDB top-10 index query (ids only, no filter). search_api: the whole search(ws, vector=q, top=10) call on a Workspace that has searched before (one LanceDB query for ids and distances, whole-image post-filter, hits' labels/boxes/areas and image names from what the Workspace keeps in memory); recall@10 is measured on search_api's hits. first_search_on_newly_opened_workspace: the same call on a freshly opened Workspace (reads the images, the region set's small columns and the index state first).",
-    "lancedb_floor: one index query at nprobes 1 without refine, and one B-tree lookup of a single row of the 15,625-row images table; they show the 10 ms p50 target is at or below LanceDB's own per-query cost on these 2 cores.",
+    "Run on the shared 2-core machine; load averages recorded at start, per sweep entry and at the end: latencies under load are not those of an idle machine.",
+    "lancedb_query_only: one LanceDB top-10 index query (ids only, no filter). search_api: the whole search(ws, vector=q, top=10) call on a Workspace that has searched before (one LanceDB query for ids and distances, whole-image post-filter, hits' labels/boxes/areas and image names from what the Workspace keeps in memory); recall@10 is measured on search_api's hits.",
+    "filtered_search_api: search(ws, vector=q, top=10, <filter>) on a warm Workspace (it keeps the images and allowed regions of its last 8 filters; first_search_with_this_filter_ms is the search that found them), recall@10 against the exact top-10 of the rows passing the filter (numpy). Filters letting a few % or more of the rows through go through the index (its nearest rows by their codes, filtered, survivors re-ranked on their stored vectors); more selective ones are searched exactly over the rows of their images / region ids (scalar indexes): there the true neighbours are near-ties far from the query, which the index's codes cannot order (measured: 0.3-0.8 recall@10 re-ranking up to 300 code-ordered candidates), so exactness costs a read of those rows' vectors.",
+    "first_search_on_newly_opened_workspace: the same call on a freshly opened Workspace: the index state, the index query, then the hits' regions and images looked up by id (scalar indexes); the region set's small columns and the images are then read on a background thread (second_search_right_after runs while that read is under way). first_label_filtered_search_on_newly_opened_workspace: a label filter needs the region set's columns, so it waits for them.",
+    "lancedb_floor: one index query at nprobes 1 without refine, and one B-tree lookup of a single row of the 15,625-row images table: LanceDB's own per-call cost on these 2 cores.",
+    "other_index_types: the same data with IVF_HNSW_SQ / IVF_HNSW_PQ indexes (kept workspaces, built earlier on the loaded machine: see each index's build note); refine_factor 0 = distances from the codes, no re-ranking.",
 ]
 
 
@@ -145,26 +150,52 @@ def build_workspace(
                 schema=embeddings_schema(DIM),
             )
         )
-        real = region_id >= 0
-        m = int(real.sum())
-        regions.add(
-            pa.table(
-                {
-                    "region_set": pa.array([KEY.region_set] * m),
-                    "image_id": pa.array(image_id[real]),
-                    "region_id": pa.array(region_id[real]),
-                    "label": pa.array((region_id[real] % 15).astype(np.int32)),
-                    "level": pa.array(np.zeros(m, np.int8)),
-                    "bbox": pa.FixedSizeListArray.from_arrays(pa.array(np.tile(np.float32([10, 10, 50, 40]), m)), 4),
-                    "area": pa.array(np.full(m, 2000, np.int64)),
-                    "score": pa.array(np.ones(m, np.float32)),
-                    "mask_rle": pa.array([""] * m),
-                },
-                schema=REGIONS_SCHEMA,
-            )
-        )
+        regions.add(region_rows(index))
     is_region = (np.arange(rows) % ROWS_PER_IMAGE) != 0
     return ws, vectors, is_region
+
+
+def region_columns(index: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
+    """Image id, region id, label, level and area fraction of embeddings rows ``index`` (a whole image: region −1).
+
+    Labels are ``region_id % 15`` (each in 1/15 of the regions of every image), levels
+    ``region_id % 3``, and area fractions spread evenly over (0, 1) by a hash of the row, so the
+    filters of the benchmark let known fractions through.
+    """
+    image_id, region_id = index // ROWS_PER_IMAGE, index % ROWS_PER_IMAGE - 1
+    fraction = ((index * 2654435761) % 1000 + 0.5) / 1000
+    return {"image_id": image_id, "region_id": region_id, "label": region_id % 15, "level": region_id % 3, "fraction": fraction}
+
+
+def region_rows(index: npt.NDArray[np.int64]) -> pa.Table:
+    """The regions table rows of embeddings rows ``index`` (whole-image rows left out)."""
+    c = region_columns(index)
+    real = c["region_id"] >= 0
+    m = int(real.sum())
+    return pa.table(
+        {
+            "region_set": pa.array([KEY.region_set] * m),
+            "image_id": pa.array(c["image_id"][real].astype(np.int32)),
+            "region_id": pa.array(c["region_id"][real].astype(np.int32)),
+            "label": pa.array(c["label"][real].astype(np.int32)),
+            "level": pa.array(c["level"][real].astype(np.int8)),
+            "bbox": pa.FixedSizeListArray.from_arrays(pa.array(np.tile(np.float32([10, 10, 50, 40]), m)), 4),
+            "area": pa.array(np.floor(c["fraction"][real] * IMAGE_AREA).astype(np.int64)),
+            "score": pa.array(np.ones(m, np.float32)),
+            "mask_rle": pa.array([""] * m),
+        },
+        schema=REGIONS_SCHEMA,
+    )
+
+
+def rewrite_regions(ws: Workspace, rows: int) -> None:
+    """Replace the regions table by `region_rows` (a workspace kept from an older run of this script)."""
+    ws._db.drop_table("regions")
+    regions = ws._db.create_table("regions", schema=REGIONS_SCHEMA)
+    for start in range(0, rows, BATCH):
+        regions.add(region_rows(np.arange(start, min(rows, start + BATCH))))
+    regions.optimize()
+    ws._tables.pop("regions", None)
 
 
 def exact_top(
@@ -222,12 +253,81 @@ def regenerate(rows: int, clusters: Clusters) -> tuple[npt.NDArray[np.float32], 
 
 
 def search_rows(
-    ws: Workspace, settings: IndexSettings, queries: npt.NDArray[np.float32]
+    ws: Workspace, settings: IndexSettings, queries: npt.NDArray[np.float32], **filters: Any
 ) -> tuple[list[float], list[npt.NDArray[np.int64]]]:
-    """`search(ws, vector=q, top=10)` for every query with ``settings``; latencies and found row numbers."""
+    """`search(ws, vector=q, top=10, **filters)` for every query with ``settings``; latencies and found row numbers."""
     ws.manifest.index.update(nprobes=settings.nprobes, refine_factor=settings.refine_factor, ef=settings.ef)
-    times, hits = latency_ms(lambda q: search(ws, vector=q, top=10), queries)
+    search(ws, vector=queries[0], top=10)  # what the Workspace keeps is read by the first search
+    ws.settle()
+    start = time.perf_counter()
+    search(ws, vector=queries[0], top=10, **filters)  # a new filter: its images / regions are found once
+    FIRST_WITH_FILTER.append((time.perf_counter() - start) * 1000)
+    times, hits = latency_ms(lambda q: search(ws, vector=q, top=10, **filters), queries)
     return times, [np.array([h.image_id * ROWS_PER_IMAGE + h.region_id + 1 for h in hs]) for hs in hits]
+
+
+FIRST_WITH_FILTER: list[float] = []
+
+
+def parse_sweep(text: str, recorded: dict[str, Any]) -> list[IndexSettings]:
+    """``nprobes:refine_factor[:ef],...`` → search settings of the recorded index."""
+    out = []
+    for item in text.split(","):
+        nprobes, refine, *ef = (int(x) for x in item.split(":"))
+        base = IndexSettings(recorded["index_type"], recorded["num_partitions"], recorded["num_sub_vectors"])
+        out.append(replace(base, nprobes=nprobes, refine_factor=refine, ef=ef[0] if ef else base.ef))
+    return out
+
+
+def run_sweep(ws: Workspace, settings: list[IndexSettings], queries, truth) -> list[dict[str, Any]]:
+    """p50/p95 of the raw LanceDB query and of `search()`, and search()'s recall@10, per setting."""
+    table = embeddings_table(ws)
+    columns = ["image_id", "region_id"]
+    sweep = []
+    for q in queries:  # every query once: the index partitions they probe are loaded before any timing
+        nearest_rows(table, q, None, 10, columns, settings[0])
+    for s in settings:
+        nearest_rows(table, queries[0], None, 10, columns, s)  # warm the caches of this setting
+        raw_times, _ = latency_ms(lambda q, s=s: nearest_rows(table, q, None, 10, columns, s), queries)
+        times, found = search_rows(ws, s, queries)
+        entry = {
+            "nprobes": s.nprobes,
+            "refine_factor": s.refine_factor,
+            **({"ef": s.ef} if s.index_type != "IVF_PQ" else {}),
+            "search_api": {**summary(times), "recall@10": round(recall(found, truth), 4)},
+            "lancedb_query_only": summary(raw_times),
+            "load_average_1min": round(os.getloadavg()[0], 2),
+        }
+        sweep.append(entry)
+        print(json.dumps(entry), file=sys.stderr, flush=True)
+    return sweep
+
+
+FILTERS: dict[str, tuple[dict[str, Any], Any]] = {
+    "image_glob img_000* (1,000 of 15,625 images: 6.4% of the regions)": (
+        {"image_glob": "img_000*"},
+        lambda c: c["image_id"] < 1000,
+    ),
+    "label 3 (1/15 of the regions, in every image)": ({"label": 3}, lambda c: c["label"] == 3),
+    "min_area 0.5 (half of the regions)": ({"min_area": 0.5}, lambda c: c["area"] >= 0.5 * IMAGE_AREA),
+    "level 2 and min_area 0.2 (27% of the regions)": (
+        {"levels": [2], "min_area": 0.2},
+        lambda c: (c["level"] == 2) & (c["area"] >= 0.2 * IMAGE_AREA),
+    ),
+    "image_glob img_000* and label 3 (0.43% of the regions)": (
+        {"image_glob": "img_000*", "label": 3},
+        lambda c: (c["image_id"] < 1000) & (c["label"] == 3),
+    ),
+    "image_glob img_0000* (100 images: 0.64%)": ({"image_glob": "img_0000*"}, lambda c: c["image_id"] < 100),
+}
+
+
+def filter_masks(rows: int) -> dict[str, npt.NDArray[np.bool_]]:
+    """Which embeddings rows each of `FILTERS` lets through (whole-image rows never)."""
+    c = region_columns(np.arange(rows))
+    c["area"] = np.floor(c["fraction"] * IMAGE_AREA)
+    real = c["region_id"] >= 0
+    return {name: real & np.asarray(test(c), bool) for name, (_, test) in FILTERS.items()}
 
 
 def main() -> None:
@@ -236,9 +336,17 @@ def main() -> None:
     parser.add_argument("--index", default="IVF_PQ")
     parser.add_argument("--partitions", type=int, default=None)
     parser.add_argument("--sub-vectors", type=int, default=None)
-    parser.add_argument("--sweep", default="2:10,4:10,8:10,8:20,16:10")
+    parser.add_argument("--sweep", default="2:10,4:10,8:10,8:20,16:10", help="nprobes:refine_factor[:ef],...")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the workspace here (and its build stats in build.json)")
     parser.add_argument("--reuse", action="store_true", help="search the workspace and index already in --workdir")
+    parser.add_argument(
+        "--other-index",
+        action="append",
+        default=[],
+        metavar="DIR=SWEEP",
+        help="also sweep the index of a workdir kept by another run (same --rows, another --index), e.g. W2=4:0:64,8:2:128",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="where the JSON goes (default: results/search.json at 1M rows)")
     args = parser.parse_args()
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="semlat-bench-search-"))
@@ -256,6 +364,7 @@ def main() -> None:
             "centres": CENTRES,
             "subspace_dim": SUBSPACE,
             "vector": "normalize(centre + 0.6*u + 0.3*e), u in the centre's 16-d subspace, e isotropic",
+            "regions": "label region_id % 15, level region_id % 3, area fraction spread over (0, 1) by a hash of the row",
             "queries": QUERIES,
             "k": 10,
             "whole_image_rows_excluded": True,
@@ -267,6 +376,7 @@ def main() -> None:
     start = time.perf_counter()
     if args.reuse:
         ws = Workspace.open(root)
+        rewrite_regions(ws, args.rows)
         vectors, is_region = regenerate(args.rows, clusters)
     else:
         ws, vectors, is_region = build_workspace(root, args.rows, clusters)
@@ -278,6 +388,8 @@ def main() -> None:
     start = time.perf_counter()
     truth = exact_top(vectors, is_region, queries, 10)
     result["exact_numpy_seconds_for_200_queries"] = round(time.perf_counter() - start, 2)
+    masks = filter_masks(args.rows)
+    filtered_truth = {name: exact_top(vectors, mask, queries, 10) for name, mask in masks.items()}
     sample = -np.sort(-(queries[:20] @ vectors.T), axis=1)[:, :1000]
     result["data"]["mean_cosine_of_kth_neighbour"] = {
         str(r): round(float(sample[:, r - 1].mean()), 3) for r in (1, 10, 11, 100, 1000) if r <= sample.shape[1]
@@ -298,7 +410,7 @@ def main() -> None:
     build_stats = workdir / "build.json"
     if args.reuse:
         result["index"] = json.loads(build_stats.read_text())
-        image_id_indexes(ws)  # part of build_index; cheap, redone in case the stored run predates them
+        result["index"]["scalar_indexes_built_now"] = scalar_indexes(ws)  # part of build_index; redone for older runs
     else:
         gc.collect()
         reset_peak()
@@ -313,27 +425,42 @@ def main() -> None:
 
     reset_peak()
     before = rss_mib()
+    ws = Workspace.open(root)
     table = embeddings_table(ws)
-    recorded = ws.manifest.index
-    sweep = []
-    for pair in args.sweep.split(","):
-        nprobes, refine = (int(x) for x in pair.split(":"))
-        s = IndexSettings(recorded["index_type"], recorded["num_partitions"], recorded["num_sub_vectors"], nprobes, refine)
-        nearest_rows(table, queries[0], None, 10, columns, s)  # warm the caches of this setting
-        raw_times, _ = latency_ms(lambda q, s=s: nearest_rows(table, q, None, 10, columns, s), queries)
-        times, found = search_rows(ws, s, queries)
-        entry = {
-            "nprobes": nprobes,
-            "refine_factor": refine,
-            "search_api": {**summary(times), "recall@10": round(recall(found, truth), 4)},
-            "lancedb_query_only": summary(raw_times),
-            "load_average_1min": round(os.getloadavg()[0], 2),
-        }
-        sweep.append(entry)
-        print(json.dumps(entry), file=sys.stderr, flush=True)
+    sweep = run_sweep(ws, parse_sweep(args.sweep, ws.manifest.index), queries, truth)
     result["sweep"] = sweep
     result["query_peak_rss_growth_mib"] = round(rss_mib("VmHWM") - before, 1)
     result["rss_mib_while_searching"] = round(rss_mib(), 1)
+
+    default = IndexSettings()
+    ws.manifest.index.update(nprobes=default.nprobes, refine_factor=default.refine_factor, ef=default.ef)
+    filtered = {}
+    for name, (kwargs, _) in FILTERS.items():
+        times, found = search_rows(ws, default, queries[:100], **kwargs)
+        filtered[name] = {
+            **summary(times),
+            "recall@10": round(recall(found, filtered_truth[name][:100]), 4),
+            "fraction_of_rows": round(float(masks[name].mean()), 5),
+            "first_search_with_this_filter_ms": round(FIRST_WITH_FILTER[-1], 2),
+            "queries": 100,
+            "load_average_1min": round(os.getloadavg()[0], 2),
+        }
+        print(json.dumps({name: filtered[name]}), file=sys.stderr, flush=True)
+    result["filtered_search_api"] = filtered
+
+    others = {}
+    for item in args.other_index:
+        folder, _, sweep_text = item.partition("=")
+        other = Workspace.open(Path(folder) / "ws")
+        stats = json.loads((Path(folder) / "build.json").read_text()) if (Path(folder) / "build.json").is_file() else {}
+        scalar_indexes(other)
+        entries = run_sweep(other, parse_sweep(sweep_text, other.manifest.index), queries, truth)
+        others[other.manifest.index["index_type"]] = {"index": {**other.manifest.index, **stats}, "sweep": entries}
+        other.settle()
+        del other
+        gc.collect()
+    if others:
+        result["other_index_types"] = others
 
     floor_times, _ = latency_ms(
         lambda q: (
@@ -357,34 +484,57 @@ def main() -> None:
         "note": "the cheapest LanceDB calls a search could make here",
     }
 
-    cold = []
-    for q in queries[:5]:  # a newly opened Workspace's first search reads images, region columns and index state
-        fresh = Workspace.open(root)
-        start = time.perf_counter()
-        search(fresh, vector=q, top=10)
-        cold.append((time.perf_counter() - start) * 1000)
-    result["first_search_on_newly_opened_workspace"] = {**summary(cold), "queries": 5}
+    ws.settle()
+    for name, kwargs in (
+        ("first_search_on_newly_opened_workspace", {}),
+        ("first_label_filtered_search_on_newly_opened_workspace", {"label": 3}),
+    ):
+        cold, second = [], []
+        for q in queries[:5]:  # a newly opened Workspace: no table handles, nothing kept
+            fresh = Workspace.open(root)
+            start = time.perf_counter()
+            search(fresh, vector=q, top=10, **kwargs)
+            cold.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            search(fresh, vector=queries[-1], top=10, **kwargs)
+            second.append((time.perf_counter() - start) * 1000)
+            fresh.settle()  # the read behind, before the next one starts
+        result[name] = {**summary(cold), "queries": 5, "second_search_right_after": summary(second)}
+    fresh = Workspace.open(root)
+    warm = search(fresh, vector=queries[1], top=10)
+    fresh.settle()
+    result["first_search_equals_warm"] = warm == search(fresh, vector=queries[1], top=10)
 
     prefilter_times, _ = latency_ms(lambda q: nearest_rows(table, q, where, 10, columns, IndexSettings()), queries[:20])
     result["index_search_with_lancedb_prefilter_on_1M_rows"] = {
         **summary(prefilter_times),
         "queries": 20,
-        "note": "why search() filters the index's nearest rows itself",
+        "where": where,
+        "note": "the feature key and region_id >= 0 as LanceDB prefilter (scalar indexes): why search() leaves the whole-image rows to its own check",
     }
 
-    default = IndexSettings()
     chosen = next((e for e in sweep if e["nprobes"] == default.nprobes and e["refine_factor"] == default.refine_factor), None)
-    result["default_setting"] = {"nprobes": default.nprobes, "refine_factor": default.refine_factor, **(chosen or {})}
-    result["targets"] = {"p50_ms_max": 10, "recall@10_min": 0.95}
+    result["default_setting"] = {
+        "index_type": default.index_type,
+        "nprobes": default.nprobes,
+        "refine_factor": default.refine_factor,
+        **(chosen or {}),
+    }
+    result["targets"] = {"plain_p50_ms_max": 5, "filtered_p50_ms_max": 10, "recall@10_min": 0.99, "first_search_ms_max": 100}
     if chosen:
         api = chosen["search_api"]
-        result["targets"]["met_by_default_setting"] = api["p50_ms"] <= 10 and api["recall@10"] >= 0.95
+        result["targets"]["plain_met_by_default_setting"] = api["p50_ms"] <= 5 and api["recall@10"] >= 0.99
+    result["targets"]["filtered_met"] = {
+        name: entry["p50_ms"] <= 10 and entry["recall@10"] >= 0.99 for name, entry in filtered.items()
+    }
+    result["targets"]["first_search_met"] = result["first_search_on_newly_opened_workspace"]["p50_ms"] <= 100
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     text = json.dumps(result, indent=2)
     print(text)
-    if args.rows == 1_000_000:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text + "\n")
+    out = args.out or (RESULTS if args.rows == 1_000_000 else None)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
 

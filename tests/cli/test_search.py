@@ -110,12 +110,17 @@ def test_search_options_reach_the_stage_and_the_results_file(cli, workspace, tmp
 
 def test_index_builds_on_a_large_enough_workspace_and_says_searches_stay_exact(cli, tmp_path):
     from semlat.workspace import Workspace
+    from semlat.workspace.vectors import SCALAR_INDEXES
 
     rng = np.random.default_rng(0)
     make_workspace(tmp_path / "ws", [unit(rng.normal(size=(101, DIM))) for _ in range(3)])
     code, out, err = cli("index", "-w", tmp_path / "ws", "--partitions", "2")
     assert code == 0, err
     assert "IVF_PQ index over 303 embeddings" in out and "searches stay exact" in out
-    assert Workspace.open(tmp_path / "ws").manifest.index["num_partitions"] == 2
+    opened = Workspace.open(tmp_path / "ws")
+    assert opened.manifest.index["num_partitions"] == 2
+    for table, columns in SCALAR_INDEXES.items():  # the filters' scalar indexes come with the vector index
+        kinds = {config.columns[0]: config.index_type.upper() for config in opened.table(table).list_indices()}
+        assert {column: kinds.get(column) for column in columns} == columns, table
     code, _, err = cli("index", "-w", tmp_path / "ws", "--type", "FLAT")
     assert code == 2 and "unknown index type" in err

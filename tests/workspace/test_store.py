@@ -76,3 +76,54 @@ def test_new_workspace_is_written_with_its_first_write(tmp_path):
     assert not root.exists()  # opening and reading create nothing
     ws.add_images([(tmp_path / "a.png", 4, 3, "0" * 64)])
     assert (root / "semlat.json").is_file() and Workspace.open(root).images()[0].file_name == "a.png"
+
+
+def test_prefetch_fills_the_memo_behind_and_a_write_meanwhile_discards_it(ws):
+    import threading
+
+    release = threading.Event()
+    calls = []
+
+    def slow():
+        calls.append(1)
+        release.wait(5)
+        return len(calls)
+
+    ws.prefetch("images", "count", slow)
+    ws.prefetch("images", "count", slow)  # under way: not started twice
+    assert ws.peek("images", "count") is None
+    release.set()
+    ws.settle()
+    assert ws.peek("images", "count") == 1 and ws.memo("images", "count", lambda: 99) == 1 and calls == [1]
+
+    release.clear()
+    ws.forget("images")
+    ws.prefetch("images", "count", slow)
+    ws.add_images([(Path("/photos/c.png"), 6, 4, "ccc")])  # a write while it reads: its result is stale
+    release.set()
+    ws.settle()
+    assert ws.peek("images", "count") is None
+    assert ws.memo("images", "count", lambda: 7) == 7
+
+
+def test_memo_waits_for_a_prefetch_under_way_instead_of_reading_twice(ws):
+    import threading
+
+    release = threading.Event()
+    ws.prefetch("images", "slow", lambda: release.wait(5) and "from the thread")
+    threading.Timer(0.2, release.set).start()
+    assert ws.memo("images", "slow", lambda: "read again") == "from the thread"
+
+
+def test_lookups_by_id_match_the_full_reads(ws):
+    ws.write_regions("rs", 0, [_square(0, label=1), _square(2, label=4)])
+    ws.write_regions("rs", 1, [_square(1, label=2)])
+    ws.write_regions("other", 1, [_square(3, label=9)])
+    fresh = Workspace.open(ws.root)
+    assert {i: r.file_name for i, r in fresh.images_by_id([1, 5]).items()} == {1: "b.png"}  # looked up
+    assert fresh.peek("images", "records") is None
+    assert fresh.images_by_id([0, 1]) == {r.image_id: r for r in fresh.images()}  # now from the kept records
+    every = fresh.region_columns("rs").to_pylist()
+    assert fresh.region_columns("rs", [1]).to_pylist() == [row for row in every if row["image_id"] == 1]
+    assert fresh.region_columns("rs", [0, 1]).sort_by("region_id").to_pylist() == sorted(every, key=lambda r: r["region_id"])
+    assert fresh.region_columns("rs", []).num_rows == 0 and fresh.region_columns("other", [0]).num_rows == 0

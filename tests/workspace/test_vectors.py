@@ -18,10 +18,12 @@ from semlat.workspace import (
     index_info,
     nearest_rows,
     needs_index,
+    rows_by_id,
+    rows_filter,
     search_plan,
     use_index,
 )
-from semlat.workspace.vectors import search_settings
+from semlat.workspace.vectors import SCALAR_INDEXES, search_settings
 
 DIM = 16
 KEY = FeatureKey("rs", "toy:unit", "raw")
@@ -99,7 +101,7 @@ def test_exact_nearest_rows_are_the_cosine_ranking_within_the_filter(clustered):
     assert _pairs(only_3) == [pairs[i] for i in sorted(in_3, key=lambda i: -cosines[i])]
 
 
-@pytest.mark.parametrize("index_type", ["IVF_PQ", "IVF_HNSW_SQ"])
+@pytest.mark.parametrize("index_type", ["IVF_PQ", "IVF_HNSW_SQ", "IVF_HNSW_PQ"])
 def test_an_index_is_recorded_and_used_only_when_asked_below_the_threshold(clustered, index_type):
     ws, _ = clustered
     assert index_info(ws) is None and not use_index(ws, None) and not use_index(ws, True)
@@ -141,3 +143,39 @@ def test_ensure_index_builds_past_the_threshold_and_folds_new_rows_in(clustered)
     add_vectors(ws, clustered_vectors(np.random.default_rng(2), 1, rows=50))  # 100 new rows: over a tenth
     assert ensure_index(ws, min_rows=606) == "updated"
     assert ensure_index(ws, min_rows=606) == "none"
+
+
+def test_rows_filter_writes_only_the_conditions_asked_for():
+    assert rows_filter(None) is None
+    assert rows_filter(None, [3, 1], [7]) == "image_id IN (1, 3) AND region_id IN (7)"
+    assert rows_filter(KEY, whole_images=False) == feature_filter(KEY, None, whole_images=False)
+    assert feature_filter(KEY, [2]) == "region_set = 'rs' AND model_key = 'toy:unit' AND feature_set = 'raw' AND image_id IN (2)"
+
+
+def test_scalar_indexes_come_with_the_index_and_are_added_to_an_older_one(clustered):
+    ws, _ = clustered
+    build_index(ws, IndexSettings(num_partitions=2, num_sub_vectors=4))
+    table = ws.table("embeddings")
+
+    def kinds():
+        return {config.columns[0]: config.index_type.upper() for config in table.list_indices()}
+
+    assert {column: kinds().get(column) for column in SCALAR_INDEXES["embeddings"]} == SCALAR_INDEXES["embeddings"]
+    for column in ("region_id", "model_key"):  # as an index built before the scalar indexes came with it
+        table.drop_index(f"{column}_idx")
+    assert "region_id" not in kinds()
+    assert ensure_index(ws, min_rows=606) == "updated" and set(SCALAR_INDEXES["embeddings"]) <= set(kinds())
+    assert ensure_index(ws, min_rows=606) == "none"
+
+
+def test_rows_by_id_reads_the_rows_a_search_named(clustered):
+    ws, vectors = clustered
+    table, _ = search_plan(ws, exact=True)
+    q = unit(np.random.default_rng(8).normal(size=DIM))
+    near = nearest_rows(table, q, None, 5, COLUMNS, row_ids=True)
+    rows = rows_by_id(table, near.column("_rowid").to_numpy(), [*COLUMNS, "vector"])
+    assert sorted(_pairs(rows)) == sorted(_pairs(near))
+    index = {pair: i for i, pair in enumerate((image, region) for image in range(6) for region in range(-1, 100))}
+    stored = rows.column("vector").combine_chunks().flatten().to_numpy().reshape(rows.num_rows, -1)
+    np.testing.assert_array_equal(stored, vectors[[index[pair] for pair in _pairs(rows)]])
+    assert rows_by_id(table, np.zeros(0, np.uint64), COLUMNS).num_rows == 0

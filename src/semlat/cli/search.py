@@ -99,7 +99,7 @@ def search_command(
 @app.command("index")
 def index_command(
     workspace: Workspace_,
-    index_type: Annotated[str, typer.Option("--type", help="IVF_PQ or IVF_HNSW_SQ.")] = "IVF_PQ",
+    index_type: Annotated[str, typer.Option("--type", help="IVF_PQ, IVF_HNSW_SQ or IVF_HNSW_PQ.")] = "IVF_PQ",
     partitions: Annotated[
         Optional[int], typer.Option(help="IVF partitions (default: one per 4096 rows).", callback=POSITIVE)
     ] = None,

@@ -2,15 +2,17 @@
 
 from semlat.workspace.manifest import Manifest
 from semlat.workspace.scene import CameraPose, Observations, SceneSource, SceneTracks
-from semlat.workspace.store import Workspace, embeddings_stage, feature_filter, regions_stage
+from semlat.workspace.store import Workspace, embeddings_stage, feature_filter, regions_stage, rows_filter
 from semlat.workspace.vectors import (
     AUTO_INDEX_ROWS,
     IndexSettings,
     build_index,
+    embedding_rows,
     ensure_index,
     index_info,
     nearest_rows,
     needs_index,
+    rows_by_id,
     search_plan,
     use_index,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "SceneTracks",
     "Workspace",
     "build_index",
+    "embedding_rows",
     "embeddings_stage",
     "ensure_index",
     "feature_filter",
@@ -32,6 +35,8 @@ __all__ = [
     "nearest_rows",
     "needs_index",
     "regions_stage",
+    "rows_by_id",
+    "rows_filter",
     "search_plan",
     "use_index",
 ]

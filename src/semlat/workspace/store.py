@@ -9,6 +9,7 @@ next run deletes them and redoes that image, so a resumed run ends equal to an u
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ import lancedb  # noqa: E402
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 
 from semlat import rle  # noqa: E402
 from semlat.errors import SemlatError  # noqa: E402
@@ -94,15 +96,34 @@ def feature_filter(key: FeatureKey, image_ids: Sequence[int] | None = None, whol
         image_ids: only these images (None: all).
         whole_images: keep the whole-image rows (region id −1).
     """
-    where = (
-        f"region_set = {_quote(key.region_set)} AND model_key = {_quote(key.model_key)} "
-        f"AND feature_set = {_quote(key.feature_set)}"
-    )
+    return rows_filter(key, image_ids, whole_images=whole_images) or "true"
+
+
+def rows_filter(
+    key: FeatureKey | None,
+    image_ids: Sequence[int] | None = None,
+    region_ids: Sequence[int] | None = None,
+    whole_images: bool = True,
+) -> str | None:
+    """A LanceDB filter on the embeddings table's key and id columns (None when it would keep every row).
+
+    Args:
+        key: only this feature set's rows (None: any).
+        image_ids: only these images (None: all).
+        region_ids: only these region ids (None: all).
+        whole_images: keep the whole-image rows (region id −1); False adds ``region_id >= 0``, a
+            condition nearly every row passes, which costs more through an index than checking the results.
+    """
+    parts = []
+    if key is not None:
+        parts += [f"{name} = {_quote(getattr(key, name))}" for name in ("region_set", "model_key", "feature_set")]
     if not whole_images:
-        where += " AND region_id >= 0"
+        parts.append("region_id >= 0")
     if image_ids is not None:
-        where += f" AND image_id IN ({', '.join(map(str, sorted(image_ids)))})"
-    return where
+        parts.append(f"image_id IN ({', '.join(map(str, sorted(int(i) for i in image_ids)))})")
+    if region_ids is not None:
+        parts.append(f"region_id IN ({', '.join(map(str, sorted(int(i) for i in region_ids)))})")
+    return " AND ".join(parts) or None
 
 
 def regions_stage(region_set: str) -> str:
@@ -127,6 +148,9 @@ class Workspace:
         self._connection: Any = None
         self._tables: dict[str, Any] = {}
         self._memo: dict[tuple[str, Hashable], Any] = {}
+        self._generation: dict[str, int] = {}
+        self._prefetching: dict[tuple[str, Hashable], threading.Thread] = {}
+        self._memo_lock = threading.Lock()
         self._writable = False
 
     @property
@@ -234,16 +258,56 @@ class Workspace:
         """``load()``, computed once and kept until this Workspace next changes ``table``.
 
         For what is read from a table again and again (search reads the images and the regions'
-        small columns once, then answers every query from memory).
+        small columns once, then answers every query from memory). Waits for a `prefetch` of
+        the same entry that is under way instead of reading twice.
         """
+        thread = self._prefetching.get((table, key))
+        if thread is not None:
+            thread.join()
         if (table, key) not in self._memo:
             self._memo[(table, key)] = load()
         return self._memo[(table, key)]
 
+    def peek(self, table: str, key: Hashable) -> Any | None:
+        """What `memo` keeps for (table, key), or None when it is not (yet) there; never reads or waits."""
+        return self._memo.get((table, key))
+
+    def prefetch(self, table: str, key: Hashable, load: Callable[[], Any]) -> None:
+        """Compute `memo` (table, key) on a background thread, unless it is kept or under way.
+
+        So that a first call can answer from a few indexed reads while the whole of what later
+        calls need is read behind it. A write to ``table`` meanwhile (`forget`) discards the result.
+        """
+        with self._memo_lock:
+            running = self._prefetching.get((table, key))
+            if (table, key) in self._memo or (running is not None and running.is_alive()):
+                return
+            generation = self._generation.get(table, 0)
+
+        def run() -> None:
+            try:
+                value = load()
+            except Exception:  # noqa: BLE001 - a failed prefetch is redone (and reported) by the next memo()
+                return
+            with self._memo_lock:
+                if self._generation.get(table, 0) == generation:
+                    self._memo.setdefault((table, key), value)
+
+        thread = threading.Thread(target=run, name=f"semlat-prefetch-{table}", daemon=True)
+        self._prefetching[(table, key)] = thread
+        thread.start()
+
+    def settle(self) -> None:
+        """Wait for every `prefetch` under way (before timing, comparing or closing)."""
+        for thread in list(self._prefetching.values()):
+            thread.join()
+
     def forget(self, table: str) -> None:
         """Drop what `memo` keeps from ``table`` (every write through this Workspace does this)."""
-        for key in [key for key in self._memo if key[0] == table]:
-            del self._memo[key]
+        with self._memo_lock:
+            self._generation[table] = self._generation.get(table, 0) + 1
+            for key in [key for key in self._memo if key[0] == table]:
+                del self._memo[key]
 
     def table(self, name: str):
         """The LanceDB table ``name`` (for vector search and indexes), or None if it does not exist."""
@@ -269,12 +333,27 @@ class Workspace:
     # -- images --------------------------------------------------------------------------
     def images(self) -> list[ImageRecord]:
         """Every registered image, by image id."""
+        return list(self.memo("images", "records", self._load_images))
 
-        def load() -> list[ImageRecord]:
-            rows = self._rows("images").to_pylist()
-            return sorted((ImageRecord(**row) for row in rows), key=lambda record: record.image_id)
+    def prefetch_images(self) -> None:
+        """Read `images` on a background thread (`prefetch`), for what will soon need all of them."""
+        self.prefetch("images", "records", self._load_images)
 
-        return list(self.memo("images", "records", load))
+    def _load_images(self) -> list[ImageRecord]:
+        rows = self._rows("images").to_pylist()
+        return sorted((ImageRecord(**row) for row in rows), key=lambda record: record.image_id)
+
+    def images_by_id(self, image_ids: Sequence[int]) -> dict[int, ImageRecord]:
+        """The records of these image ids (unknown ids left out): from `images` when it was read, else looked up."""
+        known = self.peek("images", "records")
+        wanted = {int(i) for i in image_ids}
+        if known is not None:
+            by_id = self.memo("images", "by_id", lambda: {record.image_id: record for record in known})
+            return {i: by_id[i] for i in wanted if i in by_id}
+        if not wanted:
+            return {}
+        rows = self._rows("images", f"image_id IN ({', '.join(map(str, sorted(wanted)))})").to_pylist()
+        return {row["image_id"]: ImageRecord(**row) for row in rows}
 
     def image(self, name: str) -> ImageRecord:
         for record in self.images():
@@ -377,10 +456,23 @@ class Workspace:
         ]
         return sorted(regions, key=lambda region: region.region_id)
 
-    def region_columns(self, region_set: str) -> pa.Table:
-        """The small columns of every region of a set (image_id, region_id, label, level, bbox, area; no masks)."""
+    def region_columns(self, region_set: str, image_ids: Sequence[int] | None = None) -> pa.Table:
+        """The small columns of the regions of a set (image_id, region_id, label, level, bbox, area; no masks).
+
+        Args:
+            region_set: the region set.
+            image_ids: only the regions of these images (an indexed lookup; None: every region).
+        """
         columns = ["image_id", "region_id", "label", "level", "bbox", "area"]
-        return self._rows("regions", f"region_set = {_quote(region_set)}", columns)
+        if image_ids is None:
+            return self._rows("regions", f"region_set = {_quote(region_set)}", columns)
+        if not len(image_ids):
+            return self._rows("regions", "false", columns)
+        where = f"image_id IN ({', '.join(str(int(i)) for i in sorted(set(image_ids)))})"
+        rows = self._rows("regions", where, ["region_set", *columns])
+        if rows.num_rows == 0:
+            return rows
+        return rows.filter(pc.equal(rows.column("region_set"), region_set)).select(columns)
 
     def region_mask(self, region_set: str, image: ImageRecord, region_id: int) -> npt.NDArray[np.bool_] | None:
         """One region's full-resolution mask, without reading the image's other regions (None if there is none)."""

@@ -5,7 +5,9 @@ the query with every row that passes the filter, so the ranking is the exact cos
 or above it, `ensure_index` builds an approximate index once (cosine metric, recorded in the
 manifest under ``"index"``) and searches go through it; rows added later are still found, since
 LanceDB scans rows not yet in the index exactly, and `ensure_index` folds them into the index
-once they are more than a tenth of it.
+once they are more than a tenth of it. With the vector index come scalar indexes on the id, key,
+label, level and area columns (`SCALAR_INDEXES`), so that prefilters and lookups by id read
+index pages, not whole columns.
 
 The index type and its search settings were chosen with ``benchmarks/bench_search.py`` (1M
 clustered 512-d unit vectors, 2 CPU cores): see ``benchmarks/results/search.json``.
@@ -14,7 +16,7 @@ clustered 512-d unit vectors, 2 CPU cores): see ``benchmarks/results/search.json
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +32,22 @@ AUTO_INDEX_ROWS = 100_000
 """Searches build the index themselves once the embeddings table has this many rows."""
 STALE_FRACTION = 0.1
 """Rows added since the build, as a fraction of the indexed rows, that make `ensure_index` update it."""
-INDEX_TYPES = ("IVF_PQ", "IVF_HNSW_SQ")
+INDEX_TYPES = ("IVF_PQ", "IVF_HNSW_SQ", "IVF_HNSW_PQ")
+SCALAR_INDEXES: dict[str, dict[str, str]] = {
+    TABLE: {"image_id": "BTREE", "region_id": "BTREE", "region_set": "BITMAP", "model_key": "BITMAP", "feature_set": "BITMAP"},
+    "regions": {
+        "image_id": "BTREE",
+        "region_id": "BTREE",
+        "region_set": "BITMAP",
+        "label": "BITMAP",
+        "level": "BITMAP",
+        "area": "BTREE",
+    },
+    "images": {"image_id": "BTREE"},
+}
+"""The scalar indexes built with the vector index (column: kind), so that filters and lookups by
+image, region, feature key, label, level or area read index pages instead of scanning columns:
+B-trees for ids and numbers, bitmaps for columns with a handful of values."""
 
 
 @dataclass(frozen=True)
@@ -38,12 +55,16 @@ class IndexSettings:
     """How the index is built and searched.
 
     Args:
-        index_type: "IVF_PQ" (product quantised, small and fast to build) or "IVF_HNSW_SQ".
+        index_type: "IVF_PQ" (product quantised, small and fast to build), "IVF_HNSW_SQ" or
+            "IVF_HNSW_PQ" (an HNSW graph per partition over 8-bit scalar or product codes).
         num_partitions: IVF partitions; None picks about one per 4096 rows (1 to 1024).
         num_sub_vectors: PQ sub-vectors; None picks dim / 16 (16 dims per 8-bit code).
         nprobes: partitions searched per query.
-        refine_factor: IVF_PQ reads refine_factor × limit full vectors to re-rank exactly.
-        ef: HNSW candidate list size per partition.
+        refine_factor: the search reads refine_factor × limit full vectors to re-rank exactly
+            (0: no re-ranking, distances from the codes).
+        ef: HNSW candidate list size per partition (at least the limit).
+        m: HNSW edges per node (build).
+        ef_construction: HNSW candidate list size while building.
     """
 
     index_type: str = "IVF_PQ"
@@ -52,12 +73,14 @@ class IndexSettings:
     nprobes: int = 4
     refine_factor: int = 10
     ef: int = 64
+    m: int = 20
+    ef_construction: int = 300
 
     def resolved(self, rows: int, dim: int) -> IndexSettings:
         """These settings with the sizes filled in for a table of ``rows`` vectors of ``dim``."""
         partitions = self.num_partitions or max(1, min(1024, round(rows / 4096)))
         sub_vectors = self.num_sub_vectors or (dim // 16 if dim % 16 == 0 else dim // 8 if dim % 8 == 0 else 1)
-        return IndexSettings(self.index_type, partitions, sub_vectors, self.nprobes, self.refine_factor, self.ef)
+        return replace(self, num_partitions=partitions, num_sub_vectors=sub_vectors)
 
 
 def embeddings_table(ws: Workspace):
@@ -89,7 +112,7 @@ def build_index(ws: Workspace, settings: IndexSettings | None = None, min_rows: 
         min_rows: refuse tables with fewer rows (exact search is used below `AUTO_INDEX_ROWS`
             anyway; 0 builds on any table large enough to train on).
     """
-    from lancedb.index import HnswSq, IvfPq
+    from lancedb.index import IvfHnswPq, IvfHnswSq, IvfPq
 
     settings = settings or IndexSettings()
     if settings.index_type not in INDEX_TYPES:
@@ -104,15 +127,20 @@ def build_index(ws: Workspace, settings: IndexSettings | None = None, min_rows: 
         )
     dim = int(table.schema.field(VECTOR_COLUMN).type.list_size)
     settings = settings.resolved(rows, dim)
+    graph = {"m": settings.m, "ef_construction": settings.ef_construction}
     if settings.index_type == "IVF_PQ":
         config = IvfPq(distance_type="cosine", num_partitions=settings.num_partitions, num_sub_vectors=settings.num_sub_vectors)
+    elif settings.index_type == "IVF_HNSW_SQ":
+        config = IvfHnswSq(distance_type="cosine", num_partitions=settings.num_partitions, **graph)
     else:
-        config = HnswSq(distance_type="cosine", num_partitions=settings.num_partitions)
+        config = IvfHnswPq(
+            distance_type="cosine", num_partitions=settings.num_partitions, num_sub_vectors=settings.num_sub_vectors, **graph
+        )
     start = time.perf_counter()
     with ws.writing():
         table.create_index(VECTOR_COLUMN, config=config, replace=True)
     seconds = time.perf_counter() - start
-    image_id_indexes(ws)
+    scalar_indexes(ws)
     ws.forget(TABLE)
     record = {**asdict(settings), "metric": "cosine", "rows": rows, "dim": dim, "build_seconds": round(seconds, 3)}
     ws.manifest.index = record
@@ -120,19 +148,29 @@ def build_index(ws: Workspace, settings: IndexSettings | None = None, min_rows: 
     return record
 
 
-def image_id_indexes(ws: Workspace) -> None:
-    """B-tree indexes on ``image_id`` of the embeddings, regions and images tables.
+def scalar_indexes(ws: Workspace, missing_only: bool = False) -> list[str]:
+    """Build the `SCALAR_INDEXES` (all of them, or ``missing_only``); returns ``table.column`` of each built.
 
-    A search looks up its hits' regions and images by image id (and a query by example its
-    image's vectors); at 1M regions the indexed lookup takes ~10 ms instead of ~100 ms.
+    A search's filters (image ids, feature key) become LanceDB prefilters answered from these
+    indexes, and a newly opened workspace looks up its hits' regions and images by id through
+    them (at 1M regions a few ms each instead of a scan of the columns, ~10× more).
     """
-    from lancedb.index import BTree
+    from lancedb.index import Bitmap, BTree
 
-    for name in (TABLE, "regions", "images"):
+    built = []
+    for name, columns in SCALAR_INDEXES.items():
         table = ws.table(name)
-        if table is not None and table.count_rows():
+        if table is None or not table.count_rows():
+            continue
+        have = {config.columns[0] for config in table.list_indices()} if missing_only else set()
+        for column, kind in columns.items():
+            if column in have:
+                continue
             with ws.writing():
-                table.create_index("image_id", config=BTree(), replace=True)
+                table.create_index(column, config=BTree() if kind == "BTREE" else Bitmap(), replace=True)
+            built.append(f"{name}.{column}")
+        ws.forget(name)
+    return built
 
 
 def needs_index(ws: Workspace, min_rows: int = AUTO_INDEX_ROWS) -> bool:
@@ -155,6 +193,12 @@ def ensure_index(ws: Workspace, min_rows: int = AUTO_INDEX_ROWS) -> str:
             return "none"
         build_index(ws, IndexSettings(**_stored_settings(ws)), min_rows=min_rows)
         return "built"
+    built: list[str] = []
+    if not set(SCALAR_INDEXES[TABLE]) <= {config.columns[0] for config in table.list_indices()}:
+        try:  # an index made before the scalar indexes came with it
+            built = scalar_indexes(ws, missing_only=True)
+        except SemlatError:  # a read-only workspace: searches still work, their filters scan the columns
+            pass
     stats = table.index_stats(index.name)
     if stats is not None and stats.num_unindexed_rows > STALE_FRACTION * max(stats.num_indexed_rows, 1):
         regions = ws.table("regions")
@@ -164,7 +208,7 @@ def ensure_index(ws: Workspace, min_rows: int = AUTO_INDEX_ROWS) -> str:
                 regions.optimize()
         ws.forget(TABLE)
         return "updated"
-    return "none"
+    return "updated" if built else "none"
 
 
 def _stored_settings(ws: Workspace) -> dict[str, Any]:
@@ -217,20 +261,42 @@ def nearest_rows(
     limit: int,
     columns: list[str],
     settings: IndexSettings | None = None,
+    row_ids: bool = False,
 ) -> pa.Table:
     """The ``limit`` rows nearest to ``vector`` by cosine among those matching ``where``.
 
     Exact (flat) search when ``settings`` is None, else through the index with its settings.
-    The result has ``columns`` plus ``_distance`` (1 − cosine), nearest first.
+    The result has ``columns`` plus ``_distance`` (1 − cosine), nearest first, and ``_rowid``
+    when ``row_ids`` (for `rows_by_id`). A ``where`` on indexed columns (`SCALAR_INDEXES`) is
+    answered from the indexes; on others it is a scan of the column.
     """
     query = table.search(np.asarray(vector, np.float32), vector_column_name=VECTOR_COLUMN).distance_type("cosine")
     if where:
         query = query.where(where, prefilter=True)
     query = query.select([*columns, "_distance"]).limit(limit)
+    if row_ids:
+        query = query.with_row_id(True)
     if settings is None:
         query = query.bypass_vector_index()
-    elif settings.index_type == "IVF_PQ":
-        query = query.nprobes(settings.nprobes).refine_factor(settings.refine_factor)
     else:
-        query = query.nprobes(settings.nprobes).ef(max(settings.ef, limit))
+        query = query.nprobes(settings.nprobes)
+        if settings.refine_factor > 0:
+            query = query.refine_factor(settings.refine_factor)
+        if settings.index_type != "IVF_PQ":  # the graph's candidate list must hold every row to re-rank
+            query = query.ef(max(settings.ef, limit * max(settings.refine_factor, 1)))
     return query.to_arrow()
+
+
+def rows_by_id(table, row_ids: npt.NDArray[np.uint64], columns: list[str]) -> pa.Table:
+    """The rows with these LanceDB row ids (from `nearest_rows` ``row_ids``; same table handle), in any order."""
+    if len(row_ids) == 0:
+        return table.search().select(columns).where("false").limit(0).to_arrow()
+    return table.take_row_ids([int(i) for i in row_ids]).select(columns).to_arrow()
+
+
+def embedding_rows(ws: Workspace) -> int:
+    """Rows of the embeddings table (all feature keys), counted once per Workspace and table state."""
+    table = embeddings_table(ws)
+    if table is None:
+        return 0
+    return ws.memo(TABLE, "index_state", lambda: (_vector_index(table) is not None, table.count_rows()))[1]

@@ -194,3 +194,60 @@ def test_index_search_keeps_to_the_feature_key_and_filters(clustered):
             assert {h.image for h in indexed} == {"view_04.png"}
         if "label" in kwargs:
             assert {h.label for h in indexed} == {3}
+
+
+@pytest.fixture
+def halves(tmp_path):
+    """6 images × 100 regions around 12 centres, label = region id % 2 (half the regions each), and an
+    index whose codes are fine enough (one 8-bit code per dimension) that its order is the exact one."""
+    rng = np.random.default_rng(1)
+    centres = unit(rng.normal(size=(12, DIM)))
+    per_image = [unit(centres[rng.integers(0, 12, 101)] + 0.3 * rng.normal(size=(101, DIM))) for _ in range(6)]
+    ws = make_workspace(tmp_path / "ws", per_image, labels=[[r % 2 for r in range(100)] for _ in range(6)])
+    build_index(ws, IndexSettings(num_partitions=2, num_sub_vectors=DIM))
+    return ws, rng
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "way"),
+    [
+        ({"label": 0, "top": 5}, "_postfiltered"),  # half the rows pass: the index's nearest rows, filtered here
+        ({"label": 1, "top": 5, "by": "image"}, "_postfiltered"),
+        ({"label": 1, "top": 5, "image_glob": "view_0[12]*"}, "_exact"),  # a sixth: exact over the two images
+        ({"min_area": 0.2, "top": 5}, "_exact"),  # region 0 of each image: exact over six rows
+        ({"image_glob": "view_03*", "top": 5}, "_exact"),
+        ({"label": 0, "top": 8}, "_postfiltered"),
+    ],
+)
+def test_filtered_index_searches_return_the_exact_filtered_search(halves, kwargs, way, monkeypatch):
+    from semlat.stages.search import core
+
+    ws, rng = halves
+    calls = []
+    for name in ("_postfiltered", "_exact"):
+        original = getattr(core, name)
+        monkeypatch.setattr(core, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
+    for q in unit(rng.normal(size=(4, DIM))):
+        calls.clear()
+        indexed = search(ws, vector=q, exact=False, **kwargs)
+        assert way in calls
+        exact = search(ws, vector=q, exact=True, **kwargs)
+        assert ranked(indexed) == ranked(exact) and len(exact) == kwargs["top"]
+        np.testing.assert_allclose([h.score for h in indexed], [h.score for h in exact], atol=1e-5)
+        assert [(h.label, h.area, h.bbox) for h in indexed] == [(h.label, h.area, h.bbox) for h in exact]
+
+
+def test_a_newly_opened_workspace_first_search_gives_the_warm_hits(halves):
+    ws, rng = halves
+    queries = unit(rng.normal(size=(3, DIM)))
+    for kwargs in ({}, {"whole_images": True}, {"by": "image", "top": 4}):
+        fresh = Workspace.open(ws.root)
+        assert fresh.peek("regions", ("search", KEY.region_set)) is None
+        first = [search(fresh, vector=q, exact=False, **kwargs) for q in queries[:1]]
+        fresh.settle()  # the region set's columns and the images, read behind the first search
+        assert fresh.peek("regions", ("search", KEY.region_set)) is not None and fresh.peek("images", "records")
+        warm = [search(fresh, vector=q, exact=False, **kwargs) for q in queries[:1]]
+        assert first == warm and all(first)
+        assert {h.label for h in warm[0] if h.region_id >= 0} <= {0, 1}
+    cold_exact = search(Workspace.open(ws.root), vector=queries[2], exact=True)
+    assert cold_exact == search(ws, vector=queries[2], exact=True)

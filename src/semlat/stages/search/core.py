@@ -6,17 +6,18 @@ How a search runs:
    features, an example region's own stored feature (``like=(image, region_id)``), or a vector.
 2. LanceDB returns the nearest rows by cosine that belong to the feature key (region set, model,
    feature set), are real regions (``region_id >= 0``; the whole-image rows take part only with
-   ``whole_images=True``) and lie in the images matching ``image_glob``. Below the index
-   threshold: exact flat search with those conditions as a LanceDB prefilter. Above it: the
-   ANN index (`semlat.stages.search.index`), asked without a prefilter (at 1M rows the prefilter scan
-   costs 10× the search) and its nearest rows filtered here, with more asked for while too few
-   pass; a selective filter falls back to the prefiltered index search (see `_candidates`).
-3. Label and minimum-area filters live in the regions table; its small columns are read once
-   per Workspace (`_RegionColumns`). The qualifying (image, region) pairs narrow the LanceDB
-   prefilter to their images, and the nearest rows are post-filtered exactly; when too few
-   survive, the candidate count is quadrupled and the query repeated until there are enough or
-   every row was seen. With exact search the result is
-   therefore the exact filtered top-k.
+   ``whole_images=True``) and pass the image, label, level and area filters. Below the index
+   threshold: exact flat search with the key and images as a LanceDB prefilter. Above it, the
+   ANN index, with the feature key as its only prefilter (answered by bitmap indexes; none when
+   the table holds one key) and the rest checked here on its nearest rows; see `_candidates`
+   for how a filter chooses between filtering the index's nearest rows (re-ranked on their
+   stored vectors) and an exact search narrowed by the scalar indexes (image and region ids).
+3. Label, level and minimum-area filters live in the regions table; its small columns are read
+   once per Workspace (`_RegionColumns`) and give the exact set of (image, region) pairs that
+   pass, and how many: the fraction of the table a filter lets through picks the way.
+   With exact search the result is therefore the exact filtered top-k; through the index it is
+   the exact filtered top-k of the candidates, and a filter too selective for the index is
+   searched exactly.
 4. Scores: ``cosine`` is f·t; ``relevancy`` is LERF's min over the canonical phrases of
    1 / (1 + exp(10 (f·φ_c − f·t))), the same function as `semlat query` uses. Relevancy is not
    a function of the cosine alone (each region's canonical cosines differ), so the ranking is
@@ -24,40 +25,54 @@ How a search runs:
    a region outside that pool cannot appear, even if its relevancy is higher.
 5. ``by="image"`` ranks images by their best region; each image's hit is that region.
 
-Cosine scores are LanceDB's exact float32 distances (1 − distance), so they equal `query`'s up to
+Cosine scores are LanceDB's exact float32 distances (1 − distance), or for a filtered index
+search the stored float32 vectors' cosines computed here in float64, so they equal `query`'s up to
 float32 rounding; relevancy is computed in float64 from the candidates' stored vectors.
 
-Per search, LanceDB is asked once (the nearest rows, their ids and distances only); what a search
-needs besides (images, the region set's labels, boxes and areas, whether there is an index) is
-read once per `Workspace` and kept (`Workspace.memo`), so keep a Workspace open to search often.
+Per search, LanceDB is asked once or twice (the nearest rows' ids and distances; a filtered index
+search then reads its survivors' vectors by row id); what a search needs besides (images, the
+region set's labels, boxes and areas, whether there is an index) is read once per `Workspace` and
+kept (`Workspace.memo`), so keep a Workspace open to search often. A newly opened Workspace's first
+plain search does not wait for that: it looks up its hits' regions and images by id (scalar
+indexes) and the rest is read on a background thread (`Workspace.prefetch`).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from semlat.errors import SemlatError
 from semlat.scoring.fusion import scores_from_cosines
 from semlat.scoring.prompts import CANONICAL_PHRASES
 from semlat.types import NO_LABEL, WHOLE_IMAGE, FeatureKey
 from semlat.vectors import normalize
-from semlat.workspace import IndexSettings, Workspace, feature_filter, nearest_rows, search_plan
+from semlat.workspace import (
+    IndexSettings,
+    Workspace,
+    embedding_rows,
+    feature_filter,
+    nearest_rows,
+    rows_by_id,
+    rows_filter,
+    search_plan,
+)
 
 if TYPE_CHECKING:
     from semlat.encoders import Encoder, ModelSpec
 
+T = TypeVar("T")
+
 BY = ("region", "image")
-KEY_COLUMNS = ("region_set", "model_key", "feature_set")
 SEARCH_SCORES = ("cosine", "relevancy")
 RELEVANCY_POOL = 200
 """Cosine candidates rescored with relevancy (at least; 10 × top when that is more)."""
@@ -65,8 +80,15 @@ _FIRST_FETCH = 4
 """Candidates asked for at first, as a multiple of what is needed."""
 MAX_PREFILTER_IMAGES = 2000
 """Longer image-id lists are not put in the LanceDB filter (they are checked on the results)."""
-POSTFILTER_ROWS = 4096
-"""Index searches filter this many nearest rows themselves at most, then let LanceDB prefilter."""
+MAX_PREFILTER_REGIONS = 256
+"""Longer region-id lists are not put in the LanceDB filter (they are checked on the results)."""
+POSTFILTER_ROWS = 16384
+"""Index searches filter this many nearest rows themselves at most, then search exactly."""
+KEPT_FILTERS = 8
+"""Filters whose images and allowed regions a Workspace keeps (the most recent ones)."""
+MIN_REFINE = 2
+"""A filtered index search re-ranks ``wanted + (r − 1) · top`` surviving rows on their stored vectors, r the index's
+``refine_factor`` (at least this): the same depth of exact re-ranking as an unfiltered search."""
 
 
 @dataclass(frozen=True)
@@ -131,11 +153,13 @@ def _pair_keys(image_ids: npt.ArrayLike, region_ids: npt.ArrayLike) -> npt.NDArr
 
 @dataclass(frozen=True)
 class _RegionColumns:
-    """A region set's small columns (no masks), sorted by `_pair_keys`: 37 bytes per region.
+    """Small columns of regions (no masks), sorted by `_pair_keys`: 37 bytes per region.
 
-    Read once per Workspace (`Workspace.memo`; at 1M regions about a second) and kept, so that
-    every later search finds its hits' labels, levels, boxes and areas, and applies the label,
-    level and area filters, without asking LanceDB again.
+    Either the whole region set, read once per Workspace (`Workspace.memo`; at 1M regions about
+    a third of a second, on a background thread after a Workspace's first search), so that
+    later searches find their hits' labels, levels, boxes and areas and apply the label, level
+    and area filters without asking LanceDB again; or only the images of one search's hits
+    (an indexed lookup), for a search made before the whole set is in memory.
     """
 
     keys: npt.NDArray[np.int64]
@@ -145,13 +169,13 @@ class _RegionColumns:
     area: npt.NDArray[np.int64]
 
     @classmethod
-    def load(cls, ws: Workspace, region_set: str) -> _RegionColumns:
-        rows = ws.region_columns(region_set)
+    def load(cls, ws: Workspace, region_set: str, image_ids: Sequence[int] | None = None) -> _RegionColumns:
+        rows = ws.region_columns(region_set, image_ids)
         if rows.num_rows == 0:
             empty = np.zeros(0, np.int64)
             return cls(empty, np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros((0, 4), np.float32), empty)
         keys = _pair_keys(rows.column("image_id").to_numpy(), rows.column("region_id").to_numpy())
-        order = np.argsort(keys, kind="stable")
+        order = slice(None) if bool(np.all(keys[1:] > keys[:-1])) else np.argsort(keys, kind="stable")
         bbox = rows.column("bbox").combine_chunks().flatten().to_numpy().reshape(-1, 4)
         column = {name: rows.column(name).to_numpy()[order] for name in ("label", "level", "area")}
         return cls(keys[order], column["label"], column["level"], bbox[order], column["area"])
@@ -168,18 +192,67 @@ def _region_table(ws: Workspace, region_set: str) -> _RegionColumns:
     return ws.memo("regions", ("search", region_set), lambda: _RegionColumns.load(ws, region_set))
 
 
+def _read_behind(ws: Workspace, region_set: str) -> None:
+    """After a search answered from lookups: read the region set's columns and the images on a background thread."""
+    ws.prefetch("regions", ("search", region_set), lambda: _RegionColumns.load(ws, region_set))
+    ws.prefetch_images()
+
+
 def _glob_images(ws: Workspace, image_glob: str) -> npt.NDArray[np.int64]:
-    """Ids of the images whose file name (or its stem) matches ``image_glob``."""
-    images = ws.images()
-    chosen = [
-        r.image_id
-        for r in images
-        if fnmatch.fnmatchcase(r.file_name, image_glob) or fnmatch.fnmatchcase(Path(r.file_name).stem, image_glob)
-    ]
-    if not chosen:
-        examples = ", ".join(r.file_name for r in images[:3]) or "none"
+    """Sorted ids of the images whose file name (or its stem) matches ``image_glob``."""
+    ids, names, stems = ws.memo(
+        "images",
+        "names",
+        lambda: (
+            np.array([r.image_id for r in ws.images()], np.int64),
+            [r.file_name for r in ws.images()],
+            [Path(r.file_name).stem for r in ws.images()],
+        ),
+    )
+    match = re.compile(fnmatch.translate(image_glob)).match
+    chosen = ids[[bool(match(name) or match(stem)) for name, stem in zip(names, stems)]] if len(ids) else ids
+    if not chosen.size:
+        examples = ", ".join(names[:3]) or "none"
         raise SemlatError(f"no image matches {image_glob!r} (images are named like {examples})")
-    return np.asarray(chosen, np.int64)
+    return chosen
+
+
+def _kept(ws: Workspace, table: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` for one filter, kept with ``table``'s memo for the last `KEPT_FILTERS` filters asked for.
+
+    A search repeated with the same filter (another text, the next page) finds its images and
+    allowed regions at once; at 1M regions computing them costs ~10 ms.
+    """
+    kept = ws.memo(table, "search-filters", dict)
+    if key not in kept:
+        if len(kept) >= KEPT_FILTERS:
+            kept.pop(next(iter(kept)))
+        kept[key] = compute()
+    return kept[key]
+
+
+def _member(values: npt.NDArray[np.int64], chosen: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """``np.isin(values, chosen)`` for small non-negative ids, by a lookup table (no sort of a million values)."""
+    if not len(chosen) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    table = np.zeros(int(max(values.max(), chosen.max())) + 1, dtype=bool)
+    table[chosen[chosen >= 0]] = True
+    return table[np.maximum(values, 0)] & (values >= 0)
+
+
+def _image_areas(ws: Workspace, region_set: str) -> npt.NDArray[np.float64]:
+    """The area of each region's image (in `_RegionColumns` order), kept with the region columns."""
+
+    def load() -> npt.NDArray[np.float64]:
+        regions = _region_table(ws, region_set)
+        images = ws.images()  # sorted by image id
+        ids = np.array([r.image_id for r in images], np.int64)
+        areas = np.array([r.width * r.height for r in images], np.float64)
+        if not len(ids):
+            return np.zeros(len(regions.keys))
+        return areas[np.minimum(np.searchsorted(ids, regions.keys >> 32), len(ids) - 1)]
+
+    return ws.memo("regions", ("search-area", region_set), load)
 
 
 def _allowed_regions(
@@ -194,22 +267,13 @@ def _allowed_regions(
     if label is None and levels is None and min_area is None:
         return None
     regions = _region_table(ws, key.region_set)
-    region_images = regions.keys >> 32
-    keep = np.ones(len(regions.keys), dtype=bool) if image_ids is None else np.isin(region_images, image_ids)
+    keep = np.ones(len(regions.keys), dtype=bool) if image_ids is None else _member(regions.keys >> 32, image_ids)
     if label is not None:
         keep &= regions.label == label
     if levels is not None:
-        keep &= np.isin(regions.level, np.asarray(list(levels), np.int64))
+        keep &= _member(regions.level.astype(np.int64), np.asarray(list(levels), np.int64))
     if min_area is not None:
-        images = ws.images()  # sorted by image id
-        ids = np.array([r.image_id for r in images], np.int64)
-        areas = np.array([r.width * r.height for r in images], np.float64)
-        image_area = (
-            areas[np.minimum(np.searchsorted(ids, region_images), max(len(ids) - 1, 0))]
-            if len(ids)
-            else np.zeros(len(region_images))
-        )
-        keep &= regions.area >= min_area * image_area
+        keep &= regions.area >= min_area * _image_areas(ws, key.region_set)
     return regions.keys[keep]
 
 
@@ -287,18 +351,14 @@ def search(
     table, settings = search_plan(ws, exact, build=build_index)
     if table is None:
         return []
-    image_ids = _glob_images(ws, image_glob) if image_glob is not None else None
-    allowed = _allowed_regions(ws, key, image_ids, label, levels, min_area)
+    image_ids = _kept(ws, "images", ("glob", image_glob), lambda: _glob_images(ws, image_glob)) if image_glob else None
+    wanted_regions = (key.region_set, image_glob, label, None if levels is None else tuple(levels), min_area)
+    allowed = _kept(ws, "regions", wanted_regions, lambda: _allowed_regions(ws, key, image_ids, label, levels, min_area))
     if allowed is not None and allowed.size == 0:
         return []
-    narrowed = (
-        set(np.unique(allowed >> 32).tolist())
-        if allowed is not None
-        else (set(image_ids.tolist()) if image_ids is not None else None)
-    )
+    filters = _Filters.make(ws, key, image_ids, allowed, whole_images, embedding_rows(ws))
 
     wanted = top if score == "cosine" else max(RELEVANCY_POOL, 10 * top)
-    filters = _Filters(key, narrowed, whole_images, allowed, mixed_keys=len(ws.feature_keys()) > 1)
     with ws.reading("embeddings"):
         ids, cosines, vectors = _candidates(
             table, query_vector, filters, wanted, top, by, settings, with_vectors=canonical is not None
@@ -319,10 +379,17 @@ def search(
 
 
 def _hits(ws: Workspace, region_set: str, ids: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]) -> list[SearchHit]:
-    """The ranked (image id, region id) pairs with their images' names and their regions' label, box and area."""
-    regions = _region_table(ws, region_set)
+    """The ranked (image id, region id) pairs with their images' names and their regions' label, box and area.
+
+    From what the Workspace keeps when it is there; else (a newly opened Workspace) from indexed
+    lookups of the hits' images only, and the whole region set and images are then read behind.
+    """
+    kept = ws.peek("regions", ("search", region_set))
+    regions = kept if kept is not None else _RegionColumns.load(ws, region_set, np.unique(ids[:, 0]).tolist())
     rows = regions.find(_pair_keys(ids[:, 0], ids[:, 1]))
-    images = ws.memo("images", "by_id", lambda: {record.image_id: record for record in ws.images()})
+    images = ws.images_by_id(ids[:, 0].tolist())
+    if kept is None:
+        _read_behind(ws, region_set)
     hits = []
     for (image_id, region_id), row, score in zip(ids.tolist(), rows.tolist(), scores.tolist()):
         image = images.get(image_id)
@@ -338,39 +405,104 @@ def _hits(ws: Workspace, region_set: str, ids: npt.NDArray[np.int64], scores: np
 
 @dataclass(frozen=True)
 class _Filters:
+    """What a search keeps: the feature key's rows, whole images or not, and the image / region filters.
+
+    ``passing`` estimates how many rows of the embeddings table (``total`` rows) pass (None: no
+    image or region filter); ``images`` and ``region_ids`` narrow an exact search's prefilter
+    (None: too many to list, or no such filter).
+    """
+
     key: FeatureKey
-    image_ids: set[int] | None
     whole_images: bool
+    image_ids: npt.NDArray[np.int64] | None
     allowed: npt.NDArray[np.int64] | None
-    mixed_keys: bool = True
-    """Whether the embeddings table holds several feature keys (else its rows need no key check)."""
+    mixed_keys: bool
+    total: int
+    passing: int | None = None
+    images: npt.NDArray[np.int64] | None = None
+    region_ids: npt.NDArray[np.int64] | None = None
+    per_image: float = 1.0
 
-    def where(self) -> str:
-        """The LanceDB prefilter; the image ids go in only while the list stays short."""
-        narrow = self.image_ids is not None and len(self.image_ids) <= MAX_PREFILTER_IMAGES
-        return feature_filter(self.key, sorted(self.image_ids) if narrow else None, self.whole_images)
+    @classmethod
+    def make(
+        cls,
+        ws: Workspace,
+        key: FeatureKey,
+        image_ids: npt.NDArray[np.int64] | None,
+        allowed: npt.NDArray[np.int64] | None,
+        whole_images: bool,
+        total: int,
+    ) -> _Filters:
+        mixed = len(ws.feature_keys()) > 1
+        if image_ids is None and allowed is None:
+            return cls(key, whole_images, None, None, mixed, total)
+        n_images = max(len(ws.images()), 1)
+        per_image = total / n_images
+        if allowed is not None:  # sorted by image: its distinct images in one pass, its region ids by counting
+            in_image = allowed >> 32
+            images = in_image[np.r_[True, in_image[1:] != in_image[:-1]]] if allowed.size else in_image
+            region_ids = np.flatnonzero(np.bincount((allowed & 0xFFFFFFFF).astype(np.int64)))
+            passing = int(allowed.size)
+        else:
+            images, region_ids = np.unique(image_ids), None
+            passing = int(round(len(images) * per_image))
+        return cls(
+            key,
+            whole_images,
+            None if image_ids is None else np.sort(image_ids),
+            allowed,
+            mixed,
+            total,
+            passing,
+            images if len(images) <= MAX_PREFILTER_IMAGES else None,
+            region_ids if region_ids is not None and len(region_ids) <= MAX_PREFILTER_REGIONS else None,
+            per_image,
+        )
 
-    def keep(self, rows: pa.Table, checked: bool) -> npt.NDArray[np.bool_]:
-        """Which of ``rows`` pass; ``checked``: LanceDB already applied the key and whole-image conditions."""
+    def key_where(self) -> str | None:
+        """The index search's prefilter: the feature key when the table holds several (bitmap-indexed), else none."""
+        return rows_filter(self.key if self.mixed_keys else None)
+
+    def flat_where(self) -> str:
+        """The exact search's prefilter on a small table: key, whole images and the images."""
+        return feature_filter(self.key, None if self.images is None else self.images.tolist(), self.whole_images)
+
+    def narrow_where(self) -> str | None:
+        """The exact search's prefilter on a large table: only conditions its scalar indexes answer in a few rows."""
+        images = None if self.images is None else self.images.tolist()
+        regions = None if self.region_ids is None else self.region_ids.tolist()
+        return rows_filter(self.key if self.mixed_keys else None, images, regions)
+
+    def narrow_rows(self) -> float:
+        """About how many rows `narrow_where` lets through."""
+        images = self.total / self.per_image if self.images is None else len(self.images)
+        per_image = self.per_image if self.region_ids is None else min(self.per_image, len(self.region_ids))
+        return images * per_image
+
+    def keep(self, rows: pa.Table) -> npt.NDArray[np.bool_]:
+        """Which of ``rows`` (of the feature key: LanceDB checked it) pass the whole-image, image and region filters."""
         ids = _pairs(rows)
-        keep = np.ones(len(ids), dtype=bool)
-        if not checked:
-            if self.mixed_keys:
-                for column in KEY_COLUMNS:
-                    keep &= np.asarray(
-                        pc.equal(rows.column(column), getattr(self.key, column)).to_numpy(zero_copy_only=False), dtype=bool
-                    )
-            if not self.whole_images:
-                keep &= ids[:, 1] >= 0
+        keep = np.ones(len(ids), dtype=bool) if self.whole_images else ids[:, 1] >= 0
         if self.image_ids is not None:
-            keep &= np.isin(ids[:, 0], np.fromiter(self.image_ids, dtype=np.int64, count=len(self.image_ids)))
+            keep &= _sorted_isin(ids[:, 0], self.image_ids)
         if self.allowed is not None:
-            keep &= np.isin(_pair_keys(ids[:, 0], ids[:, 1]), self.allowed)
+            keep &= _sorted_isin(_pair_keys(ids[:, 0], ids[:, 1]), self.allowed)
         return keep
+
+
+def _sorted_isin(values: npt.NDArray[np.int64], sorted_set: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """``np.isin`` against an already sorted array (a binary search per value, no sort of the set)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
 
 
 def _pairs(rows: pa.Table) -> npt.NDArray[np.int64]:
     return np.stack([rows.column("image_id").to_numpy(), rows.column("region_id").to_numpy()], axis=1).astype(np.int64)
+
+
+_Found = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], "npt.NDArray[np.float64] | None"]
 
 
 def _candidates(
@@ -382,47 +514,106 @@ def _candidates(
     by: str,
     settings: IndexSettings | None,
     with_vectors: bool = False,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64] | None]:
+) -> _Found:
     """(N, 2) (image_id, region_id), (N,) cosines and, ``with_vectors``, (N, D) vectors of the nearest
     rows passing every filter.
 
     Enough of them for ``wanted`` regions (and ``top`` distinct images when ranking images),
-    unless fewer rows pass the filters. The cosines are LanceDB's exact distances (flat search,
-    or the index's candidates re-ranked on their full vectors: ``refine_factor``).
+    unless fewer rows pass the filters. Which way (measured at 1M rows: benchmarks/bench_search.py):
 
-    Exact search prefilters in LanceDB (the flat scan reads every row anyway). Through the index
-    a prefilter costs a scan of the filter columns of the whole table (≈ 10× the search itself
-    at 1M rows), so the index is asked without one and its nearest rows are filtered here,
-    asking for 4× more while too few pass; past `POSTFILTER_ROWS` rows (a selective filter)
-    the index is asked with the prefilter instead, and if the index runs out of probed rows the
-    rest is searched exactly. Only the columns needed are read: every extra column costs a
-    random read per row.
+    - no index: LanceDB's exact flat search with the filters as its prefilter;
+    - the index, no image or region filter: the index's nearest rows, re-ranked by LanceDB on
+      their full vectors (``refine_factor``), the whole-image rows dropped here;
+    - the index and a filter letting a fraction f of the rows through: the index's nearest
+      ``1.25 · pool / f`` rows by their codes alone, filtered here, and the first ``pool``
+      survivors (``refine_factor`` × what is wanted, `MIN_REFINE`) re-ranked on their stored
+      vectors (read by row id), so that the exact reads are spent on rows that pass;
+    - a filter so selective that those rows would be more than the rows it narrows the table
+      to: exact search over the rows of the filter's images and region ids (scalar indexes).
     """
     vector = query_vector.astype(np.float32)
-    columns = ["image_id", "region_id", *(["vector"] if with_vectors else [])]
-    postfilter = settings is not None
-    limit = max(wanted, top) * (_FIRST_FETCH if filters.allowed is not None or by == "image" else 1)
-    if postfilter:  # room for the whole-image rows the filter drops
-        limit = math.ceil(limit * 1.25)
-    while True:
-        if postfilter:
-            rows = nearest_rows(table, vector, None, limit, [*columns, *(KEY_COLUMNS if filters.mixed_keys else ())], settings)
-        else:
-            rows = nearest_rows(table, vector, filters.where(), limit, columns, settings)
-        keep = filters.keep(rows, checked=not postfilter)
-        ids = _pairs(rows)
-        enough = keep.sum() >= wanted and (by == "region" or np.unique(ids[keep, 0]).size >= top)
-        exhausted = rows.num_rows < limit
-        if enough or (exhausted and settings is None):
-            break
-        if postfilter and (exhausted or limit >= POSTFILTER_ROWS):
-            postfilter = False
-        elif exhausted:  # the index ran out of probed candidates: the rest exactly
-            settings = None
-        else:
-            limit *= 4
+    if settings is None:
+        return _exact(table, vector, filters.flat_where(), filters, wanted, top, by, with_vectors)
+    if filters.passing is None:
+        found = _indexed(table, vector, filters, wanted, top, by, settings, with_vectors)
+    else:
+        pool = wanted + (max(settings.refine_factor, MIN_REFINE) - 1) * top
+        limit = math.ceil(1.25 * pool * filters.total / max(filters.passing, 1))
+        found = None
+        if limit <= min(POSTFILTER_ROWS, filters.narrow_rows()):
+            found = _postfiltered(table, vector, filters, pool, wanted, top, by, settings, with_vectors, limit)
+    if found is None:
+        return _exact(table, vector, filters.narrow_where(), filters, wanted, top, by, with_vectors)
+    return found
+
+
+def _enough(ids: npt.NDArray[np.int64], wanted: int, top: int, by: str) -> bool:
+    return len(ids) >= wanted and (by == "region" or np.unique(ids[:, 0]).size >= top)
+
+
+def _result(rows: pa.Table, keep: npt.NDArray[np.bool_], with_vectors: bool) -> _Found:
     cosines = 1.0 - rows.column("_distance").to_numpy().astype(np.float64)
-    vectors = None
-    if with_vectors:
-        vectors = rows.column("vector").combine_chunks().flatten().to_numpy().reshape(rows.num_rows, -1)[keep].astype(np.float64)
-    return ids[keep], cosines[keep], vectors
+    vectors = _vectors(rows)[keep].astype(np.float64) if with_vectors else None
+    return _pairs(rows)[keep], cosines[keep], vectors
+
+
+def _vectors(rows: pa.Table) -> npt.NDArray[np.float32]:
+    return rows.column("vector").combine_chunks().flatten().to_numpy().reshape(rows.num_rows, -1)
+
+
+def _exact(table, vector, where: str | None, filters: _Filters, wanted: int, top: int, by: str, with_vectors: bool) -> _Found:
+    """Exact flat search with ``where`` as prefilter, the rest filtered here, asking for 4× more while too few pass."""
+    columns = ["image_id", "region_id", *(["vector"] if with_vectors else [])]
+    limit = math.ceil(max(wanted, top) * (_FIRST_FETCH if filters.allowed is not None or by == "image" else 1) * 1.25)
+    while True:
+        rows = nearest_rows(table, vector, where, limit, columns, None)
+        keep = filters.keep(rows)
+        if rows.num_rows < limit or _enough(_pairs(rows)[keep], wanted, top, by):
+            return _result(rows, keep, with_vectors)
+        limit *= 4
+
+
+def _indexed(table, vector, filters: _Filters, wanted: int, top: int, by: str, settings: IndexSettings, with_vectors: bool):
+    """The index's nearest rows re-ranked by LanceDB; None when too few pass (the caller searches exactly)."""
+    columns = ["image_id", "region_id", *(["vector"] if with_vectors else [])]
+    limit = math.ceil(max(wanted, top) * (_FIRST_FETCH if by == "image" else 1) * 1.25)  # room for the whole-image rows
+    while limit <= POSTFILTER_ROWS:
+        rows = nearest_rows(table, vector, filters.key_where(), limit, columns, settings)
+        keep = filters.keep(rows)
+        if _enough(_pairs(rows)[keep], wanted, top, by):
+            return _result(rows, keep, with_vectors)
+        if rows.num_rows < limit:  # the probed partitions ran out
+            return None
+        limit *= 4
+    return None
+
+
+def _postfiltered(
+    table,
+    vector,
+    filters: _Filters,
+    pool: int,
+    wanted: int,
+    top: int,
+    by: str,
+    settings: IndexSettings,
+    with_vectors: bool,
+    limit: int,
+):
+    """The index's nearest ``limit`` rows by their codes, filtered here, the first ``pool`` re-ranked on their vectors.
+
+    None when too few pass even after asking for 4× more (up to `POSTFILTER_ROWS`): the caller then searches exactly.
+    """
+    coded = replace(settings, refine_factor=0)
+    while True:
+        rows = nearest_rows(table, vector, filters.key_where(), limit, ["image_id", "region_id"], coded, row_ids=True)
+        keep = np.flatnonzero(filters.keep(rows))
+        if _enough(_pairs(rows)[keep], wanted, top, by):
+            break
+        if rows.num_rows < limit or limit * 4 > POSTFILTER_ROWS:
+            return None
+        limit *= 4
+    chosen = rows_by_id(table, rows.column("_rowid").to_numpy()[keep[:pool]], ["image_id", "region_id", "vector"])
+    vectors = normalize(_vectors(chosen), np.float64)
+    cosines = vectors @ vector.astype(np.float64)
+    return _pairs(chosen), cosines, vectors if with_vectors else None
