@@ -26,7 +26,11 @@ class Runner(Protocol):
 
 
 class _Actor:
-    """A Ray Data callable class around one worker: rows of pickled items in, pickled results out."""
+    """A Ray Data callable class around one worker: rows of pickled items in, pickled results out.
+
+    Rows carry bytes so that Arrow never has to find a column type for records and regions; the
+    pickles are our own, made in this run (Ray pickles what it ships anyway).
+    """
 
     def __init__(self, worker: type, args: tuple) -> None:
         self.work = worker(*args)
