@@ -19,12 +19,14 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import lancedb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from lancedb.background_loop import LOOP
 
 from semlat.errors import SemlatError
-from semlat.workspace.store import Workspace
+from semlat.workspace.store import DATABASE_NAME, Workspace
 
 TABLE = "embeddings"
 VECTOR_COLUMN = "vector"
@@ -86,6 +88,26 @@ class IndexSettings:
 def embeddings_table(ws: Workspace):
     """The LanceDB embeddings table, or None when nothing was embedded yet."""
     return ws.table(TABLE)
+
+
+def search_table(ws: Workspace):
+    """The embeddings table as LanceDB's asynchronous handle, for `nearest_rows` and `rows_by_id` (None: no table).
+
+    Why not the synchronous handle the rest of the workspace uses: its ``search(...).to_arrow()``
+    hands the query to LanceDB's background event loop six times (three schema lookups, the
+    plan, each batch), about 3 ms of a 6 ms top-10 search on 2 cores; a query built on the
+    asynchronous handle and run on that same loop (``LOOP.run``) crosses once
+    (``benchmarks/results/search.json``). Kept per Workspace until it writes the table, like
+    `Workspace.memo`, so it sees what the synchronous handle sees.
+    """
+    if embeddings_table(ws) is None:
+        return None
+
+    async def open_table():
+        connection = await lancedb.connect_async(str(ws.root / DATABASE_NAME))
+        return await connection.open_table(TABLE)
+
+    return ws.memo(TABLE, "async handle", lambda: LOOP.run(open_table()))
 
 
 def _vector_index(table) -> Any | None:
@@ -230,21 +252,22 @@ def use_index(ws: Workspace, exact: bool | None) -> bool:
 
 
 def search_plan(ws: Workspace, exact: bool | None, build: bool = True) -> tuple[Any, IndexSettings | None]:
-    """The embeddings table and the index settings a search uses (None: exact search).
+    """The embeddings table (`search_table`) and the index settings a search uses (None: exact search).
 
     ``exact=None`` (the default of `search`) first runs `ensure_index` when ``build``, then uses
     the index only on tables of at least `AUTO_INDEX_ROWS` rows, so small sets are searched
     exactly even if someone built an index on them. ``exact=False`` always uses the index.
     Both checks are made once per Workspace and table state (`Workspace.memo`), not per search.
     """
-    table = embeddings_table(ws)
-    if table is None:
+    synchronous = embeddings_table(ws)
+    if synchronous is None:
         return None, None
     if exact:
-        return table, None
+        return search_table(ws), None
     if exact is None and build:
         ws.memo(TABLE, "ensure_index", lambda: ensure_index(ws))
-    has_index, rows = ws.memo(TABLE, "index_state", lambda: (_vector_index(table) is not None, table.count_rows()))
+    has_index, rows = ws.memo(TABLE, "index_state", lambda: (_vector_index(synchronous) is not None, synchronous.count_rows()))
+    table = search_table(ws)  # opened after a build, so that it sees the index
     if not has_index:
         if exact is False:
             raise SemlatError(f"workspace {ws.root} has no vector index: run `semlat index -w {ws.root}` first")
@@ -263,19 +286,19 @@ def nearest_rows(
     settings: IndexSettings | None = None,
     row_ids: bool = False,
 ) -> pa.Table:
-    """The ``limit`` rows nearest to ``vector`` by cosine among those matching ``where``.
+    """The ``limit`` rows of ``table`` (`search_table`) nearest to ``vector`` by cosine among those matching ``where``.
 
     Exact (flat) search when ``settings`` is None, else through the index with its settings.
     The result has ``columns`` plus ``_distance`` (1 − cosine), nearest first, and ``_rowid``
     when ``row_ids`` (for `rows_by_id`). A ``where`` on indexed columns (`SCALAR_INDEXES`) is
-    answered from the indexes; on others it is a scan of the column.
+    answered from the indexes, as a prefilter; on others it is a scan of the column.
     """
-    query = table.search(np.asarray(vector, np.float32), vector_column_name=VECTOR_COLUMN).distance_type("cosine")
+    query = table.query().nearest_to(np.asarray(vector, np.float32)).column(VECTOR_COLUMN).distance_type("cosine")
     if where:
-        query = query.where(where, prefilter=True)
+        query = query.where(where)
     query = query.select([*columns, "_distance"]).limit(limit)
     if row_ids:
-        query = query.with_row_id(True)
+        query = query.with_row_id()
     if settings is None:
         query = query.bypass_vector_index()
     else:
@@ -284,14 +307,14 @@ def nearest_rows(
             query = query.refine_factor(settings.refine_factor)
         if settings.index_type != "IVF_PQ":  # the graph's candidate list must hold every row to re-rank
             query = query.ef(max(settings.ef, limit * max(settings.refine_factor, 1)))
-    return query.to_arrow()
+    return LOOP.run(query.to_arrow())
 
 
 def rows_by_id(table, row_ids: npt.NDArray[np.uint64], columns: list[str]) -> pa.Table:
     """The rows with these LanceDB row ids (from `nearest_rows` ``row_ids``; same table handle), in any order."""
     if len(row_ids) == 0:
-        return table.search().select(columns).where("false").limit(0).to_arrow()
-    return table.take_row_ids([int(i) for i in row_ids]).select(columns).to_arrow()
+        return LOOP.run(table.query().select(columns).where("false").limit(0).to_arrow())
+    return LOOP.run(table.take_row_ids([int(i) for i in row_ids]).select(columns).to_arrow())
 
 
 def embedding_rows(ws: Workspace) -> int:
