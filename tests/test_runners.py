@@ -21,6 +21,20 @@ class _Affine:
         return {"value": self.scale * item + 1}
 
 
+class _RefusesThree(_Affine):
+    def __call__(self, item: int) -> dict[str, int]:
+        if item == 3:
+            raise SemlatError("item 3 is corrupt: replace it")
+        return super().__call__(item)
+
+
+class _FailsOnThree(_Affine):
+    def __call__(self, item: int) -> dict[str, int]:
+        if item == 3:
+            raise ZeroDivisionError("a bug")
+        return super().__call__(item)
+
+
 @pytest.fixture(scope="module")
 def runner():
     return make_runner("local")
@@ -30,6 +44,17 @@ def test_every_item_comes_back_once_with_its_workers_result(runner):
     results = dict(runner.map(_Affine, (3,), list(range(7))))
     assert results == {item: {"value": 3 * item + 1} for item in range(7)}
     assert list(runner.map(_Affine, (3,), [])) == []
+
+
+def test_bad_input_in_a_worker_is_the_drivers_one_line_and_a_bug_keeps_its_traceback(runner):
+    seen = []
+    with pytest.raises(SemlatError, match=r"^item 3 is corrupt: replace it$"):
+        for item, _ in runner.map(_RefusesThree, (3,), list(range(7))):
+            seen.append(item)
+    assert 3 not in seen
+    with pytest.raises(ray.exceptions.RayError) as raised:
+        list(runner.map(_FailsOnThree, (3,), list(range(7))))
+    assert not isinstance(raised.value, SemlatError) and "ZeroDivisionError" in str(raised.value)
 
 
 def test_masks_on_ray_write_what_the_local_loop_writes(runner, tmp_path, images_dir):
@@ -88,3 +113,27 @@ def test_embed_on_ray_gives_the_local_vectors(runner, tmp_path, images_dir, tiny
         ray_ids, ray_vectors = ws.embeddings(remote, record)
         assert list(ray_ids) == list(ids)
         np.testing.assert_allclose(ray_vectors, vectors, atol=1e-5)  # other processes may use other thread counts
+
+
+def test_an_image_corrupted_mid_ray_run_is_one_line_and_the_rerun_resumes(runner, tmp_path, images_dir, tiny_checkpoint):
+    from pathlib import Path
+
+    from semlat.encoders import model_spec
+    from semlat.stages.embed import embed_regions
+    from semlat.stages.masks import propose_regions
+    from semlat.workspace import Workspace
+
+    spec = model_spec("semlat-tiny", str(tiny_checkpoint))
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, images_dir, backend="classical", max_regions=4)
+    local = embed_regions(ws, model=spec, feature_set="local", device="cpu")
+    victim = ws.images()[1]
+    good = Path(victim.path).read_bytes()
+    Path(victim.path).write_bytes(good[: len(good) // 3])
+    with pytest.raises(SemlatError, match=r"view_01\.png cannot be read"):
+        embed_regions(ws, model=spec, feature_set="ray", device="cpu", runner=runner)
+    Path(victim.path).write_bytes(good)
+    resumed = Workspace.open(tmp_path / "ws")
+    remote = embed_regions(resumed, model=spec, feature_set="ray", device="cpu", runner=runner)
+    for image in resumed.images():
+        np.testing.assert_allclose(resumed.embeddings(remote, image)[1], resumed.embeddings(local, image)[1], atol=1e-5)

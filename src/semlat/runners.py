@@ -29,15 +29,23 @@ class _Actor:
     """A Ray Data callable class around one worker: rows of pickled items in, pickled results out.
 
     Rows carry bytes so that Arrow never has to find a column type for records and regions; the
-    pickles are our own, made in this run (Ray pickles what it ships anyway).
+    pickles are our own, made in this run (Ray pickles what it ships anyway). A `SemlatError`
+    (bad input: a corrupt image) comes back as a result, so the driver raises it as the one
+    line it is, after committing the images that came back before it, instead of Ray's nested
+    traceback; any other exception is a bug and keeps Ray's traceback.
     """
 
     def __init__(self, worker: type, args: tuple) -> None:
         self.work = worker(*args)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        items = [pickle.loads(blob) for blob in batch["item"]]
-        return {"index": batch["index"], "result": [pickle.dumps(self.work(item)) for item in items]}
+        return {"index": batch["index"], "result": [pickle.dumps(self._one(pickle.loads(blob))) for blob in batch["item"]]}
+
+    def _one(self, item: Any) -> tuple[bool, Any]:
+        try:
+            return True, self.work(item)
+        except SemlatError as error:
+            return False, str(error)
 
 
 class RayRunner:
@@ -100,8 +108,19 @@ class RayRunner:
             num_cpus=self.cpus_per_actor,
             num_gpus=gpus,
         )
-        for row in dataset.iter_rows():
-            yield items[int(row["index"])], pickle.loads(row["result"])
+        try:
+            for row in dataset.iter_rows():
+                ok, result = pickle.loads(row["result"])
+                if not ok:
+                    raise SemlatError(result)
+                yield items[int(row["index"])], result
+        except (ray.exceptions.RayTaskError, ray.exceptions.UserCodeException):
+            raise  # a bug in the worker: its traceback is the useful part
+        except ray.exceptions.RayError as error:  # a node or actor lost, the cluster gone
+            raise SemlatError(
+                f"the Ray run stopped ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no detail'}): "
+                "rerun to resume, the images committed so far are kept"
+            ) from None
 
 
 def make_runner(ray_address: str | None) -> Runner | None:

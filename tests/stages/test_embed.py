@@ -1,3 +1,6 @@
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -6,7 +9,7 @@ from semlat.errors import SemlatError
 from semlat.stages.embed import embed_regions
 from semlat.stages.masks import propose_regions
 from semlat.types import WHOLE_IMAGE
-from semlat.workspace import Workspace
+from semlat.workspace import Workspace, embeddings_stage
 
 
 def test_every_image_and_region_is_embedded_normalised(tmp_path, images_dir, tiny_checkpoint):
@@ -78,3 +81,22 @@ def test_another_dimension_is_refused_before_a_feature_set_is_recorded(tmp_path,
     with pytest.raises(SemlatError, match="holds 7-d features and this model gives"):
         embed_regions(Workspace.open(tmp_path / "ws"), model=ModelSpec("semlat-tiny", str(tiny_checkpoint)), device="cpu")
     assert (tmp_path / "ws" / "semlat.json").read_bytes() == before
+
+
+def test_an_image_corrupted_mid_run_stops_it_with_one_line_after_the_images_before_it(tmp_path, images_dir, tiny_checkpoint):
+    spec = ModelSpec("semlat-tiny", str(tiny_checkpoint))
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, images_dir, backend="classical", max_regions=4)
+    clean = embed_regions(ws, model=spec, feature_set="clean", device="cpu")
+    first, victim, _ = ws.images()
+    good = Path(victim.path).read_bytes()
+    Path(victim.path).write_bytes(good[: len(good) // 3])  # truncated after the scan
+    with pytest.raises(SemlatError, match=r"view_01\.png cannot be read"):
+        embed_regions(ws, model=spec, feature_set="resumed", device="cpu")
+    key = dataclasses.replace(clean, feature_set="resumed")
+    assert Workspace.open(tmp_path / "ws").done_images(embeddings_stage(key)) == {first.image_id}
+    Path(victim.path).write_bytes(good)
+    resumed_ws = Workspace.open(tmp_path / "ws")
+    embed_regions(resumed_ws, model=spec, feature_set="resumed", device="cpu")
+    for image in resumed_ws.images():
+        assert np.array_equal(resumed_ws.embeddings(key, image)[1], resumed_ws.embeddings(clean, image)[1])
