@@ -137,3 +137,37 @@ def test_an_image_corrupted_mid_ray_run_is_one_line_and_the_rerun_resumes(runner
     remote = embed_regions(resumed, model=spec, feature_set="ray", device="cpu", runner=runner)
     for image in resumed.images():
         np.testing.assert_allclose(resumed.embeddings(remote, image)[1], resumed.embeddings(local, image)[1], atol=1e-5)
+
+
+class _Killed(BaseException):
+    """What a kill of the driver looks like to the stage: it stops between two commits."""
+
+
+def test_a_ray_run_killed_after_a_commit_resumes_to_the_uninterrupted_workspace(
+    runner, tmp_path, images_dir, tiny_checkpoint, monkeypatch
+):
+    from semlat.encoders import model_spec
+    from semlat.stages.embed import embed_regions
+    from semlat.stages.masks import propose_regions
+    from semlat.workspace import Workspace
+
+    spec = model_spec("semlat-tiny", str(tiny_checkpoint))
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, images_dir, backend="classical", max_regions=4)
+    local = embed_regions(ws, model=spec, feature_set="local", device="cpu")
+    write = Workspace.write_embeddings
+
+    def write_then_die(self, key, image_id, region_ids, vectors):
+        write(self, key, image_id, region_ids, vectors)
+        raise _Killed
+
+    monkeypatch.setattr(Workspace, "write_embeddings", write_then_die)
+    with pytest.raises(_Killed):
+        embed_regions(ws, model=spec, feature_set="ray", device="cpu", runner=runner)
+    monkeypatch.undo()
+    resumed = Workspace.open(tmp_path / "ws")
+    remote = embed_regions(resumed, model=spec, feature_set="ray", device="cpu", runner=runner)  # the pool was let go
+    for image in resumed.images():
+        ids, vectors = resumed.embeddings(remote, image)
+        assert list(ids) == list(resumed.embeddings(local, image)[0])
+        np.testing.assert_allclose(vectors, resumed.embeddings(local, image)[1], atol=1e-5)

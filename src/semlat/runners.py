@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import logging
 import pickle
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import Any, Protocol
 
 from semlat.errors import SemlatError
 
 
 class Runner(Protocol):
-    def map(self, worker: type, args: tuple, items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
-        """(item, ``worker(*args)(item)``) for every item, in any order."""
+    def map(self, worker: type, args: tuple, items: Sequence[Any]) -> Generator[tuple[Any, Any], None, None]:
+        """(item, ``worker(*args)(item)``) for every item, in any order; close it to stop early."""
         ...
 
 
@@ -93,7 +93,7 @@ class RayRunner:
             return gpus, 1.0
         return max(1, int(resources.get("CPU", 1)) // self.cpus_per_actor), 0.0
 
-    def map(self, worker: type, args: tuple, items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+    def map(self, worker: type, args: tuple, items: Sequence[Any]) -> Generator[tuple[Any, Any], None, None]:
         if not items:
             return
         import ray
@@ -108,8 +108,9 @@ class RayRunner:
             num_cpus=self.cpus_per_actor,
             num_gpus=gpus,
         )
+        rows = iter(dataset.iter_rows())
         try:
-            for row in dataset.iter_rows():
+            for row in rows:
                 ok, result = pickle.loads(row["result"])
                 if not ok:
                     raise SemlatError(result)
@@ -121,6 +122,8 @@ class RayRunner:
                 f"the Ray run stopped ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no detail'}): "
                 "rerun to resume, the images committed so far are kept"
             ) from None
+        finally:  # ends the execution and its actor pool now (also when the caller stops early), not when collected
+            rows.close()
 
 
 def make_runner(ray_address: str | None) -> Runner | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -104,8 +105,9 @@ def embed_regions(
         _encode_stream(ws, encoder, key, todo, strategy, batch_size)
     else:
         args = (str(ws.root), key.region_set, spec, strategy, device, batch_size)
-        for record, (ids, vectors) in track(runner.map(_EmbedWorker, args, todo), f"embedding ({spec.name})", total=len(todo)):
-            ws.write_embeddings(key, record.image_id, ids, vectors)
+        with closing(runner.map(_EmbedWorker, args, todo)) as found:  # a stop between commits lets the actors go
+            for record, (ids, vectors) in track(found, f"embedding ({spec.name})", total=len(todo)):
+                ws.write_embeddings(key, record.image_id, ids, vectors)
     ws.compact()
     return key
 

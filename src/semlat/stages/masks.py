@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,10 +110,11 @@ def propose_regions(
         found = ((record, propose_record(proposer, record, cache_dir)) for record in todo)
     else:  # each actor builds the proposer from its settings (`_ProposeWorker`)
         found = runner.map(_ProposeWorker, (backend, mode, dataclasses.asdict(proposer.settings), cache_dir), todo)
-    for record, (regions, descriptors) in track(found, f"regions ({backend})", total=len(todo)):
-        if descriptors is not None:  # first, so committed regions always have theirs
-            cache_files.save_npy(cache_files.descriptors_path(cache_dir, record.image_id), descriptors)
-        ws.write_regions(name, record.image_id, regions)
+    with closing(found):  # a stop between commits lets a Ray run's actors go at once
+        for record, (regions, descriptors) in track(found, f"regions ({backend})", total=len(todo)):
+            if descriptors is not None:  # first, so committed regions always have theirs
+                cache_files.save_npy(cache_files.descriptors_path(cache_dir, record.image_id), descriptors)
+            ws.write_regions(name, record.image_id, regions)
     if collection:
         proposer.finish(cache_dir)
         request = proposer.label_request()
