@@ -1,7 +1,8 @@
 """Zero-shot accuracy of the shipped toy CLIP on held-out scenes of both toy worlds.
 
 The hard world (`semlat_toy.scene.WORLDS`) adds textures, duplicates and small clutter objects;
-this measures what the textures cost the toy CLIP, which was trained on the default world.
+this measures what they cost the toy CLIP (trained with half of its scenes from the hard world,
+`semlat_toy.train.TrainConfig.hard_share`).
 Prints JSON and writes benchmarks/results/toy_clip_worlds.json.
 
     python benchmarks/toy_clip_worlds.py [--seeds 8]

@@ -37,7 +37,7 @@ from semlat.progress import track
 from semlat.types import Region
 from semlat_toy.camera import Camera, look_at
 from semlat_toy.render import View, render_view
-from semlat_toy.scene import COLOURS, FLOOR_ID, OBJECT_ID_START, SHAPES, WALL_IDS, Scene, make_scene
+from semlat_toy.scene import COLOURS, FLOOR_ID, OBJECT_ID_START, SHAPES, WALL_IDS, WORLDS, Scene, make_scene
 
 TRAIN_SEED_START = 1000
 """Training scenes use seeds ``>= TRAIN_SEED_START``; held-out scenes use seeds below it."""
@@ -457,18 +457,25 @@ def closeup_samples(maker: _Maker, scene: Scene, render_size: int = 64) -> None:
                 maker.add(maker.region(image, part, "masked-crop"), *label, "partial")
 
 
-def _scene(rng: np.random.Generator, seed: int) -> Scene:
+def _scene(rng: np.random.Generator, seed: int, hard_share: float = 0.0) -> Scene:
     n_objects = None if rng.uniform() < 0.8 else int(rng.integers(1, 11))
-    return make_scene(seed, n_objects=n_objects)
+    hard = hard_share > 0 and rng.uniform() < hard_share  # no draw at 0: the default world's stream stays
+    return make_scene(seed, n_objects=n_objects, world=WORLDS["hard"] if hard else None)
 
 
 def scene_samples(
-    seed: int, size: int, n_room_views: int = 4, n_closeups: int = 12, felzenszwalb_rate: float = 0.5
+    seed: int,
+    size: int,
+    n_room_views: int = 4,
+    n_closeups: int = 12,
+    felzenszwalb_rate: float = 0.5,
+    hard_share: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """All samples of one training scene: (N, 3, S, S) uint8 images and (N, 5) int labels
-    (kind, colour, shape, view type, contents bit mask of whole images). Deterministic in ``seed``."""
+    (kind, colour, shape, view type, contents bit mask of whole images). Deterministic in ``seed``;
+    the scene is of the hard world (`WORLDS`) with probability ``hard_share``."""
     rng = np.random.default_rng(seed)
-    scene = _scene(rng, seed)
+    scene = _scene(rng, seed, hard_share)
     maker = _Maker(size, rng)
     for _ in range(n_room_views):
         view = render_view(scene, _room_camera(rng, 256, 192))
@@ -480,10 +487,9 @@ def scene_samples(
     return torch.stack(maker.images), torch.tensor(maker.labels, dtype=torch.int64)
 
 
-def _scene_job(args: tuple[int, int, int, int, float]) -> tuple[torch.Tensor, torch.Tensor]:
+def _scene_job(args: tuple[int, int, int, int, float, float]) -> tuple[torch.Tensor, torch.Tensor]:
     torch.set_num_threads(1)
-    seed, size, n_room_views, n_closeups, felzenszwalb_rate = args
-    return scene_samples(seed, size, n_room_views, n_closeups, felzenszwalb_rate)
+    return scene_samples(*args)
 
 
 def build_dataset(
@@ -495,6 +501,7 @@ def build_dataset(
     felzenszwalb_rate: float = 0.5,
     workers: int = 2,
     progress: bool = True,
+    hard_share: float = 0.0,
 ) -> ToyDataset:
     """Render ``n_scenes`` training scenes (seeds ``seed_start..``) into a packed dataset.
 
@@ -507,10 +514,11 @@ def build_dataset(
         felzenszwalb_rate: fraction of room views whose classical regions are also used.
         workers: processes rendering in parallel (1: in this process).
         progress: show a progress bar.
+        hard_share: expected share of scenes from the hard world (textures, duplicates, clutter).
     """
     if seed_start < TRAIN_SEED_START:
         raise ValueError(f"training seeds must be >= {TRAIN_SEED_START} (smaller seeds are held out)")
-    jobs = [(seed_start + index, size, n_room_views, n_closeups, felzenszwalb_rate) for index in range(n_scenes)]
+    jobs = [(seed_start + index, size, n_room_views, n_closeups, felzenszwalb_rate, hard_share) for index in range(n_scenes)]
 
     def shown(items, total):
         return track(items, description="rendering training data", total=total) if progress else items

@@ -23,6 +23,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from semlat.encoders import Encoder, ModelSpec, load_encoder
 from semlat.errors import SemlatError
+from semlat.formats.export import paint_order
 from semlat.imageio import list_images
 from semlat.ingest import scan_images
 from semlat.progress import track
@@ -108,10 +109,14 @@ def _build_workspace(root: Path, scene_dir: Path, masks: str) -> Workspace:
 
 
 def pixel_labels(regions: list[Region], shape: tuple[int, int]) -> npt.NDArray[np.int64]:
-    """Each pixel's cross-view label (the last covering region's), -1 where none or unlabelled."""
+    """Each pixel's cross-view label, -1 where no region or unlabelled: that of the smallest region over it.
+
+    Regions are painted largest first (`semlat.formats.export.paint_order`), as the Gaussian
+    Grouping and LangSplat exports write them, so the evaluation measures the maps a user gets.
+    """
     labels = np.full(shape, -1, dtype=np.int64)
-    for region in regions:
-        labels[region.mask()] = region.label
+    for index in paint_order(regions, range(len(regions))):
+        labels[regions[index].mask()] = regions[index].label
     return labels
 
 

@@ -185,3 +185,17 @@ def test_build_dataset_packs_the_scenes_samples():
 def test_build_dataset_rejects_held_out_seeds():
     with pytest.raises(ValueError, match="held out"):
         build_dataset(1, SIZE, seed_start=3, workers=1, progress=False)
+
+
+def test_a_hard_share_of_training_scenes_comes_from_the_hard_world():
+    from semlat_toy.clip_data import _scene
+
+    seeds = range(TRAIN_SEED_START, TRAIN_SEED_START + 40)
+
+    def objects(seed: int, share: float) -> int:
+        return len(_scene(np.random.default_rng(seed), seed, share).objects)
+
+    for seed in seeds[:3]:  # no share, the default world's scenes as they were
+        assert repr(_scene(np.random.default_rng(seed), seed, 0.0)) == repr(_scene(np.random.default_rng(seed), seed))
+    assert all(objects(seed, 1.0) > objects(seed, 0.0) for seed in seeds)  # duplicates and clutter
+    assert 10 <= sum(objects(seed, 0.5) > objects(seed, 0.0) for seed in seeds) <= 30

@@ -9,6 +9,7 @@ import pytest
 
 from semlat.encoders import toy_model_spec
 from semlat.errors import SemlatError
+from semlat.types import Region
 from semlat_toy import FLOOR_ID, SKY_ID, WALL_IDS
 from semlat_toy import evaluate as evaluation
 from semlat_toy.evaluate import (
@@ -21,6 +22,7 @@ from semlat_toy.evaluate import (
     ground_truth_regions,
     markdown_table,
     mask_sources,
+    pixel_labels,
 )
 
 
@@ -30,6 +32,17 @@ def test_ground_truth_regions_are_the_visible_instances():
     assert [r.label for r in regions] == [1, 2, 10] and [r.region_id for r in regions] == [0, 1, 2]
     for region in regions:
         np.testing.assert_array_equal(region.mask(), instance == region.label)
+
+
+def test_a_pixel_takes_the_label_of_the_smallest_region_over_it_in_any_order():
+    whole = np.ones((4, 4), bool)
+    part = np.zeros((4, 4), bool)
+    part[:2, :2] = True
+    small, large = Region.from_mask(0, part, label=7), Region.from_mask(1, whole, label=3)
+    expected = np.where(part, 7, 3)
+    np.testing.assert_array_equal(pixel_labels([small, large], (4, 4)), expected)
+    np.testing.assert_array_equal(pixel_labels([large, small], (4, 4)), expected)
+    assert (pixel_labels([], (2, 3)) == -1).all()
 
 
 def test_floor_and_walls_are_prompted_as_floor_and_wall():
