@@ -79,7 +79,7 @@ class TrainConfig:
         device: where the model trains ("auto": cuda when available); rendering stays on CPU.
         hard_share: share of training scenes from the hard world (textures, duplicates,
             clutter); the default world alone costs the model 9 points of accuracy on the hard
-            world's objects and 36 on its textured walls (``benchmarks/results/toy_clip_worlds.json``).
+            world's objects and 36 on its textured walls (``benchmarks/results/toy_clip.json``, why_retrained).
     """
 
     minutes_budget: float = 20.0
