@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from bench_consistency import tiny_checkpoint  # benchmarks/ is on the path of a script run from it
+
 RESULTS = Path(__file__).resolve().parent / "results" / "ray.json"
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field")
 
@@ -40,19 +42,6 @@ def write_photos(folder: Path, count: int) -> None:
         image = Image.fromarray(getattr(data, PHOTOS[index % len(PHOTOS)])())
         image.thumbnail((640, 640), Image.BICUBIC)
         image.save(folder / f"photo_{index:02d}.png")
-
-
-def tiny_checkpoint(folder: Path) -> Path:
-    import open_clip
-    import torch
-
-    from semlat.encoders import CONFIG_DIR
-
-    open_clip.add_model_config(CONFIG_DIR)
-    torch.manual_seed(0)
-    path = folder / "semlat-tiny.pt"
-    torch.save(open_clip.create_model("semlat-tiny").state_dict(), path)
-    return path
 
 
 class ArrivalTimes:
