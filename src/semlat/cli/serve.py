@@ -10,6 +10,9 @@ import typer
 from semlat.cli.app import app, err, out
 from semlat.cli.options import Device, TextModel, TextPretrained, Workspace_, bounded
 
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
 PORT = bounded(1, 65535)
 
 
@@ -18,8 +21,8 @@ def serve(
     workspace: Workspace_,
     host: Annotated[
         str, typer.Option(help="Address to listen on; anything but loopback lets others read the scene.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", callback=PORT)] = 8765,
+    ] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.", callback=PORT)] = DEFAULT_PORT,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
     report: Annotated[
         Optional[Path], typer.Option(help="A `semlat metrics` output folder to show (report.html, metrics.json).")
@@ -38,7 +41,8 @@ def serve(
     local = host in LOCAL_HOSTS
     if not local:
         err.print(f"warning: serving on {host}: anyone who can reach this address can see the scene's images", highlight=False)
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"  # an IPv6 address goes in brackets
     out.print(f"semlat serve: {url} (Ctrl+C to stop)", highlight=False)
     if open_browser:
         import threading

@@ -7,7 +7,4 @@ plain HTML, JavaScript and CSS in ``static/``, shipped with the package (no buil
 from semlat.serve.app import LOCAL_HOSTS, create_app
 from semlat.serve.viewer import Viewer
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
-
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "LOCAL_HOSTS", "Viewer", "create_app"]
+__all__ = ["LOCAL_HOSTS", "Viewer", "create_app"]

@@ -27,7 +27,7 @@ from semlat.encoders import Encoder, ModelSpec, load_encoder, model_of_features
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
 from semlat.scoring.fusion import FUSIONS, SCORES
-from semlat.scoring.prompts import MAX_PROMPT_CHARS, MAX_PROMPTS, check_prompts
+from semlat.scoring.prompts import MAX_PROMPT_CHARS, MAX_PROMPTS, parse_prompts
 from semlat.serve.outlines import RegionShape, region_shapes
 from semlat.stages.query import check_query, query_images
 from semlat.stages.query.render import (
@@ -130,13 +130,12 @@ class QuerySettings:
 
 
 def split_prompts(text: str) -> list[str]:
-    """Comma-separated prompts as typed, stripped and without repeats, bounded by `check_prompts`."""
+    """Prompts as typed, separated by commas (or lines), as `parse_prompts` reads them, with a web page's messages."""
     if len(text) > MAX_PROMPTS * (MAX_PROMPT_CHARS + 1):
         raise SemlatError(f"the prompts are {len(text)} characters long: pass at most {MAX_PROMPTS} short phrases")
-    prompts = list(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
-    if not prompts:
+    if not text.strip(", \n\t"):
         raise SemlatError("no prompts given: type one or more, separated by commas, e.g. 'floor, red cube'")
-    return check_prompts(prompts)
+    return parse_prompts(text)
 
 
 class Viewer:
@@ -239,16 +238,26 @@ class Viewer:
         sets = self.ws.region_sets()
         return sets[0] if sets else None
 
+    def _region_labels(self, region_set: str) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]]:
+        """(image id, label) of every region of ``region_set``, read once (counts and label clicks share it)."""
+
+        def load() -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]]:
+            rows = self.ws.region_columns(region_set)
+            if rows.num_rows == 0:
+                return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return rows.column("image_id").to_numpy(), rows.column("label").to_numpy()
+
+        return self._counts.get(("labels", region_set), load)
+
     def _region_counts(self, region_set: str | None) -> dict[int, tuple[int, int]]:
         """(regions, distinct labels) per image id of ``region_set``."""
 
         def load() -> dict[int, tuple[int, int]]:
             if region_set is None:
                 return {}
-            rows = self.ws.region_columns(region_set)
-            if rows.num_rows == 0:
+            images, labels = self._region_labels(region_set)
+            if images.size == 0:
                 return {}
-            images, labels = rows.column("image_id").to_numpy(), rows.column("label").to_numpy()
             ids, regions = np.unique(images, return_counts=True)
             labelled = np.unique(np.stack([images[labels >= 0], labels[labels >= 0]]), axis=1)[0]
             distinct = dict(zip(*np.unique(labelled, return_counts=True)))
@@ -318,9 +327,7 @@ class Viewer:
         chosen = self.region_set(region_set)
         if chosen is None or label < 0:
             raise UnknownId(f"no label {label} in this workspace")
-        rows = self.ws.region_columns(chosen)
-        images = rows.column("image_id").to_numpy() if rows.num_rows else np.zeros(0, np.int64)
-        labels = rows.column("label").to_numpy() if rows.num_rows else np.zeros(0, np.int64)
+        images, labels = self._region_labels(chosen)
         views = []
         for image_id in sorted({int(i) for i in images[labels == label]}):
             record = self.record(image_id)
