@@ -148,7 +148,9 @@ def test_ensure_index_builds_past_the_threshold_and_folds_new_rows_in(clustered)
 def test_rows_filter_writes_only_the_conditions_asked_for():
     assert rows_filter(None) is None
     assert rows_filter(None, [3, 1], [7]) == "image_id IN (1, 3) AND region_id IN (7)"
-    assert rows_filter(KEY, whole_images=False) == feature_filter(KEY, None, whole_images=False)
+    assert rows_filter(KEY, whole_images=False) == (
+        "region_set = 'rs' AND model_key = 'toy:unit' AND feature_set = 'raw' AND region_id >= 0"
+    )
     assert feature_filter(KEY, [2]) == "region_set = 'rs' AND model_key = 'toy:unit' AND feature_set = 'raw' AND image_id IN (2)"
 
 

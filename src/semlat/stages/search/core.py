@@ -613,6 +613,9 @@ def _postfiltered(
         if rows.num_rows < limit or limit * 4 > POSTFILTER_ROWS:
             return None
         limit *= 4
+    if by == "image":  # re-rank as far as the top-th image, however many of the nearest rows one image holds
+        _, first = np.unique(_pairs(rows)[keep, 0], return_index=True)
+        pool = max(pool, int(np.sort(first)[top - 1]) + 1)
     chosen = rows_by_id(table, rows.column("_rowid").to_numpy()[keep[:pool]], ["image_id", "region_id", "vector"])
     vectors = normalize(_vectors(chosen), np.float64)
     cosines = vectors @ vector.astype(np.float64)
