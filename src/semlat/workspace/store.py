@@ -352,7 +352,7 @@ class Workspace:
             return {i: by_id[i] for i in wanted if i in by_id}
         if not wanted:
             return {}
-        rows = self._rows("images", f"image_id IN ({', '.join(map(str, sorted(wanted)))})").to_pylist()
+        rows = self._rows("images", rows_filter(None, wanted)).to_pylist()
         return {row["image_id"]: ImageRecord(**row) for row in rows}
 
     def image(self, name: str) -> ImageRecord:
@@ -468,8 +468,7 @@ class Workspace:
             return self._rows("regions", f"region_set = {_quote(region_set)}", columns)
         if not len(image_ids):
             return self._rows("regions", "false", columns)
-        where = f"image_id IN ({', '.join(str(int(i)) for i in sorted(set(image_ids)))})"
-        rows = self._rows("regions", where, ["region_set", *columns])
+        rows = self._rows("regions", rows_filter(None, set(image_ids)), ["region_set", *columns])
         if rows.num_rows == 0:
             return rows
         return rows.filter(pc.equal(rows.column("region_set"), region_set)).select(columns)

@@ -191,7 +191,8 @@ def scalar_indexes(ws: Workspace, missing_only: bool = False) -> list[str]:
             with ws.writing():
                 table.create_index(column, config=BTree() if kind == "BTREE" else Bitmap(), replace=True)
             built.append(f"{name}.{column}")
-        ws.forget(name)
+        if any(entry.startswith(f"{name}.") for entry in built):
+            ws.forget(name)  # only a table that changed drops what is kept of it
     return built
 
 
@@ -266,7 +267,7 @@ def search_plan(ws: Workspace, exact: bool | None, build: bool = True) -> tuple[
         return search_table(ws), None
     if exact is None and build:
         ws.memo(TABLE, "ensure_index", lambda: ensure_index(ws))
-    has_index, rows = ws.memo(TABLE, "index_state", lambda: (_vector_index(synchronous) is not None, synchronous.count_rows()))
+    has_index, rows = _index_state(ws, synchronous)
     table = search_table(ws)  # opened after a build, so that it sees the index
     if not has_index:
         if exact is False:
@@ -322,4 +323,9 @@ def embedding_rows(ws: Workspace) -> int:
     table = embeddings_table(ws)
     if table is None:
         return 0
-    return ws.memo(TABLE, "index_state", lambda: (_vector_index(table) is not None, table.count_rows()))[1]
+    return _index_state(ws, table)[1]
+
+
+def _index_state(ws: Workspace, table) -> tuple[bool, int]:
+    """Whether the embeddings table has a vector index, and its rows: once per Workspace and table state."""
+    return ws.memo(TABLE, "index_state", lambda: (_vector_index(table) is not None, table.count_rows()))
