@@ -92,3 +92,34 @@ def test_bfloat16_stays_close_to_float32(mobile_sam):
     assert float((low_iou - iou).abs().max()) < 0.05
     agree = ((low_logits > 0) == (logits > 0)).float().mean()
     assert float(agree) > 0.97
+
+
+def test_masks_over_the_content_alone_are_the_full_grids_there(mobile_sam):
+    from semlat.regions.prompt_decoder import PADDING_LOGIT, PromptDecoder
+
+    latent = torch.randn(256, 64, 64, generator=torch.Generator().manual_seed(6)) * 0.5
+    sparse, logits, _ = _reference(mobile_sam, latent, torch.rand(3, 1, 2, generator=torch.Generator().manual_seed(7)) * 1024)
+    decoder = PromptDecoder(mobile_sam, latent)
+    content = decoder.masks(decoder.tokens(sparse), content=(171, 256))  # a 3:2 image: 171 rows of 256
+    rows = 4 * (43 + 1)  # the cells under the content and one more
+    scale = float(logits.abs().max())
+    assert float((content[:, :, :rows] - logits[:, :, :rows]).abs().max()) < 1e-4 * scale
+    assert bool((content[:, :, rows:] == PADDING_LOGIT).all())
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5])
+def test_decode_in_chunks_filters_on_the_iou_and_gives_the_batchs_numbers(mobile_sam, chunk):
+    from semlat.regions.prompt_decoder import PromptDecoder
+
+    latent = torch.randn(256, 64, 64, generator=torch.Generator().manual_seed(8)) * 0.5
+    sparse, logits, iou = _reference(mobile_sam, latent, torch.rand(5, 1, 2, generator=torch.Generator().manual_seed(9)) * 1024)
+    best = iou.max(1).values.sort().values
+    threshold = float(best[1:3].mean())  # between prompts: three pass, two do not
+    decoded = PromptDecoder(mobile_sam, latent, chunk=chunk).decode(sparse, threshold)
+    wanted = (iou > threshold).any(1)
+    assert 0 < int(wanted.sum()) < 5
+    assert torch.equal(decoded.wanted, wanted)
+    np.testing.assert_allclose(decoded.iou.numpy(), iou.numpy(), atol=1e-5)
+    assert float((decoded.logits - logits[wanted]).abs().max()) < 1e-4 * float(logits.abs().max())
+    everything = PromptDecoder(mobile_sam, latent, chunk=chunk).decode(sparse, 0.0)
+    assert bool(everything.wanted.all()) and everything.logits.shape == (5, 3, 256, 256)

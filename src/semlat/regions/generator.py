@@ -22,7 +22,8 @@ keeps SAM's own model and filters but runs them where they are cheap:
 
 The decoder is SAM's own, run through `semlat.regions.prompt_decoder`: the same numbers with the
 image-sized projections folded into the prompts' tokens, and masks decoded only for the prompts
-with an output that passes the IoU filter (the IoUs come from the tokens alone). On a CPU the
+with an output that passes the IoU filter (the IoUs come from the tokens alone) and only over the
+image's content. On a CPU the
 decoder still takes most of the time: see ``benchmarks/results/generator.json``.
 
 Levels (``levels=True``) are LangSplat's: a prompt's three outputs are three levels, by SAM's
@@ -359,11 +360,10 @@ def generate(
         for first in range(0, len(points), points_per_batch):
             batch = points[first : first + points_per_batch]
             start = time.perf_counter()
-            tokens = decoder.tokens(model.point_embeddings(batch[:, None, :], np.ones((len(batch), 1), np.int64)))
-            iou = decoder.iou(tokens).cpu()  # (B, 3): from the tokens alone
+            sparse = model.point_embeddings(batch[:, None, :], np.ones((len(batch), 1), np.int64))
+            decoded = decoder.decode(sparse, pred_iou_thresh, content=(lh, lw))  # masks only where an IoU passes
+            iou, wanted, logits = decoded.iou, decoded.wanted, decoded.logits
             passing = iou > pred_iou_thresh if pred_iou_thresh > 0 else torch.ones_like(iou, dtype=torch.bool)
-            wanted = passing.any(1)  # only these prompts get masks
-            logits = decoder.masks(tokens[wanted.to(tokens.keys.device)]).cpu()
             start = clock.add("decoder", start)
             logits_t = logits.flatten(0, 1)
             iou_t = iou[wanted].flatten()

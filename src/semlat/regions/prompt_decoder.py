@@ -15,7 +15,13 @@ projection is folded into the few tokens instead (exact algebra, float rounding 
   image, and in the first layer the image side itself is shared by all prompts (one GEMM);
 * the mask upscaling (two transposed convolutions at 128² and 256²) runs only for the prompts
   a caller asks for: the predicted IoUs come from the tokens alone, so prompts whose three
-  outputs all fail the IoU filter never get masks.
+  outputs all fail the IoU filter never get masks;
+* the upscaling is per cell (2×2 stride-2 transposed convolutions, a per-pixel norm and GELU),
+  so it runs only over the cells that hold image content (plus one): SAM's postprocess crops
+  the padding of a non-square image away anyway (a third of the work for a 4:3 photo);
+* on a CPU prompts go through in chunks of `CPU_CHUNK`: one chunk's (cells × channels) image
+  side stays in cache between the ops (measured on 2 cores: 20 ms per prompt in chunks of 4
+  against 37 ms in batches of 64, float32).
 
 Everything else (self attention, MLPs, norms, hypernetworks, IoU head, upscaling) is the model's
 own modules, called as they are. ``tests/test_prompt_decoder.py`` checks the output against
@@ -32,6 +38,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
+
+CPU_CHUNK = 4
+"""Prompts per pass through the decoder on a CPU (see the module docstring); other devices take a whole batch."""
+
+PADDING_LOGIT = -1e4
+"""The low-resolution logit given to cells beyond the image content: nothing there."""
 
 
 @dataclass
@@ -51,6 +63,18 @@ class Tokens:
         return Tokens(self.queries[index], self.keys[index])
 
 
+@dataclass
+class Decoded:
+    """A batch of prompts decoded with an IoU filter (`PromptDecoder.decode`)."""
+
+    iou: torch.Tensor
+    """(B, 3) predicted IoUs of every prompt's three outputs, float32 on the CPU."""
+    wanted: torch.Tensor
+    """(B,) the prompts with an output above the IoU threshold: the only ones given masks."""
+    logits: torch.Tensor
+    """(W, 3, 256, 256) float32 low-resolution logits of the wanted prompts, on the CPU."""
+
+
 class PromptDecoder:
     """One image's latent, ready to decode batches of prompts (see the module docstring).
 
@@ -60,19 +84,48 @@ class PromptDecoder:
         dtype: the decoder's arithmetic: ``torch.bfloat16`` runs a bfloat16 copy of the decoder
             (about twice as fast on CPUs with AVX-512 BF16 and on GPUs, logits within ~1%);
             None keeps the model's own float32.
+        chunk: prompts per pass in `decode`; None: `CPU_CHUNK` on a CPU, a whole batch elsewhere.
     """
 
-    def __init__(self, sam: torch.nn.Module, latent: torch.Tensor, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self, sam: torch.nn.Module, latent: torch.Tensor, dtype: torch.dtype | None = None, chunk: int | None = None
+    ) -> None:
         import torch
 
         self.decoder = _decoder_in(sam.mask_decoder, dtype)
         self.dtype = next(self.decoder.parameters()).dtype
+        self.chunk = chunk or (CPU_CHUNK if latent.device.type == "cpu" else None)
         with torch.inference_mode():
             dense = sam.prompt_encoder.no_mask_embed.weight.reshape(-1, 1, 1)
             image = (latent + dense).flatten(1).T  # (N, C): the same for every prompt
             pe = sam.prompt_encoder.get_dense_pe()[0].flatten(1).T  # (N, C)
             self.image, self.pe = image.to(self.dtype).contiguous(), pe.to(self.dtype).contiguous()
             self.image_pe = (image + pe).to(self.dtype)
+
+    def decode(self, sparse: torch.Tensor, iou_thresh: float, content: tuple[int, int] | None = None) -> Decoded:
+        """IoUs of prompts with sparse embeddings (B, P, C), and the logits of those passing ``iou_thresh``.
+
+        Args:
+            sparse: the prompt encoder's sparse embeddings.
+            iou_thresh: prompts with no output above this get no masks (0 or less: all get them).
+            content: (rows, columns) of the 256 grid that hold image content; see `masks`.
+        """
+        import torch
+
+        ious, wanted, logits = [], [], []
+        step = self.chunk or len(sparse)
+        for first in range(0, len(sparse), step):
+            tokens = self.tokens(sparse[first : first + step])
+            iou = self.iou(tokens).cpu()
+            keep = (iou > iou_thresh).any(1) if iou_thresh > 0 else torch.ones(len(iou), dtype=torch.bool)
+            ious.append(iou)
+            wanted.append(keep)
+            if keep.all():
+                logits.append(self.masks(tokens, content=content).cpu())
+            elif keep.any():
+                logits.append(self.masks(tokens[keep.to(tokens.keys.device)], content=content).cpu())
+        empty = torch.zeros((0, 3, 256, 256))
+        return Decoded(torch.cat(ious), torch.cat(wanted), torch.cat(logits) if logits else empty)
 
     def tokens(self, sparse: torch.Tensor) -> Tokens:
         """Run the two-way transformer for prompts with sparse embeddings (B, P, C)."""
@@ -111,11 +164,15 @@ class PromptDecoder:
             iou = self.decoder.iou_prediction_head(tokens.queries[:, 0]).float()
             return iou[:, 1:] if multimask else iou[:, :1]
 
-    def masks(self, tokens: Tokens, multimask: bool = True) -> torch.Tensor:
+    def masks(self, tokens: Tokens, multimask: bool = True, content: tuple[int, int] | None = None) -> torch.Tensor:
         """(B, 3, 256, 256) low-resolution logits ((B, 1, 256, 256) of the single output).
 
         The upscaling is the model's own layers; its LayerNorm2d runs as ``F.layer_norm`` over
-        the channels of a channels-last view (the same normalisation, one fused kernel).
+        the channels of a channels-last view (the same normalisation, one fused kernel). With
+        ``content`` (rows, columns of the 256 grid holding the image), only the latent cells
+        under it and one more row and column are upscaled (each output pixel depends on its own
+        cell alone); the rest read `PADDING_LOGIT`, so bilinear upsampling near the content's
+        edge still sees true logits.
         """
         import torch
         import torch.nn.functional as F
@@ -125,13 +182,25 @@ class PromptDecoder:
         with torch.inference_mode():
             b, n, c = tokens.keys.shape
             side = math.isqrt(n)
-            x = up_1(tokens.keys.transpose(1, 2).reshape(b, c, side, side))
+            scale = 256 // side
+            rows, cols = (
+                (side, side)
+                if content is None
+                else (min(side, -(-content[0] // scale) + 1), min(side, -(-content[1] // scale) + 1))
+            )
+            cells = tokens.keys.transpose(1, 2).reshape(b, c, side, side)[:, :, :rows, :cols]
+            x = up_1(cells)
             x = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), norm.weight, norm.bias, norm.eps).permute(0, 3, 1, 2)
             upscaled = act_2(up_2(act_1(x)))
             outputs = range(1, decoder.num_mask_tokens) if multimask else range(1)
             hyper = torch.stack([decoder.output_hypernetworks_mlps[i](tokens.queries[:, 1 + i]) for i in outputs], 1)
             _, k, h, w = upscaled.shape
-            return (hyper @ upscaled.reshape(b, k, h * w)).view(b, len(outputs), h, w).float()
+            logits = (hyper @ upscaled.reshape(b, k, h * w)).view(b, len(outputs), h, w).float()
+            if (h, w) == (256, 256):
+                return logits
+            full = torch.full((b, len(outputs), 256, 256), PADDING_LOGIT, device=logits.device)
+            full[:, :, :h, :w] = logits
+            return full
 
     def _token_to_image(
         self, attention, q_in: torch.Tensor, keys: torch.Tensor | None, keys_pe: torch.Tensor | None
