@@ -68,6 +68,15 @@ def test_upsampling_inside_the_boxes_gives_sams_full_upsampling_exactly(input_hw
     assert len(pieces[torch.tensor([1, 3])]) == 2 and pieces[stab > 2].dense().shape == (0, *input_hw)
 
 
+def test_mask_nms_compares_block_means_at_most_256_a_side():
+    from semlat.regions.generator import _flat
+
+    masks = np.random.default_rng(1).random((3, 683, 1030)) > 0.5  # factor 5, two rows of padding
+    padded = np.pad(masks, ((0, 0), (0, 2), (0, 0))).astype(np.float32)
+    expected = padded.reshape(3, 137, 5, 206, 5).mean(axis=(2, 4)).reshape(3, -1)
+    np.testing.assert_allclose(_flat(masks), expected, atol=1e-6)
+
+
 def test_grouped_mask_nms_deduplicates_each_group_on_its_own():
     shape = (64, 64)
     a, a2, b = _box(shape, 0, 30, 0, 30), _box(shape, 0, 31, 0, 30), _box(shape, 40, 60, 40, 60)
