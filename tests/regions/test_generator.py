@@ -64,7 +64,7 @@ def test_upsampling_inside_the_boxes_gives_sams_full_upsampling_exactly(input_hw
     full = full[:, : input_hw[0], : input_hw[1]]
     np.testing.assert_array_equal(pieces.dense(), (full > 0).numpy())
     assert torch.equal(stab, stability_score(full, 1.0))
-    assert torch.equal(pieces.boxes(), mask_boxes(full > 0))
+    assert torch.equal(pieces.boxes, mask_boxes(full > 0))
     assert len(pieces[torch.tensor([1, 3])]) == 2 and pieces[stab > 2].dense().shape == (0, *input_hw)
 
 

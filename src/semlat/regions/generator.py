@@ -153,45 +153,67 @@ def _low_res_boxes(masks: torch.Tensor, size: tuple[int, int], input_hw: tuple[i
 
 @dataclass
 class Pieces:
-    """Masks kept as the contents of their boxes (a mask of a small part costs its box, not the image).
+    """Masks kept as the contents of their boxes, bit-packed: a mask costs its box at a bit a pixel, not the image.
+
+    Why packed: every candidate that passes the stability filter waits for the box NMS, which
+    keeps a few dozen of up to ~2,000; as bytes their crops took ~0.8 GB for one 1024² photo.
 
     Attributes:
         size: (H, W) of the frame the masks are in.
         origins: (N, 2) y, x of each piece's top-left corner in the frame.
-        crops: N boolean arrays, each piece's mask inside its box.
+        shapes: (N, 2) h, w of each piece.
+        bits: N arrays, each piece's mask inside its box (``np.packbits`` of the flattened crop).
+        boxes: (N, 4) x0, y0, x1, y1 pixel boxes in the frame (inclusive; 0s if empty), as `mask_boxes`.
     """
 
     size: tuple[int, int]
     origins: list[tuple[int, int]]
-    crops: list[npt.NDArray[np.bool_]]
-
-    def __len__(self) -> int:
-        return len(self.crops)
-
-    def __getitem__(self, index: torch.Tensor) -> Pieces:
-        picked = np.arange(len(self))[np.asarray(index)].tolist() if len(self) else []
-        return Pieces(self.size, [self.origins[i] for i in picked], [self.crops[i] for i in picked])
+    shapes: list[tuple[int, int]]
+    bits: list[npt.NDArray[np.uint8]]
+    boxes: torch.Tensor
 
     @staticmethod
-    def cat(parts: list[Pieces], size: tuple[int, int]) -> Pieces:
-        return Pieces(size, [o for part in parts for o in part.origins], [c for part in parts for c in part.crops])
-
-    def boxes(self) -> torch.Tensor:
-        """(N, 4) x0, y0, x1, y1 pixel boxes in the frame (inclusive; 0s if empty), as `mask_boxes`."""
+    def of(size: tuple[int, int], origins: list[tuple[int, int]], crops: list[npt.NDArray[np.bool_]]) -> Pieces:
+        """Pieces from boolean crops placed at ``origins``."""
         import torch
 
-        boxes = torch.zeros((len(self), 4))
-        for index, ((y0, x0), crop) in enumerate(zip(self.origins, self.crops, strict=True)):
+        boxes = torch.zeros((len(crops), 4))
+        for index, ((y0, x0), crop) in enumerate(zip(origins, crops, strict=True)):
             rows, cols = np.flatnonzero(crop.any(1)), np.flatnonzero(crop.any(0))
             if len(rows):
                 boxes[index] = torch.tensor([x0 + cols[0], y0 + rows[0], x0 + cols[-1], y0 + rows[-1]], dtype=torch.float)
-        return boxes
+        return Pieces(size, list(origins), [crop.shape for crop in crops], [np.packbits(crop) for crop in crops], boxes)
+
+    def __len__(self) -> int:
+        return len(self.bits)
+
+    def __getitem__(self, index: torch.Tensor) -> Pieces:
+        picked = np.arange(len(self))[np.asarray(index)].tolist() if len(self) else []
+        return Pieces(
+            self.size,
+            [self.origins[i] for i in picked],
+            [self.shapes[i] for i in picked],
+            [self.bits[i] for i in picked],
+            self.boxes[picked] if len(self) else self.boxes,
+        )
+
+    @staticmethod
+    def cat(parts: list[Pieces], size: tuple[int, int]) -> Pieces:
+        import torch
+
+        return Pieces(
+            size,
+            [o for part in parts for o in part.origins],
+            [s for part in parts for s in part.shapes],
+            [b for part in parts for b in part.bits],
+            torch.cat([part.boxes for part in parts]) if parts else torch.zeros((0, 4)),
+        )
 
     def dense(self) -> npt.NDArray[np.bool_]:
         """(N, H, W) boolean masks."""
         masks = np.zeros((len(self), *self.size), bool)
-        for index, ((y0, x0), crop) in enumerate(zip(self.origins, self.crops, strict=True)):
-            masks[index, y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
+        for index, ((y0, x0), (h, w), bits) in enumerate(zip(self.origins, self.shapes, self.bits, strict=True)):
+            masks[index, y0 : y0 + h, x0 : x0 + w] = np.unpackbits(bits, count=h * w).reshape(h, w).view(bool)
         return masks
 
 
@@ -236,7 +258,7 @@ def _upsampled_masks(
         stab[index] = stability_score(part[None], offset)[0]
         origins.append((y0, x0))
         crops.append((part > 0).numpy())
-    return Pieces(tuple(size), origins, crops), stab
+    return Pieces.of(tuple(size), origins, crops), stab
 
 
 def _upsampled_whole(
@@ -253,7 +275,7 @@ def _upsampled_whole(
         x = F.interpolate(x[..., :h, :w], size, mode="bilinear", align_corners=False)
         crops.extend((x[:, 0] > 0).numpy())
         stab[first : first + chunk] = stability_score(x[:, 0], offset)
-    return Pieces(tuple(size), [(0, 0)] * len(crops), crops), stab
+    return Pieces.of(tuple(size), [(0, 0)] * len(crops), crops), stab
 
 
 def _near_crop_edge(boxes: torch.Tensor, crop: list[int], image: list[int], atol: float = 20.0) -> torch.Tensor:
@@ -388,7 +410,7 @@ def generate(
                     stab[keep],
                     full_masks[keep],
                 )
-                boxes = full_masks.boxes()
+                boxes = full_masks.boxes
             else:
                 boxes = _low_res_boxes(content > 0, (ch, cw), (h_in, w_in))
             boxes = boxes + torch.tensor([x0, y0, x0, y0], dtype=torch.float)
