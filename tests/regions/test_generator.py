@@ -14,6 +14,7 @@ from semlat.regions.automatic import AutomaticProposer, AutomaticSettings
 from semlat.regions.generator import (
     _remove_small_regions,
     _upsampled_masks,
+    _upsampled_scores,
     as_rgb,
     crop_boxes,
     generate,
@@ -66,6 +67,8 @@ def test_upsampling_inside_the_boxes_gives_sams_full_upsampling_exactly(input_hw
     assert torch.equal(stab, stability_score(full, 1.0))
     assert torch.equal(pieces.boxes, mask_boxes(full > 0))
     assert len(pieces[torch.tensor([1, 3])]) == 2 and pieces[stab > 2].dense().shape == (0, *input_hw)
+    whole_stab, whole_boxes = _upsampled_scores(logits, input_hw, input_hw, 1.0)  # the batched path of other devices
+    assert torch.equal(whole_stab, stab) and torch.equal(whole_boxes, pieces.boxes)
 
 
 def test_mask_nms_compares_block_means_at_most_256_a_side():
@@ -146,6 +149,21 @@ def test_fidelity_to_segment_anythings_generator(model, astronaut):
     assert result["reference_masks"] >= 5
     assert result["fraction"] >= 0.95
     assert ours.masks.shape[1:] == astronaut.shape[:2] and ours.levels.tolist() == [0] * len(ours.masks)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("crop_layers", [0, 1])
+def test_the_batched_upsampling_of_other_devices_gives_the_same_masks(model, astronaut, monkeypatch, crop_layers):
+    import semlat.regions.generator as generator_module
+
+    settings = {"points_per_side": 6, "levels": True, "crop_layers": crop_layers}
+    in_boxes = generate(model, astronaut, **settings)
+    monkeypatch.setattr(generator_module, "_upsamples_in_boxes", lambda device: False)
+    batched = generate(model, astronaut, **settings)
+    assert len(in_boxes.masks) > 3
+    np.testing.assert_array_equal(batched.masks, in_boxes.masks)
+    np.testing.assert_array_equal(batched.stability, in_boxes.stability)
+    np.testing.assert_array_equal(batched.levels, in_boxes.levels)
 
 
 @pytest.mark.slow

@@ -16,15 +16,19 @@ keeps SAM's own model and filters but runs them where they are cheap:
    on the low-res grid alone, boxes from the low-res masks too). Then
    ``torchvision.ops.batched_nms`` at ``box_nms_thresh`` (with crop layers, SAM's cross-crop NMS
    preferring smaller crops, and its drop of masks touching an inner crop edge).
-3. No mask is upsampled twice and none that failed the pre-filter is upsampled at all;
-   optionally small islands and holes are removed (``min_mask_region_area``, as SAM and
-   LangSplat do, with scipy's connected components); then the vectorised mask NMS.
+3. On a CPU each candidate is upsampled once, inside its box, and kept bit-packed; on a GPU
+   the candidates' whole grids are upsampled in batches on the device, only their scores and
+   boxes come back, and the box-NMS survivors are upsampled once more for their masks (a
+   per-candidate loop would cost more than the model there). None that failed the pre-filter
+   is upsampled at all; optionally small islands and holes are removed
+   (``min_mask_region_area``, as SAM and LangSplat do, with scipy's connected components); then
+   the vectorised mask NMS.
 
 The decoder is SAM's own, run through `semlat.regions.prompt_decoder`: the same numbers with the
 image-sized projections folded into the prompts' tokens, and masks decoded only for the prompts
 with an output that passes the IoU filter (the IoUs come from the tokens alone) and only over the
-image's content. On a CPU the
-decoder still takes most of the time: see ``benchmarks/results/generator.json``.
+image's content. On a CPU the decoder still takes most of the time: see
+``benchmarks/results/generator.json`` and ``decoder_floor.json``.
 
 Levels (``levels=True``) are LangSplat's: a prompt's three outputs are three levels, by SAM's
 output index (LangSplat's ``preprocess.py`` takes output 0, 1, 2 as small, medium, large), and
@@ -42,7 +46,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from semlat.regions.sam import INPUT_SIZE, LOW_RES, full_resolution_masks, to_input_frame
+from semlat.regions.sam import INPUT_SIZE, LOW_RES, full_resolution_masks, to_input_frame, upsampled_logits
 
 if TYPE_CHECKING:
     import torch
@@ -129,9 +133,9 @@ def mask_boxes(masks: torch.Tensor) -> torch.Tensor:
 
     n, h, w = masks.shape
     if n == 0:
-        return torch.zeros((0, 4))
+        return torch.zeros((0, 4), device=masks.device)
     rows, cols = masks.any(2), masks.any(1)
-    rank_h, rank_w = torch.arange(h), torch.arange(w)
+    rank_h, rank_w = torch.arange(h, device=masks.device), torch.arange(w, device=masks.device)
     y1 = torch.where(rows, rank_h, -1).max(1).values
     y0 = torch.where(rows, rank_h, h).min(1).values
     x1 = torch.where(cols, rank_w, -1).max(1).values
@@ -262,20 +266,38 @@ def _upsampled_masks(
 
 
 def _upsampled_whole(
-    logits: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int], offset: float, chunk: int = 16
+    logits: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int], offset: float
 ) -> tuple[Pieces, torch.Tensor]:
     """`_upsampled_masks` through SAM's two resizes of the whole grid (the pieces are whole masks)."""
     import torch
-    import torch.nn.functional as F
 
-    h, w = input_hw
     crops, stab = [], torch.zeros(len(logits))
-    for first in range(0, len(logits), chunk):
-        x = F.interpolate(logits[first : first + chunk, None], (INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-        x = F.interpolate(x[..., :h, :w], size, mode="bilinear", align_corners=False)
-        crops.extend((x[:, 0] > 0).numpy())
-        stab[first : first + chunk] = stability_score(x[:, 0], offset)
+    for first, x in upsampled_logits(logits, input_hw, size, budget=1 << 24):
+        crops.extend((x > 0).numpy())
+        stab[first : first + len(x)] = stability_score(x, offset)
     return Pieces.of(tuple(size), [(0, 0)] * len(crops), crops), stab
+
+
+def _upsampled_scores(
+    logits: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int], offset: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """SAM's stability scores and boxes of the upsampled masks, computed where the logits are (a GPU: the whole grid, batched).
+
+    Nothing but the (N,) scores and (N, 4) boxes leaves the device; the survivors of the box NMS
+    are upsampled once more at the end (`full_resolution_masks`), to the same numbers.
+    """
+    import torch
+
+    stab, boxes = torch.zeros(len(logits)), torch.zeros((len(logits), 4))
+    for first, x in upsampled_logits(logits, input_hw, size, budget=1 << 26):
+        stab[first : first + len(x)] = stability_score(x, offset).cpu()
+        boxes[first : first + len(x)] = mask_boxes(x > 0).cpu()
+    return stab, boxes
+
+
+def _upsamples_in_boxes(device: torch.device) -> bool:
+    """Whether candidates are upsampled one by one inside their boxes (a CPU) or as whole grids in batches (other devices)."""
+    return device.type == "cpu"
 
 
 def _near_crop_edge(boxes: torch.Tensor, crop: list[int], image: list[int], atol: float = 20.0) -> torch.Tensor:
@@ -379,6 +401,7 @@ def generate(
         points = to_input_frame(point_grid(n_side) * np.array([cw, ch]), (ch, cw))
         kept_logits, kept_iou, kept_stab, kept_level, kept_boxes, kept_full = [], [], [], [], [], []
         decoder = model.prompt_decoder(encoded.latent, dtype)
+        in_boxes = refine_margin is not None and _upsamples_in_boxes(model.device)
         for first in range(0, len(points), points_per_batch):
             batch = points[first : first + points_per_batch]
             start = time.perf_counter()
@@ -391,35 +414,52 @@ def generate(
             iou_t = iou[wanted].flatten()
             output = torch.arange(iou.shape[1]).repeat(int(wanted.sum()))
             keep = passing[wanted].flatten()
-            logits_t, iou_t, output = logits_t[keep], iou_t[keep], output[keep]
+            logits_t, iou_t, output = logits_t[keep.to(logits_t.device)], iou_t[keep], output[keep]
             content = logits_t[:, :lh, :lw]
-            stab = stability_score(content, stability_score_offset)
+            stab = stability_score(content, stability_score_offset).cpu()
             floor = stability_score_thresh - (refine_margin or 0.0)
             keep = stab >= floor if stability_score_thresh > 0 else torch.ones_like(stab, dtype=torch.bool)
-            logits_t, iou_t, output, stab, content = logits_t[keep], iou_t[keep], output[keep], stab[keep], content[keep]
+            on_device = keep.to(logits_t.device)
+            logits_t, iou_t, output, stab, content = (
+                logits_t[on_device],
+                iou_t[keep],
+                output[keep],
+                stab[keep],
+                content[on_device],
+            )
             full_masks = None
             if refine_margin is not None:  # SAM's own stability and boxes on the upsampled logits of these few
                 start = clock.add("filtering", start)
-                full_masks, stab = _upsampled_masks(logits_t, encoded.input_size, (ch, cw), stability_score_offset)
+                if in_boxes:
+                    full_masks, stab = _upsampled_masks(logits_t, encoded.input_size, (ch, cw), stability_score_offset)
+                    boxes = full_masks.boxes
+                else:
+                    stab, boxes = _upsampled_scores(logits_t, encoded.input_size, (ch, cw), stability_score_offset)
                 start = clock.add("upsampling", start)
                 keep = stab >= stability_score_thresh
-                logits_t, iou_t, output, stab, full_masks = (
-                    logits_t[keep],
+                logits_t, iou_t, output, stab, boxes = (
+                    logits_t[keep.to(logits_t.device)],
                     iou_t[keep],
                     output[keep],
                     stab[keep],
-                    full_masks[keep],
+                    boxes[keep],
                 )
-                boxes = full_masks.boxes
+                full_masks = full_masks[keep] if full_masks is not None else None
             else:
-                boxes = _low_res_boxes(content > 0, (ch, cw), (h_in, w_in))
+                boxes = _low_res_boxes(content > 0, (ch, cw), (h_in, w_in)).cpu()
             boxes = boxes + torch.tensor([x0, y0, x0, y0], dtype=torch.float)
             if crop != [0, 0, width, height]:
                 keep = ~_near_crop_edge(boxes, crop, [0, 0, width, height])
-                logits_t, iou_t, output, stab, boxes = logits_t[keep], iou_t[keep], output[keep], stab[keep], boxes[keep]
+                logits_t, iou_t, output, stab, boxes = (
+                    logits_t[keep.to(logits_t.device)],
+                    iou_t[keep],
+                    output[keep],
+                    stab[keep],
+                    boxes[keep],
+                )
                 full_masks = full_masks[keep] if full_masks is not None else None
             kept_full.append(full_masks)
-            kept_logits.append(logits_t.clone() if refine_margin is None else logits_t[:0])
+            kept_logits.append(logits_t[:0] if in_boxes else logits_t.clone())
             kept_iou.append(iou_t)
             kept_stab.append(stab)
             kept_level.append(torch.as_tensor(OUTPUT_LEVEL)[output])
@@ -431,10 +471,10 @@ def generate(
         group = level if levels else torch.zeros_like(level)
         keep = batched_nms(boxes, iou_t, group, box_nms_thresh) if len(boxes) else torch.zeros(0, dtype=torch.long)
         start = clock.add("nms", start)
-        if refine_margin is not None:
+        if in_boxes:
             full = Pieces.cat(kept_full, (ch, cw))[keep].dense()
         else:
-            full = full_resolution_masks(logits_t[keep].numpy(), encoded.input_size, (ch, cw))
+            full = full_resolution_masks(logits_t[keep.to(logits_t.device)], encoded.input_size, (ch, cw))
         if (ch, cw) != (height, width):
             canvas = np.zeros((len(full), height, width), bool)
             canvas[:, y0:y1, x0:x1] = full

@@ -72,7 +72,7 @@ class Decoded:
     wanted: torch.Tensor
     """(B,) the prompts with an output above the IoU threshold: the only ones given masks."""
     logits: torch.Tensor
-    """(W, 3, 256, 256) float32 low-resolution logits of the wanted prompts, on the CPU."""
+    """(W, 3, 256, 256) float32 low-resolution logits of the wanted prompts, on the decoder's device."""
 
 
 class PromptDecoder:
@@ -121,10 +121,10 @@ class PromptDecoder:
             ious.append(iou)
             wanted.append(keep)
             if keep.all():
-                logits.append(self.masks(tokens, content=content).cpu())
+                logits.append(self.masks(tokens, content=content))
             elif keep.any():
-                logits.append(self.masks(tokens[keep.to(tokens.keys.device)], content=content).cpu())
-        empty = torch.zeros((0, 3, 256, 256))
+                logits.append(self.masks(tokens[keep.to(tokens.keys.device)], content=content))
+        empty = torch.zeros((0, 3, 256, 256), device=self.image.device)
         return Decoded(torch.cat(ious), torch.cat(wanted), torch.cat(logits) if logits else empty)
 
     def tokens(self, sparse: torch.Tensor) -> Tokens:

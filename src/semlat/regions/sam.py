@@ -316,27 +316,40 @@ def to_input_frame(xy: npt.NDArray[np.floating], original_size: tuple[int, int])
     return (np.asarray(xy, np.float32) * scale).astype(np.float32)
 
 
-def full_resolution_masks(
-    logits: npt.NDArray[np.floating], input_hw: tuple[int, int], original_size: tuple[int, int], budget: int = 1 << 25
-) -> npt.NDArray[np.bool_]:
-    """Low-res logits (N, 256, 256) → (N, H, W) boolean masks, as SAM's postprocess does.
+def upsampled_logits(
+    logits: npt.NDArray[np.floating] | torch.Tensor,
+    input_hw: tuple[int, int],
+    original_size: tuple[int, int],
+    budget: int = 1 << 25,
+):
+    """Yield (first index, (n, H, W) float32 logits) for low-res logits (N, 256, 256), as SAM's postprocess upsamples them.
 
-    Bilinear to the 1024 square, crop the padding, bilinear to the full image, threshold at 0;
-    done in chunks of at most ``budget`` full-size floats so a 40-megapixel photo stays cheap.
+    Bilinear to the 1024 square, crop the padding, bilinear to the full image; in chunks of at
+    most ``budget`` full-size floats, so a 40-megapixel photo stays cheap. A tensor is upsampled
+    on its own device.
     """
     import torch
     import torch.nn.functional as F
 
-    n = logits.shape[0]
     height, width = original_size
-    out = np.zeros((n, height, width), bool)
     chunk = max(1, budget // max(1, height * width, INPUT_SIZE * INPUT_SIZE))
     h, w = input_hw
-    for start in range(0, n, chunk):
-        x = torch.as_tensor(np.asarray(logits[start : start + chunk], np.float32))[:, None]
+    for start in range(0, logits.shape[0], chunk):
+        x = torch.as_tensor(logits[start : start + chunk]).float()[:, None]
         x = F.interpolate(x, (INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)[..., :h, :w]
-        x = F.interpolate(x, (height, width), mode="bilinear", align_corners=False)
-        out[start : start + chunk] = (x[:, 0] > 0).numpy()
+        yield start, F.interpolate(x, (height, width), mode="bilinear", align_corners=False)[:, 0]
+
+
+def full_resolution_masks(
+    logits: npt.NDArray[np.floating] | torch.Tensor,
+    input_hw: tuple[int, int],
+    original_size: tuple[int, int],
+    budget: int = 1 << 25,
+) -> npt.NDArray[np.bool_]:
+    """Low-res logits (N, 256, 256) → (N, H, W) boolean masks: `upsampled_logits` thresholded at 0; only the masks leave the device."""
+    out = np.zeros((logits.shape[0], *original_size), bool)
+    for start, x in upsampled_logits(logits, input_hw, original_size, budget):
+        out[start : start + len(x)] = (x > 0).cpu().numpy()
     return out
 
 
