@@ -150,7 +150,7 @@ def _low_res_boxes(masks: torch.Tensor, size: tuple[int, int], input_hw: tuple[i
 
     (height, width), (h_in, w_in) = size, input_hw
     sx, sy = width / w_in * (INPUT_SIZE / LOW_RES), height / h_in * (INPUT_SIZE / LOW_RES)
-    low = mask_boxes(masks)
+    low = mask_boxes(masks).cpu()
     boxes = torch.stack([low[:, 0] * sx, low[:, 1] * sy, (low[:, 2] + 1) * sx - 1, (low[:, 3] + 1) * sy - 1], 1)
     return torch.minimum(boxes.clamp(min=0), torch.tensor([width - 1, height - 1, width - 1, height - 1], dtype=torch.float))
 
@@ -446,7 +446,7 @@ def generate(
                 )
                 full_masks = full_masks[keep] if full_masks is not None else None
             else:
-                boxes = _low_res_boxes(content > 0, (ch, cw), (h_in, w_in)).cpu()
+                boxes = _low_res_boxes(content > 0, (ch, cw), (h_in, w_in))
             boxes = boxes + torch.tensor([x0, y0, x0, y0], dtype=torch.float)
             if crop != [0, 0, width, height]:
                 keep = ~_near_crop_edge(boxes, crop, [0, 0, width, height])
