@@ -89,9 +89,9 @@ def test_bfloat16_stays_close_to_float32(mobile_sam):
     sparse, logits, iou = _reference(mobile_sam, latent, torch.rand(4, 1, 2, generator=torch.Generator().manual_seed(5)) * 1024)
     low_logits, low_iou = _ours(mobile_sam, latent, sparse, torch.bfloat16)
     assert low_logits.dtype == low_iou.dtype == torch.float32
-    assert float((low_iou - iou).abs().max()) < 0.05
+    assert float((low_iou - iou).abs().max()) < 0.02  # the IoU head and the tokens stay float32
     agree = ((low_logits > 0) == (logits > 0)).float().mean()
-    assert float(agree) > 0.97
+    assert float(agree) > 0.99
 
 
 def test_masks_over_the_content_alone_are_the_full_grids_there(mobile_sam):

@@ -81,9 +81,12 @@ class PromptDecoder:
     Args:
         sam: the ``Sam`` module (segment-anything or MobileSAM).
         latent: (C, 64, 64) image embedding on the model's device.
-        dtype: the decoder's arithmetic: ``torch.bfloat16`` runs a bfloat16 copy of the decoder
-            (about twice as fast on CPUs with AVX-512 BF16 and on GPUs, logits within ~1%);
-            None keeps the model's own float32.
+        dtype: the arithmetic of the image side (the 4096 cells: their products with the tokens,
+            their norms, the mask upscaling): ``torch.bfloat16`` runs those in a bfloat16 copy of
+            the decoder's modules (about twice as fast on CPUs with AVX-512 BF16 and on GPUs);
+            the tokens (self attention, MLPs, IoU head, hypernetworks: a few hundredth of the
+            work) stay in the model's float32, which keeps the predicted IoUs within ~1e-3 of
+            float32's (bfloat16 throughout: ~5× further). None: float32 throughout.
         chunk: prompts per pass in `decode`; None: `CPU_CHUNK` on a CPU, a whole batch elsewhere.
     """
 
@@ -92,8 +95,9 @@ class PromptDecoder:
     ) -> None:
         import torch
 
-        self.decoder = _decoder_in(sam.mask_decoder, dtype)
-        self.dtype = next(self.decoder.parameters()).dtype
+        self.decoder = sam.mask_decoder  # the token side
+        self.cells = _decoder_in(sam.mask_decoder, dtype)  # its copy for the image side, in ``dtype``
+        self.dtype = next(self.cells.parameters()).dtype
         self.chunk = chunk or (CPU_CHUNK if latent.device.type == "cpu" else None)
         with torch.inference_mode():
             dense = sam.prompt_encoder.no_mask_embed.weight.reshape(-1, 1, 1)
@@ -133,11 +137,11 @@ class PromptDecoder:
 
         decoder, transformer = self.decoder, self.decoder.transformer
         with torch.inference_mode():
-            sparse = sparse.to(self.dtype)
+            sparse = sparse.float()
             output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], 0)
             prompt_pe = torch.cat([output_tokens.expand(len(sparse), -1, -1), sparse], 1)
             queries, keys, keys_pe = prompt_pe, None, None
-            for layer in transformer.layers:
+            for layer, cell_layer in zip(transformer.layers, self.cells.transformer.layers, strict=True):
                 if layer.skip_first_layer_pe:
                     queries = layer.self_attn(q=queries, k=queries, v=queries)
                 else:
@@ -147,7 +151,7 @@ class PromptDecoder:
                 attn_out = self._token_to_image(layer.cross_attn_token_to_image, queries + prompt_pe, keys, keys_pe)
                 queries = layer.norm2(queries + attn_out)
                 queries = layer.norm3(queries + layer.mlp(queries))
-                keys = layer.norm4(
+                keys = cell_layer.norm4(
                     self._image_to_token(layer.cross_attn_image_to_token, queries + prompt_pe, queries, keys, keys_pe)
                 )
                 keys_pe = keys + self.pe
@@ -178,7 +182,7 @@ class PromptDecoder:
         import torch.nn.functional as F
 
         decoder = self.decoder
-        up_1, norm, act_1, up_2, act_2 = decoder.output_upscaling
+        up_1, norm, act_1, up_2, act_2 = self.cells.output_upscaling
         with torch.inference_mode():
             b, n, c = tokens.keys.shape
             side = math.isqrt(n)
@@ -194,6 +198,7 @@ class PromptDecoder:
             upscaled = act_2(up_2(act_1(x)))
             outputs = range(1, decoder.num_mask_tokens) if multimask else range(1)
             hyper = torch.stack([decoder.output_hypernetworks_mlps[i](tokens.queries[:, 1 + i]) for i in outputs], 1)
+            hyper = hyper.to(upscaled.dtype)
             _, k, h, w = upscaled.shape
             logits = (hyper @ upscaled.reshape(b, k, h * w)).view(b, len(outputs), h, w).float()
             if (h, w) == (256, 256):
@@ -216,13 +221,13 @@ class PromptDecoder:
         b, t, internal = q.shape
         d = internal // heads
         qh = q.view(b, t, heads, d).transpose(1, 2) / math.sqrt(d)  # (B, H, T, d)
-        folded = (qh @ attention.k_proj.weight.view(heads, d, -1)).reshape(b, heads * t, -1)  # (B, HT, C)
+        folded = (qh @ attention.k_proj.weight.view(heads, d, -1)).reshape(b, heads * t, -1).to(self.dtype)  # (B, HT, C)
         if keys is None:  # all prompts share the image: one GEMM each way
             attn = torch.softmax((folded.reshape(b * heads * t, -1) @ self.image_pe.T), dim=-1)
-            mixed = (attn @ self.image).view(b, heads, t, -1)
+            mixed = (attn @ self.image).view(b, heads, t, -1).float()
         else:
             attn = torch.softmax(folded @ keys_pe.transpose(1, 2), dim=-1)  # (B, HT, N)
-            mixed = (attn @ keys).view(b, heads, t, -1)  # (B, H, T, C)
+            mixed = (attn @ keys).view(b, heads, t, -1).float()  # (B, H, T, C)
         w_v = attention.v_proj.weight.view(heads, d, -1)  # (H, d, C)
         out = (mixed @ w_v.transpose(1, 2)).transpose(1, 2).reshape(b, t, internal) + attention.v_proj.bias
         return attention.out_proj(out)
@@ -241,8 +246,8 @@ class PromptDecoder:
         b, t, internal = k.shape
         d = internal // heads
         kh = k.view(b, t, heads, d).transpose(1, 2) / math.sqrt(d)  # (B, H, T, d)
-        folded = (kh @ attention.q_proj.weight.view(heads, d, -1)).reshape(b, heads * t, -1)  # (B, HT, C)
-        bias = (kh @ attention.q_proj.bias.view(heads, d, 1)).reshape(b, heads * t, 1)  # (B, HT, 1)
+        folded = (kh @ attention.q_proj.weight.view(heads, d, -1)).reshape(b, heads * t, -1).to(self.dtype)  # (B, HT, C)
+        bias = (kh @ attention.q_proj.bias.view(heads, d, 1)).reshape(b, heads * t, 1).to(self.dtype)  # (B, HT, 1)
         if keys is None:  # all prompts share the image: one GEMM
             scores = (folded.reshape(b * heads * t, -1) @ self.image_pe.T).view(b, heads * t, -1)
         else:
@@ -251,7 +256,7 @@ class PromptDecoder:
         attn = torch.softmax(scores.view(b, heads, t, -1), dim=2).view(b, heads * t, -1)  # over the tokens
         v = attention.v_proj(v_in).view(b, t, heads, d).transpose(1, 2)  # (B, H, T, d)
         w_o = attention.out_proj.weight.view(-1, heads, d).permute(1, 2, 0)  # (H, d, C)
-        values = (v @ w_o).reshape(b, heads * t, -1) + attention.out_proj.bias / heads  # (B, HT, C)
+        values = ((v @ w_o).reshape(b, heads * t, -1) + attention.out_proj.bias / heads).to(self.dtype)  # (B, HT, C)
         return torch.baddbmm(self.image if keys is None else keys, attn.transpose(1, 2), values)  # (B, N, C)
 
 
