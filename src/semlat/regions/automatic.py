@@ -54,8 +54,9 @@ class AutomaticSettings:
         crop_points_downscale: how much smaller each crop layer's point grid is per side.
         min_mask_region_area: remove islands and fill holes smaller than this many pixels of the
             1024-long-side copy SAM sees (0: off).
-        precision: the decoder's arithmetic: float32 (SAM's own numbers) or bfloat16 (about twice
-            as fast on CPUs with AVX-512 BF16 and on GPUs; a few masks differ at the thresholds).
+        precision: the decoder's arithmetic on the image's cells: float32 (SAM's own numbers) or
+            bfloat16 (about twice as fast on CPUs with AVX-512 BF16 and on GPUs; the tokens and IoU
+            head stay float32; a few masks differ at the thresholds).
         n_labels: 0 leaves regions unlabelled; otherwise cross-view instances are found once every
             image is written (`semlat label --method auto`; this many labels only for kmeans).
         seed: seed of the label clustering.
