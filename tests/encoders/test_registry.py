@@ -111,3 +111,21 @@ def test_a_checkpoint_changed_since_embedding_is_refused(features_ws, tiny_check
     copy.write_bytes(copy.read_bytes() + b"\0")
     with pytest.raises(SemlatError, match=f"checkpoint {copy} changed since the features were made: re-run `semlat embed`"):
         registry.model_of_features(features_ws, key)
+
+
+def test_the_encoders_and_the_generator_import_without_lancedb():
+    """A GPU machine may have PyTorch but not LanceDB: views, encoders and SAM's generator must still load there."""
+    import subprocess
+    import sys
+
+    script = (
+        "import importlib.abc, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] == 'lancedb':\n"
+        "            raise ImportError('no lancedb here')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import semlat.encoders, semlat.encoders.views, semlat.regions.generator, semlat.regions.automatic\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

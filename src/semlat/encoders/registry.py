@@ -7,6 +7,7 @@ Adding a family (a non-OpenCLIP model) is one module with ``knows``, ``check`` a
 from __future__ import annotations
 
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from semlat.device import resolve_device
 from semlat.encoders import openclip
@@ -14,7 +15,9 @@ from semlat.encoders.base import Encoder, ModelSpec
 from semlat.encoders.toy import TOY_MODEL, TOY_WEIGHTS
 from semlat.errors import SemlatError
 from semlat.types import FeatureKey
-from semlat.workspace import Workspace
+
+if TYPE_CHECKING:  # the encoders import without LanceDB (a GPU machine may lack it)
+    from semlat.workspace import Workspace
 
 FAMILIES: tuple[ModuleType, ...] = (openclip,)
 
