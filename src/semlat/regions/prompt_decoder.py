@@ -20,8 +20,8 @@ projection is folded into the few tokens instead (exact algebra, float rounding 
   so it runs only over the cells that hold image content (plus one): SAM's postprocess crops
   the padding of a non-square image away anyway (a third of the work for a 4:3 photo);
 * on a CPU prompts go through in chunks of `CPU_CHUNK`: one chunk's (cells × channels) image
-  side stays in cache between the ops (measured on 2 cores: 20 ms per prompt in chunks of 4
-  against 37 ms in batches of 64, float32).
+  side stays in cache between the ops (float32 on 2 cores: 21 ms per prompt,
+  ``benchmarks/results/decoder_floor.json``, about half the time of SAM's batches of 64).
 
 Everything else (self attention, MLPs, norms, hypernetworks, IoU head, upscaling) is the model's
 own modules, called as they are. ``tests/test_prompt_decoder.py`` checks the output against
@@ -84,9 +84,9 @@ class PromptDecoder:
         dtype: the arithmetic of the image side (the 4096 cells: their products with the tokens,
             their norms, the mask upscaling): ``torch.bfloat16`` runs those in a bfloat16 copy of
             the decoder's modules (about twice as fast on CPUs with AVX-512 BF16 and on GPUs);
-            the tokens (self attention, MLPs, IoU head, hypernetworks: a few hundredth of the
-            work) stay in the model's float32, which keeps the predicted IoUs within ~1e-3 of
-            float32's (bfloat16 throughout: ~5× further). None: float32 throughout.
+            the tokens (self attention, MLPs, IoU head, hypernetworks: a few hundredths of the
+            work) stay in the model's float32, which keeps the predicted IoUs several times
+            closer to float32's than bfloat16 throughout did. None: float32 throughout.
         chunk: prompts per pass in `decode`; None: `CPU_CHUNK` on a CPU, a whole batch elsewhere.
     """
 
