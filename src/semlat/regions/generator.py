@@ -221,6 +221,48 @@ class Pieces:
         return masks
 
 
+@dataclass
+class _Candidates:
+    """A batch's candidate masks (one per prompt output) as they pass SAM's filters.
+
+    ``logits`` stay on the decoder's device; everything else is on the CPU. ``pieces`` holds the
+    upsampled masks where they are made one by one inside their boxes (a CPU).
+    """
+
+    logits: torch.Tensor
+    iou: torch.Tensor
+    output: torch.Tensor
+    stab: torch.Tensor | None = None
+    boxes: torch.Tensor | None = None
+    pieces: Pieces | None = None
+
+    def where(self, keep: torch.Tensor) -> _Candidates:
+        """The candidates where the (N,) boolean ``keep`` (on the CPU) is true."""
+        logits = self.logits[keep.to(self.logits.device)] if len(self.logits) else self.logits
+        return _Candidates(
+            logits,
+            self.iou[keep],
+            self.output[keep],
+            None if self.stab is None else self.stab[keep],
+            None if self.boxes is None else self.boxes[keep],
+            None if self.pieces is None else self.pieces[keep],
+        )
+
+    @staticmethod
+    def cat(parts: list[_Candidates], size: tuple[int, int]) -> _Candidates:
+        import torch
+
+        pieces = [part.pieces for part in parts if part.pieces is not None]
+        return _Candidates(
+            torch.cat([part.logits for part in parts]),
+            torch.cat([part.iou for part in parts]),
+            torch.cat([part.output for part in parts]),
+            torch.cat([part.stab for part in parts if part.stab is not None]),
+            torch.cat([part.boxes for part in parts if part.boxes is not None]),
+            Pieces.cat(pieces, size) if pieces else None,
+        )
+
+
 def _upsampled_masks(
     logits: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int], offset: float
 ) -> tuple[Pieces, torch.Tensor]:
@@ -399,7 +441,7 @@ def generate(
         lh, lw = -(-h_in * LOW_RES // INPUT_SIZE), -(-w_in * LOW_RES // INPUT_SIZE)  # content of the 256 grid
         n_side = max(1, int(points_per_side / (crop_points_downscale**layer)))
         points = to_input_frame(point_grid(n_side) * np.array([cw, ch]), (ch, cw))
-        kept_logits, kept_iou, kept_stab, kept_level, kept_boxes, kept_full = [], [], [], [], [], []
+        kept: list[_Candidates] = []
         decoder = model.prompt_decoder(encoded.latent, dtype)
         in_boxes = refine_margin is not None and _upsamples_in_boxes(model.device)
         for first in range(0, len(points), points_per_batch):
@@ -407,74 +449,49 @@ def generate(
             start = time.perf_counter()
             sparse = model.point_embeddings(batch[:, None, :], np.ones((len(batch), 1), np.int64))
             decoded = decoder.decode(sparse, pred_iou_thresh, content=(lh, lw))  # masks only where an IoU passes
-            iou, wanted, logits = decoded.iou, decoded.wanted, decoded.logits
-            passing = iou > pred_iou_thresh if pred_iou_thresh > 0 else torch.ones_like(iou, dtype=torch.bool)
+            iou, wanted = decoded.iou, decoded.wanted
             start = clock.add("decoder", start)
-            logits_t = logits.flatten(0, 1)
-            iou_t = iou[wanted].flatten()
-            output = torch.arange(iou.shape[1]).repeat(int(wanted.sum()))
-            keep = passing[wanted].flatten()
-            logits_t, iou_t, output = logits_t[keep.to(logits_t.device)], iou_t[keep], output[keep]
-            content = logits_t[:, :lh, :lw]
-            stab = stability_score(content, stability_score_offset).cpu()
-            floor = stability_score_thresh - (refine_margin or 0.0)
-            keep = stab >= floor if stability_score_thresh > 0 else torch.ones_like(stab, dtype=torch.bool)
-            on_device = keep.to(logits_t.device)
-            logits_t, iou_t, output, stab, content = (
-                logits_t[on_device],
-                iou_t[keep],
-                output[keep],
-                stab[keep],
-                content[on_device],
+            found = _Candidates(
+                decoded.logits.flatten(0, 1), iou[wanted].flatten(), torch.arange(iou.shape[1]).repeat(int(wanted.sum()))
             )
-            full_masks = None
+            if pred_iou_thresh > 0:
+                found = found.where(found.iou > pred_iou_thresh)
+            found.stab = stability_score(found.logits[:, :lh, :lw], stability_score_offset).cpu()
+            if stability_score_thresh > 0:
+                found = found.where(found.stab >= stability_score_thresh - (refine_margin or 0.0))
             if refine_margin is not None:  # SAM's own stability and boxes on the upsampled logits of these few
                 start = clock.add("filtering", start)
                 if in_boxes:
-                    full_masks, stab = _upsampled_masks(logits_t, encoded.input_size, (ch, cw), stability_score_offset)
-                    boxes = full_masks.boxes
+                    found.pieces, found.stab = _upsampled_masks(
+                        found.logits, encoded.input_size, (ch, cw), stability_score_offset
+                    )
+                    found.boxes = found.pieces.boxes
                 else:
-                    stab, boxes = _upsampled_scores(logits_t, encoded.input_size, (ch, cw), stability_score_offset)
+                    found.stab, found.boxes = _upsampled_scores(
+                        found.logits, encoded.input_size, (ch, cw), stability_score_offset
+                    )
                 start = clock.add("upsampling", start)
-                keep = stab >= stability_score_thresh
-                logits_t, iou_t, output, stab, boxes = (
-                    logits_t[keep.to(logits_t.device)],
-                    iou_t[keep],
-                    output[keep],
-                    stab[keep],
-                    boxes[keep],
-                )
-                full_masks = full_masks[keep] if full_masks is not None else None
+                found = found.where(found.stab >= stability_score_thresh)
             else:
-                boxes = _low_res_boxes(content > 0, (ch, cw), (h_in, w_in))
-            boxes = boxes + torch.tensor([x0, y0, x0, y0], dtype=torch.float)
+                found.boxes = _low_res_boxes(found.logits[:, :lh, :lw] > 0, (ch, cw), (h_in, w_in))
+            found.boxes = found.boxes + torch.tensor([x0, y0, x0, y0], dtype=torch.float)
             if crop != [0, 0, width, height]:
-                keep = ~_near_crop_edge(boxes, crop, [0, 0, width, height])
-                logits_t, iou_t, output, stab, boxes = (
-                    logits_t[keep.to(logits_t.device)],
-                    iou_t[keep],
-                    output[keep],
-                    stab[keep],
-                    boxes[keep],
-                )
-                full_masks = full_masks[keep] if full_masks is not None else None
-            kept_full.append(full_masks)
-            kept_logits.append(logits_t[:0] if in_boxes else logits_t.clone())
-            kept_iou.append(iou_t)
-            kept_stab.append(stab)
-            kept_level.append(torch.as_tensor(OUTPUT_LEVEL)[output])
-            kept_boxes.append(boxes)
+                found = found.where(~_near_crop_edge(found.boxes, crop, [0, 0, width, height]))
+            if in_boxes:  # the masks are in the pieces: let the batch's logits go
+                found.logits = found.logits[:0]
+            kept.append(found)
             clock.add("filtering", start)
         start = time.perf_counter()
-        logits_t = torch.cat(kept_logits)
-        iou_t, stab, level, boxes = torch.cat(kept_iou), torch.cat(kept_stab), torch.cat(kept_level), torch.cat(kept_boxes)
+        crop_found = _Candidates.cat(kept, (ch, cw))
+        iou_t, stab, boxes = crop_found.iou, crop_found.stab, crop_found.boxes
+        level = torch.as_tensor(OUTPUT_LEVEL)[crop_found.output]
         group = level if levels else torch.zeros_like(level)
         keep = batched_nms(boxes, iou_t, group, box_nms_thresh) if len(boxes) else torch.zeros(0, dtype=torch.long)
         start = clock.add("nms", start)
-        if in_boxes:
-            full = Pieces.cat(kept_full, (ch, cw))[keep].dense()
+        if crop_found.pieces is not None:
+            full = crop_found.pieces[keep].dense()
         else:
-            full = full_resolution_masks(logits_t[keep.to(logits_t.device)], encoded.input_size, (ch, cw))
+            full = full_resolution_masks(crop_found.logits[keep.to(crop_found.logits.device)], encoded.input_size, (ch, cw))
         if (ch, cw) != (height, width):
             canvas = np.zeros((len(full), height, width), bool)
             canvas[:, y0:y1, x0:x1] = full
