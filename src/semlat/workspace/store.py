@@ -473,6 +473,27 @@ class Workspace:
             return rows
         return rows.filter(pc.equal(rows.column("region_set"), region_set)).select(columns)
 
+    def region_keys(
+        self,
+        region_set: str,
+        label: int | None = None,
+        levels: Sequence[int] | None = None,
+        image_ids: Sequence[int] | None = None,
+    ) -> pa.Table:
+        """image_id and region_id of the regions of a set with this label, at these levels, in these images.
+
+        One query answered from the scalar indexes (label and level bitmaps, the image B-tree),
+        for a search that needs the regions passing a filter before the set's columns are read.
+        """
+        parts = [f"region_set = {_quote(region_set)}"]
+        if label is not None:
+            parts.append(f"label = {int(label)}")
+        if levels is not None:
+            parts.append(f"level IN ({', '.join(str(int(level)) for level in levels)})" if len(levels) else "false")
+        if image_ids is not None:
+            parts.append(f"image_id IN ({', '.join(map(str, sorted(int(i) for i in image_ids)))})" if len(image_ids) else "false")
+        return self._rows("regions", " AND ".join(parts), ["image_id", "region_id"])
+
     def region_mask(self, region_set: str, image: ImageRecord, region_id: int) -> npt.NDArray[np.bool_] | None:
         """One region's full-resolution mask, without reading the image's other regions (None if there is none)."""
         where = f"region_set = {_quote(region_set)} AND image_id = {image.image_id} AND region_id = {int(region_id)}"

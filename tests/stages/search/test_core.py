@@ -11,6 +11,7 @@ from PIL import Image
 
 from semlat.errors import SemlatError
 from semlat.stages.search import SearchHit, parse_like, search
+from semlat.stages.search.core import _RegionColumns
 from semlat.types import FeatureKey, Region
 from semlat.workspace import IndexSettings, Workspace, build_index
 from tests.stages.search.conftest import DIM, KEY, make_workspace, ranked, unit
@@ -50,6 +51,20 @@ def test_filters_on_image_name_label_and_area(known):
     assert ranked(big) == [(2, 0), (1, 0), (0, 0)]
     assert search(ws, vector=q, label=42) == []
     assert ranked(search(ws, vector=q, label=7, top=2, by="image")) == [(2, 2), (0, 0)]
+
+
+def test_a_first_filtered_search_asks_the_indexes_and_reads_the_columns_behind(known):
+    ws, order = known
+    q = np.eye(DIM)[0]
+    fresh = Workspace.open(ws.root)  # nothing of the region set in memory yet
+    first = search(fresh, vector=q, label=5, levels=[0], image_glob="view_0[12]*", top=12)
+    expected = [p for p in order if p in {(1, 2), (1, 3), (2, 0), (2, 1)}]
+    assert ranked(first) == expected
+    kept = fresh.memo("regions", ("search", KEY.region_set), lambda: None)  # waits for the read behind
+    assert kept is not None and len(kept.keys) == 12
+    again = Workspace.open(ws.root)
+    again.memo("regions", ("search", KEY.region_set), lambda: _RegionColumns.load(again, KEY.region_set))
+    assert search(again, vector=q, label=5, levels=[0], image_glob="view_0[12]*", top=12) == first
 
 
 def test_level_filter_keeps_only_regions_of_those_levels(known):

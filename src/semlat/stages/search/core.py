@@ -263,9 +263,18 @@ def _allowed_regions(
     levels: Sequence[int] | None,
     min_area: float | None,
 ) -> npt.NDArray[np.int64] | None:
-    """Sorted `_pair_keys` of the regions passing the label, level and area filters; None when there are none to apply."""
+    """Sorted `_pair_keys` of the regions passing the label, level and area filters; None when there are none to apply.
+
+    Before the region set's columns are in memory, a label or level filter is one query the
+    scalar indexes answer (`Workspace.region_keys`), not a read of every region's columns; those
+    are read behind it for the searches that follow.
+    """
     if label is None and levels is None and min_area is None:
         return None
+    if min_area is None and ws.peek("regions", ("search", key.region_set)) is None:
+        rows = ws.region_keys(key.region_set, label, levels, None if image_ids is None else image_ids.tolist())
+        _read_behind(ws, key.region_set)
+        return np.sort(_pair_keys(rows.column("image_id").to_numpy(), rows.column("region_id").to_numpy()))
     regions = _region_table(ws, key.region_set)
     keep = np.ones(len(regions.keys), dtype=bool) if image_ids is None else _member(regions.keys >> 32, image_ids)
     if label is not None:
