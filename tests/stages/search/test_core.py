@@ -228,9 +228,10 @@ def halves(tmp_path):
     [
         ({"label": 0, "top": 5}, "_postfiltered"),  # half the rows pass: the index's nearest rows, filtered here
         ({"label": 1, "top": 5, "by": "image"}, "_postfiltered"),
-        ({"label": 1, "top": 5, "image_glob": "view_0[12]*"}, "_exact"),  # a sixth: exact over the two images
-        ({"min_area": 0.2, "top": 5}, "_exact"),  # region 0 of each image: exact over six rows
-        ({"image_glob": "view_03*", "top": 5}, "_exact"),
+        ({"label": 1, "top": 5, "image_glob": "view_0[12]*"}, "_narrowed"),  # a sixth: exact over the two images
+        ({"min_area": 0.2, "top": 5}, "_narrowed"),  # region 0 of each image: exact over six rows
+        ({"image_glob": "view_03*", "top": 5}, "_narrowed"),
+        ({"image_glob": "view_03*", "top": 5, "by": "image"}, "_narrowed"),
         ({"label": 0, "top": 8}, "_postfiltered"),
     ],
 )
@@ -239,7 +240,7 @@ def test_filtered_index_searches_return_the_exact_filtered_search(halves, kwargs
 
     ws, rng = halves
     calls = []
-    for name in ("_postfiltered", "_exact"):
+    for name in ("_postfiltered", "_narrowed"):
         original = getattr(core, name)
         monkeypatch.setattr(core, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
     for q in unit(rng.normal(size=(4, DIM))):
@@ -247,9 +248,32 @@ def test_filtered_index_searches_return_the_exact_filtered_search(halves, kwargs
         indexed = search(ws, vector=q, exact=False, **kwargs)
         assert calls == [way]
         exact = search(ws, vector=q, exact=True, **kwargs)
-        assert ranked(indexed) == ranked(exact) and len(exact) == kwargs["top"]
+        one_image = kwargs.get("by") == "image" and "image_glob" in kwargs
+        assert ranked(indexed) == ranked(exact) and len(exact) == (1 if one_image else kwargs["top"])
         np.testing.assert_allclose([h.score for h in indexed], [h.score for h in exact], atol=1e-5)
         assert [(h.label, h.area, h.bbox) for h in indexed] == [(h.label, h.area, h.bbox) for h in exact]
+
+
+def test_a_selective_filter_reads_its_rows_once_and_again_after_a_write(halves, monkeypatch):
+    from semlat.stages.search import core
+
+    ws, rng = halves
+    reads = []
+    original = core.rows_where
+    monkeypatch.setattr(core, "rows_where", lambda *a, **k: reads.append(a[1]) or original(*a, **k))
+    queries = unit(rng.normal(size=(3, DIM)))
+    for q in queries:  # the same filter three times (another text, the next page): one read
+        found = search(ws, vector=q, exact=False, image_glob="view_03*", top=5)
+        assert ranked(found) == ranked(search(ws, vector=q, exact=True, image_glob="view_03*", top=5))
+    search(ws, vector=queries[0], exact=False, image_glob="view_02*", top=5)  # another filter: its own read
+    assert len(reads) == 2
+    record = ws.images()[3]
+    ids, vectors = ws.embeddings(KEY, record)
+    moved = vectors.copy()
+    moved[1:] = unit(moved[1:] + 5 * queries[0])  # view_03's regions now lie around the query
+    ws.write_embeddings(KEY, record.image_id, ids, moved)
+    after = search(ws, vector=queries[0], exact=False, image_glob="view_03*", top=5)
+    assert len(reads) == 3 and ranked(after) == ranked(search(ws, vector=queries[0], exact=True, image_glob="view_03*", top=5))
 
 
 def test_by_image_through_the_filtered_index_reaches_top_images_when_one_image_holds_the_nearest_rows(tmp_path):

@@ -40,6 +40,7 @@ indexes) and the rest is read on a background thread (`Workspace.prefetch`).
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import math
 import re
 from collections.abc import Callable, Hashable, Sequence
@@ -64,6 +65,7 @@ from semlat.workspace import (
     nearest_rows,
     rows_by_id,
     rows_filter,
+    rows_where,
     search_plan,
 )
 
@@ -86,6 +88,10 @@ POSTFILTER_ROWS = 16384
 """Index searches filter this many nearest rows themselves at most, then search exactly."""
 KEPT_FILTERS = 8
 """Filters whose images and allowed regions a Workspace keeps (the most recent ones)."""
+NARROWED_KEPT_BYTES = 16 << 20
+"""A filter too selective for the index is searched exactly over the rows the scalar indexes narrow it to; when
+their vectors take at most this much (about 8,000 rows of 512-d float32), they are kept, with the filter, for its next
+searches (`KEPT_FILTERS` filters at most, so at most 128 MiB)."""
 MIN_REFINE = 2
 """A filtered index search re-ranks ``wanted + (r − 1) · top`` surviving rows on their stored vectors, r the index's
 ``refine_factor`` (at least this): the same depth of exact re-ranking as an unfiltered search."""
@@ -370,7 +376,7 @@ def search(
     wanted = top if score == "cosine" else max(RELEVANCY_POOL, 10 * top)
     with ws.reading("embeddings"):
         ids, cosines, vectors = _candidates(
-            table, query_vector, filters, wanted, top, by, settings, with_vectors=canonical is not None
+            ws, table, query_vector, filters, wanted, top, by, settings, with_vectors=canonical is not None
         )
     if ids.shape[0] == 0:
         return []
@@ -488,6 +494,12 @@ class _Filters:
         per_image = self.per_image if self.region_ids is None else min(self.per_image, len(self.region_ids))
         return images * per_image
 
+    def digest(self) -> bytes:
+        """What decides `keep`, in a few bytes (a key for what is kept per filter)."""
+        parts = [self.whole_images.to_bytes(1, "little")]
+        parts += [b"-" if ids is None else ids.tobytes() for ids in (self.image_ids, self.allowed)]
+        return hashlib.blake2b(b"|".join(parts), digest_size=16).digest()
+
     def keep(self, rows: pa.Table) -> npt.NDArray[np.bool_]:
         """Which of ``rows`` (of the feature key: LanceDB checked it) pass the whole-image, image and region filters."""
         ids = _pairs(rows)
@@ -515,6 +527,7 @@ _Found = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], "npt.NDArray[np.f
 
 
 def _candidates(
+    ws: Workspace,
     table,
     query_vector: npt.NDArray[np.float64],
     filters: _Filters,
@@ -538,7 +551,8 @@ def _candidates(
       survivors (``refine_factor`` × what is wanted, `MIN_REFINE`) re-ranked on their stored
       vectors (read by row id), so that the exact reads are spent on rows that pass;
     - a filter so selective that those rows would be more than the rows it narrows the table
-      to: exact search over the rows of the filter's images and region ids (scalar indexes).
+      to: exact search over the rows of the filter's images and region ids (scalar indexes),
+      whose vectors are kept for the filter's next searches when they are few (`_narrowed`).
     """
     vector = query_vector.astype(np.float32)
     if settings is None:
@@ -552,8 +566,36 @@ def _candidates(
         if limit <= min(POSTFILTER_ROWS, filters.narrow_rows()):
             found = _postfiltered(table, vector, filters, pool, wanted, top, by, settings, with_vectors, limit)
     if found is None:
-        return _exact(table, vector, filters.narrow_where(), filters, wanted, top, by, with_vectors)
+        return _narrowed(ws, table, vector, filters, wanted, top, by, with_vectors)
     return found
+
+
+def _narrowed(ws: Workspace, table, vector, filters: _Filters, wanted: int, top: int, by: str, with_vectors: bool) -> _Found:
+    """Exact search over the rows a selective filter's images and region ids narrow the table to.
+
+    When those rows' vectors fit in `NARROWED_KEPT_BYTES`, they are read once (normalised, with
+    the rows passing the rest of the filter) and kept for the filter's next searches: a search
+    repeated with one filter (the next query, the next page) is then a product with a few
+    thousand vectors, not a read of them. The cosines are computed here, in float32.
+    """
+    where = filters.narrow_where()
+    if where is None or filters.narrow_rows() * len(vector) * 4 > NARROWED_KEPT_BYTES:
+        return _exact(table, vector, where, filters, wanted, top, by, with_vectors)
+
+    def read() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        rows = rows_where(table, where, ["image_id", "region_id", "vector"])
+        keep = filters.keep(rows)
+        return _pairs(rows)[keep], normalize(_vectors(rows)[keep], np.float32)
+
+    pairs, vectors = _kept(ws, "embeddings", ("narrowed", where, filters.digest()), read)
+    cosines = (vectors @ vector.astype(np.float32)).astype(np.float64)
+    order = np.argsort(-cosines, kind="stable")
+    count = min(len(order), wanted)
+    if by == "image" and len(order):  # as far as the top-th image
+        _, first = np.unique(pairs[order, 0], return_index=True)
+        count = max(count, int(np.sort(first)[min(top, len(first)) - 1]) + 1)
+    chosen = order[:count]
+    return pairs[chosen], cosines[chosen], vectors[chosen].astype(np.float64) if with_vectors else None
 
 
 def _enough(ids: npt.NDArray[np.int64], wanted: int, top: int, by: str) -> bool:
