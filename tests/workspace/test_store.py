@@ -37,6 +37,25 @@ def test_images_are_registered_once_and_changes_refused(ws):
         ws.image("zzz.png")
 
 
+def test_image_count_is_counted_without_reading_the_images_and_follows_writes(ws, tmp_path, monkeypatch):
+    reopened = Workspace.open(ws.root)
+    monkeypatch.setattr(reopened, "_load_images", lambda: pytest.fail("the images were read"))
+    assert reopened.image_count() == 2
+    monkeypatch.undo()
+    reopened.add_images([(Path("/photos/c.png"), 6, 4, "ccc")])
+    assert reopened.image_count() == 3 == len(reopened.images())
+    assert Workspace.open_or_create(tmp_path / "new").image_count() == 0
+
+
+def test_memo_keeps_until_dropped_or_the_table_changes(ws):
+    loads = []
+    assert ws.memo("images", "x", lambda: loads.append(1) or 5) == 5 == ws.memo("images", "x", lambda: 6)
+    ws.drop("images", "x")
+    assert ws.peek("images", "x") is None and ws.memo("images", "x", lambda: 7) == 7
+    ws.add_images([(Path("/photos/d.png"), 6, 4, "ddd")])
+    assert ws.peek("images", "x") is None
+
+
 def test_regions_round_trip_and_rewrite_replaces(ws):
     image = ws.images()[0]
     ws.write_regions("set", image.image_id, [_square(0), _square(2, label=5)])

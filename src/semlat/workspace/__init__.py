@@ -13,7 +13,6 @@ from semlat.workspace.vectors import (
     nearest_rows,
     needs_index,
     rows_by_id,
-    rows_where,
     search_plan,
     use_index,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "regions_stage",
     "rows_by_id",
     "rows_filter",
-    "rows_where",
     "search_plan",
     "use_index",
 ]

@@ -302,6 +302,11 @@ class Workspace:
         for thread in list(self._prefetching.values()):
             thread.join()
 
+    def drop(self, table: str, key: Hashable) -> None:
+        """Let go of one entry `memo` keeps (what a caller keeps a bounded number of)."""
+        with self._memo_lock:
+            self._memo.pop((table, key), None)
+
     def forget(self, table: str) -> None:
         """Drop what `memo` keeps from ``table`` (every write through this Workspace does this)."""
         with self._memo_lock:
@@ -334,6 +339,17 @@ class Workspace:
     def images(self) -> list[ImageRecord]:
         """Every registered image, by image id."""
         return list(self.memo("images", "records", self._load_images))
+
+    def image_count(self) -> int:
+        """How many images are registered: from `images` when it was read, else counted by LanceDB (no read of the rows)."""
+        known = self.peek("images", "records")
+        if known is not None:
+            return len(known)
+        table = self._table("images")
+        if table is None:
+            return 0
+        with doctor.reading(self.root, "images"):
+            return self.memo("images", "count", table.count_rows)
 
     def prefetch_images(self) -> None:
         """Read `images` on a background thread (`prefetch`), for what will soon need all of them."""

@@ -318,11 +318,6 @@ def rows_by_id(table, row_ids: npt.NDArray[np.uint64], columns: list[str]) -> pa
     return LOOP.run(table.take_row_ids([int(i) for i in row_ids]).select(columns).to_arrow())
 
 
-def rows_where(table, where: str, columns: list[str]) -> pa.Table:
-    """Every row of ``table`` matching ``where`` (answered from the scalar indexes where it can be), with ``columns``."""
-    return LOOP.run(table.query().where(where).select(columns).to_arrow())
-
-
 def embedding_rows(ws: Workspace) -> int:
     """Rows of the embeddings table (all feature keys), counted once per Workspace and table state."""
     table = embeddings_table(ws)

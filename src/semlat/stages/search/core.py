@@ -65,7 +65,6 @@ from semlat.workspace import (
     nearest_rows,
     rows_by_id,
     rows_filter,
-    rows_where,
     search_plan,
 )
 
@@ -273,13 +272,12 @@ def _allowed_regions(
 
     Before the region set's columns are in memory, a label or level filter is one query the
     scalar indexes answer (`Workspace.region_keys`), not a read of every region's columns; those
-    are read behind it for the searches that follow.
+    are read behind the search (`_hits`) for the searches that follow.
     """
     if label is None and levels is None and min_area is None:
         return None
     if min_area is None and ws.peek("regions", ("search", key.region_set)) is None:
         rows = ws.region_keys(key.region_set, label, levels, None if image_ids is None else image_ids.tolist())
-        _read_behind(ws, key.region_set)
         return np.sort(_pair_keys(rows.column("image_id").to_numpy(), rows.column("region_id").to_numpy()))
     regions = _region_table(ws, key.region_set)
     keep = np.ones(len(regions.keys), dtype=bool) if image_ids is None else _member(regions.keys >> 32, image_ids)
@@ -451,7 +449,7 @@ class _Filters:
         mixed = len(ws.feature_keys()) > 1
         if image_ids is None and allowed is None:
             return cls(key, whole_images, None, None, mixed, total)
-        n_images = max(len(ws.images()), 1)
+        n_images = max(ws.image_count(), 1)
         per_image = total / n_images
         if allowed is not None:  # sorted by image: its distinct images in one pass, its region ids by counting
             in_image = allowed >> 32
@@ -573,21 +571,22 @@ def _candidates(
 def _narrowed(ws: Workspace, table, vector, filters: _Filters, wanted: int, top: int, by: str, with_vectors: bool) -> _Found:
     """Exact search over the rows a selective filter's images and region ids narrow the table to.
 
-    When those rows' vectors fit in `NARROWED_KEPT_BYTES`, they are read once (normalised, with
-    the rows passing the rest of the filter) and kept for the filter's next searches: a search
-    repeated with one filter (the next query, the next page) is then a product with a few
-    thousand vectors, not a read of them. The cosines are computed here, in float32.
+    When those rows' vectors fit in `NARROWED_KEPT_BYTES`, the first search with the filter is
+    LanceDB's (exact, prefiltered) and then reads them (normalised, with the rows passing the rest
+    of the filter) on a background thread, kept for the filter's next searches: a search repeated
+    with one filter (the next query, the next page) is then a product with a few thousand vectors,
+    not a read of them; cosines computed here, in float32.
     """
     where = filters.narrow_where()
     if where is None or filters.narrow_rows() * len(vector) * 4 > NARROWED_KEPT_BYTES:
         return _exact(table, vector, where, filters, wanted, top, by, with_vectors)
-
-    def read() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        rows = rows_where(table, where, ["image_id", "region_id", "vector"])
-        keep = filters.keep(rows)
-        return _pairs(rows)[keep], normalize(_vectors(rows)[keep], np.float32)
-
-    pairs, vectors = _kept(ws, "embeddings", ("narrowed", where, filters.digest()), read)
+    key = ("narrowed", where, filters.digest())
+    kept = ws.peek("embeddings", key)
+    if kept is None:
+        found = _exact(table, vector, where, filters, wanted, top, by, with_vectors)
+        _read_narrowed_behind(ws, table, key, where, filters)
+        return found
+    pairs, vectors = kept
     cosines = (vectors @ vector.astype(np.float32)).astype(np.float64)
     order = np.argsort(-cosines, kind="stable")
     count = min(len(order), wanted)
@@ -596,6 +595,26 @@ def _narrowed(ws: Workspace, table, vector, filters: _Filters, wanted: int, top:
         count = max(count, int(np.sort(first)[min(top, len(first)) - 1]) + 1)
     chosen = order[:count]
     return pairs[chosen], cosines[chosen], vectors[chosen].astype(np.float64) if with_vectors else None
+
+
+def _read_narrowed_behind(ws: Workspace, table, key: Hashable, where: str, filters: _Filters) -> None:
+    """Read a narrowed filter's rows on a background thread (`Workspace.prefetch`); the oldest past `KEPT_FILTERS` are let go."""
+
+    def read() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        any_vector = np.zeros(ws.manifest.embedding_dim or 1, np.float32)
+        any_vector[0] = 1.0
+        limit = math.ceil(2 * filters.narrow_rows()) + 64
+        while (rows := nearest_rows(table, any_vector, where, limit, ["image_id", "region_id", "vector"])).num_rows == limit:
+            limit *= 4  # more rows than estimated: ask for all of them
+        keep = filters.keep(rows)
+        return _pairs(rows)[keep], normalize(_vectors(rows)[keep], np.float32)
+
+    order = ws.memo("embeddings", "narrowed-order", list)
+    if key not in order:
+        order.append(key)
+        while len(order) > KEPT_FILTERS:
+            ws.drop("embeddings", order.pop(0))
+    ws.prefetch("embeddings", key, read)
 
 
 def _enough(ids: npt.NDArray[np.int64], wanted: int, top: int, by: str) -> bool:
