@@ -285,6 +285,35 @@ def test_a_selective_filter_reads_its_rows_once_and_again_after_a_write(halves, 
     assert len(reads) == 3 and ranked(after) == ranked(search(ws, vector=queries[0], exact=True, image_glob="view_03*", top=5))
 
 
+def test_the_rows_of_only_the_last_eight_selective_filters_are_kept(halves, monkeypatch):
+    from semlat.stages.search import core
+
+    ws, rng = halves
+    reads = []
+    original = core.nearest_rows
+
+    def nearest_rows(table, vector, where, limit, columns, *rest, **kwargs):
+        if "vector" in columns and rest == ():
+            reads.append(where)
+        return original(table, vector, where, limit, columns, *rest, **kwargs)
+
+    monkeypatch.setattr(core, "nearest_rows", nearest_rows)
+    q = unit(rng.normal(size=DIM))
+    filters = [{"image_glob": f"view_0{image}*", "label": label} for label in (0, 1) for image in range(5)][
+        : core.KEPT_FILTERS + 1
+    ]
+    for kwargs in filters:
+        search(ws, vector=q, exact=False, top=3, **kwargs)
+        ws.settle()
+    assert len(reads) == len(filters)
+    search(ws, vector=q, exact=False, top=3, **filters[-1])  # kept: no read
+    ws.settle()
+    assert len(reads) == len(filters)
+    search(ws, vector=q, exact=False, top=3, **filters[0])  # the oldest was let go: read again
+    ws.settle()
+    assert len(reads) == len(filters) + 1
+
+
 def test_by_image_through_the_filtered_index_reaches_top_images_when_one_image_holds_the_nearest_rows(tmp_path):
     rng = np.random.default_rng(3)
     centre = unit(rng.normal(size=DIM))
