@@ -116,7 +116,9 @@ class PromptDecoder:
         """
         import torch
 
-        ious, wanted, logits = [], [], []
+        ious, wanted = [], []
+        logits = torch.empty((len(sparse), 3, 256, 256), device=self.image.device)  # the wanted ones, packed
+        filled = 0
         step = self.chunk or len(sparse)
         for first in range(0, len(sparse), step):
             tokens = self.tokens(sparse[first : first + step])
@@ -124,12 +126,12 @@ class PromptDecoder:
             keep = (iou > iou_thresh).any(1) if iou_thresh > 0 else torch.ones(len(iou), dtype=torch.bool)
             ious.append(iou)
             wanted.append(keep)
-            if keep.all():
-                logits.append(self.masks(tokens, content=content))
-            elif keep.any():
-                logits.append(self.masks(tokens[keep.to(tokens.keys.device)], content=content))
-        empty = torch.zeros((0, 3, 256, 256), device=self.image.device)
-        return Decoded(torch.cat(ious), torch.cat(wanted), torch.cat(logits) if logits else empty)
+            count = int(keep.sum())
+            if count:
+                picked = tokens if count == len(keep) else tokens[keep.to(tokens.keys.device)]
+                self.masks(picked, content=content, out=logits[filled : filled + count])
+                filled += count
+        return Decoded(torch.cat(ious), torch.cat(wanted), logits[:filled])
 
     def tokens(self, sparse: torch.Tensor) -> Tokens:
         """Run the two-way transformer for prompts with sparse embeddings (B, P, C)."""
@@ -168,15 +170,23 @@ class PromptDecoder:
             iou = self.decoder.iou_prediction_head(tokens.queries[:, 0]).float()
             return iou[:, 1:] if multimask else iou[:, :1]
 
-    def masks(self, tokens: Tokens, multimask: bool = True, content: tuple[int, int] | None = None) -> torch.Tensor:
+    def masks(
+        self,
+        tokens: Tokens,
+        multimask: bool = True,
+        content: tuple[int, int] | None = None,
+        out: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """(B, 3, 256, 256) low-resolution logits ((B, 1, 256, 256) of the single output).
 
-        The upscaling is the model's own layers; its LayerNorm2d runs as ``F.layer_norm`` over
-        the channels of a channels-last view (the same normalisation, one fused kernel). With
-        ``content`` (rows, columns of the 256 grid holding the image), only the latent cells
+        The upscaling is the model's own layers, run channels-last (the layout its transposed
+        convolutions give): the LayerNorm2d as ``F.layer_norm`` over the channels, the GELUs and
+        the hypernetworks' product on (cells, channels) views, so no op copies or walks strided
+        memory (a GELU over a channels-last tensor through the NCHW view took five times as long).
+        With ``content`` (rows, columns of the 256 grid holding the image), only the latent cells
         under it and one more row and column are upscaled (each output pixel depends on its own
         cell alone); the rest read `PADDING_LOGIT`, so bilinear upsampling near the content's
-        edge still sees true logits.
+        edge still sees true logits. ``out``: a float32 tensor of the result's shape to write into.
         """
         import torch
         import torch.nn.functional as F
@@ -192,20 +202,20 @@ class PromptDecoder:
                 if content is None
                 else (min(side, -(-content[0] // scale) + 1), min(side, -(-content[1] // scale) + 1))
             )
-            cells = tokens.keys.transpose(1, 2).reshape(b, c, side, side)[:, :, :rows, :cols]
-            x = up_1(cells)
-            x = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), norm.weight, norm.bias, norm.eps).permute(0, 3, 1, 2)
-            upscaled = act_2(up_2(act_1(x)))
+            cells = tokens.keys.view(b, side, side, c)[:, :rows, :cols].permute(0, 3, 1, 2)  # NCHW view of NHWC cells
+            x = _channels_last(up_1(cells))  # (B, h, w, C')
+            x = act_1(F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps))
+            upscaled = act_2(_channels_last(up_2(x.permute(0, 3, 1, 2))))  # (B, H, W, K)
             outputs = range(1, decoder.num_mask_tokens) if multimask else range(1)
             hyper = torch.stack([decoder.output_hypernetworks_mlps[i](tokens.queries[:, 1 + i]) for i in outputs], 1)
-            hyper = hyper.to(upscaled.dtype)
-            _, k, h, w = upscaled.shape
-            logits = (hyper @ upscaled.reshape(b, k, h * w)).view(b, len(outputs), h, w).float()
-            if (h, w) == (256, 256):
-                return logits
-            full = torch.full((b, len(outputs), 256, 256), PADDING_LOGIT, device=logits.device)
-            full[:, :, :h, :w] = logits
-            return full
+            _, h, w, k = upscaled.shape
+            logits = hyper.to(upscaled.dtype) @ upscaled.reshape(b, h * w, k).transpose(1, 2)  # (B, outputs, H·W)
+            if out is None:
+                out = torch.empty((b, len(outputs), 256, 256), device=logits.device)
+            out[:, :, :h, :w] = logits.view(b, len(outputs), h, w)
+            out[:, :, h:] = PADDING_LOGIT
+            out[:, :, :h, w:] = PADDING_LOGIT
+            return out
 
     def _token_to_image(
         self, attention, q_in: torch.Tensor, keys: torch.Tensor | None, keys_pe: torch.Tensor | None
@@ -258,6 +268,11 @@ class PromptDecoder:
         w_o = attention.out_proj.weight.view(-1, heads, d).permute(1, 2, 0)  # (H, d, C)
         values = ((v @ w_o).reshape(b, heads * t, -1) + attention.out_proj.bias / heads).to(self.dtype)  # (B, HT, C)
         return torch.baddbmm(self.image if keys is None else keys, attn.transpose(1, 2), values)  # (B, N, C)
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) → its (B, H, W, C) view when it is stored channels-last (as the transposed convolutions leave it), else a copy."""
+    return x.permute(0, 2, 3, 1).contiguous()
 
 
 _DECODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
