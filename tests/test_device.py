@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from semlat.device import resolve_device
+from semlat.device import native_bfloat16, resolve_device
 from semlat.errors import SemlatError
 
 
@@ -39,3 +39,13 @@ def test_an_unknown_device_is_one_line_listing_the_choices(requested):
     with pytest.raises(SemlatError) as error:
         resolve_device(requested)
     assert str(error.value) == f"unknown device {requested!r}: use auto, cpu, cuda or cuda:N"
+
+
+@pytest.mark.parametrize(
+    ("avx512_bf16", "amx", "native"), [(False, False, False), (True, False, True), (False, True, True), (True, True, True)]
+)
+def test_bfloat16_is_native_on_a_cpu_with_avx512_bf16_or_amx(avx512_bf16, amx, native, monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    assert native_bfloat16(torch.device("cpu")) is native
+    assert native_bfloat16(torch.device("cuda")) is False  # the decoder's bfloat16 path is untested on GPUs

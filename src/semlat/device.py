@@ -22,3 +22,15 @@ def resolve_device(requested: str | None = None) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SemlatError(f"device {requested!r} asked for but no CUDA GPU is available: use --device cpu")
     return device
+
+
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` is a CPU with bfloat16 arithmetic in hardware (AVX-512 BF16 or AMX).
+
+    Without it PyTorch emulates bfloat16 on a CPU, several times slower than float32. GPUs answer
+    False: there SAM's decoder stays float32, its bfloat16 path untested on one.
+    """
+    if device.type != "cpu":
+        return False
+    checks = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return any(bool(check()) for check in checks if check is not None)

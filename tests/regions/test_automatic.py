@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from semlat.errors import SemlatError
+from semlat.regions import automatic
 from semlat.regions.automatic import AutomaticProposer, AutomaticSettings, containment_levels, mask_nms
 from semlat.regions.base import LabelRequest
 
@@ -37,7 +38,8 @@ def test_containment_levels_whole_part_subpart():
     assert containment_levels(np.zeros((0, 8, 8), bool)).tolist() == []
 
 
-def test_config_records_the_resolved_model_and_the_settings_that_change_regions():
+def test_config_records_the_resolved_model_and_the_settings_that_change_regions(monkeypatch):
+    monkeypatch.setattr(automatic, "decoder_precision", lambda device: "float32")  # a CPU without bfloat16
     config = AutomaticProposer(AutomaticSettings(points_per_batch=16, device="cpu")).config()
     assert list(config.items()) == [
         ("mode", "automatic"),
@@ -58,6 +60,16 @@ def test_config_records_the_resolved_model_and_the_settings_that_change_regions(
         ("n_labels", 15),
         ("seed", 0),
     ]  # recorded in workspace manifests: a change here makes every existing region set "other settings"
+
+
+@pytest.mark.parametrize(("native", "resolved"), [(True, "bfloat16"), (False, "float32")])
+def test_precision_auto_is_bfloat16_on_a_cpu_that_computes_it_and_is_recorded_resolved(native, resolved, monkeypatch):
+    monkeypatch.setattr("semlat.device.native_bfloat16", lambda device: native and device.type == "cpu")
+    proposer = AutomaticProposer(AutomaticSettings(device="cpu"))
+    assert AutomaticSettings().precision == "auto"
+    assert proposer.settings.precision == proposer.config()["precision"] == resolved
+    explicit = AutomaticProposer(AutomaticSettings(device="cpu", precision="float32"))
+    assert explicit.config()["precision"] == "float32"  # an explicit choice is kept whatever the CPU
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ stage labels the collection across views (SfM tracks, else feature matches plus 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from semlat.regions.sam import SamProposer, finalize, grid_coverage, mean_latent
 from semlat.settings import AREA_FRACTION, FRACTION, NON_NEGATIVE, POSITIVE, SEED, Range, check_ranges, ranged
 from semlat.types import ImageRecord, Region
 
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,11 @@ class AutomaticSettings:
         crop_points_downscale: how much smaller each crop layer's point grid is per side.
         min_mask_region_area: remove islands and fill holes smaller than this many pixels of the
             1024-long-side copy SAM sees (0: off).
-        precision: the decoder's arithmetic on the image's cells: float32 (SAM's own numbers) or
-            bfloat16 (about twice as fast on CPUs with AVX-512 BF16 and on GPUs; the tokens and IoU
-            head stay float32; a few masks differ at the thresholds).
+        precision: the decoder's arithmetic on the image's cells: float32 (SAM's own numbers),
+            bfloat16 (1.7 times as fast on a CPU with AVX-512 BF16 or AMX; the tokens and IoU head
+            stay float32; 97% of SAM's masks matched at IoU 0.9, `benchmarks/results/generator.json`),
+            or auto: bfloat16 on such a CPU, float32 elsewhere (`semlat.device.native_bfloat16`).
+            Recorded resolved.
         n_labels: 0 leaves regions unlabelled; otherwise cross-view instances are found once every
             image is written (`semlat label --method auto`; this many labels only for kmeans).
         seed: seed of the label clustering.
@@ -77,7 +79,7 @@ class AutomaticSettings:
     crop_layers: int = ranged(0, Range(0, 4))
     crop_points_downscale: int = ranged(1, POSITIVE)
     min_mask_region_area: int = ranged(0, NON_NEGATIVE)
-    precision: str = "float32"
+    precision: str = "auto"
     n_labels: int = ranged(15, NON_NEGATIVE, option="labels")
     seed: int = ranged(0, SEED)
     device: str | None = None
@@ -101,7 +103,10 @@ class AutomaticProposer(SamProposer):
     not_recorded = ("sam_type", "checkpoint", "points_per_batch", "device")
 
     def __init__(self, settings: AutomaticSettings | None = None, backend: str = "mobile-sam") -> None:
-        super().__init__(settings or AutomaticSettings(), backend)
+        settings = settings or AutomaticSettings()
+        if settings.precision == "auto":
+            settings = replace(settings, precision=decoder_precision(settings.device))
+        super().__init__(settings, backend)
 
     def describe(self, image: npt.NDArray[np.uint8]) -> tuple[list[Region], npt.NDArray[np.float16]]:
         """Regions of one image (unlabelled) and their mean SAM latents."""
@@ -149,6 +154,13 @@ class AutomaticProposer(SamProposer):
         if settings.n_labels <= 0:
             return None
         return LabelRequest(settings.n_labels, self.name, settings.sam_type, settings.checkpoint, settings.device, settings.seed)
+
+
+def decoder_precision(device: str | None) -> str:
+    """What ``--precision auto`` means on ``device``: bfloat16 where a CPU computes it natively, else float32."""
+    from semlat.device import native_bfloat16, resolve_device
+
+    return "bfloat16" if native_bfloat16(resolve_device(device)) else "float32"
 
 
 def _torch_dtype(precision: str):
