@@ -18,6 +18,7 @@ from semlat.workspace import (
     index_info,
     nearest_rows,
     needs_index,
+    row_pairs,
     rows_by_id,
     rows_filter,
     search_plan,
@@ -181,3 +182,15 @@ def test_rows_by_id_reads_the_rows_a_search_named(clustered):
     stored = rows.column("vector").combine_chunks().flatten().to_numpy().reshape(rows.num_rows, -1)
     np.testing.assert_array_equal(stored, vectors[[index[pair] for pair in _pairs(rows)]])
     assert rows_by_id(table, np.zeros(0, np.uint64), COLUMNS).num_rows == 0
+
+
+def test_row_pairs_name_every_row_by_its_row_id(clustered):
+    ws, vectors = clustered
+    table, _ = search_plan(ws, exact=True)
+    row_ids, pairs = row_pairs(table)
+    assert len(row_ids) == len(vectors) and bool(np.all(row_ids[1:] > row_ids[:-1]))
+    near = nearest_rows(table, unit(np.random.default_rng(9).normal(size=DIM)), None, 7, COLUMNS, row_ids=True)
+    named = pairs[np.searchsorted(row_ids, near.column("_rowid").to_numpy())]
+    assert [tuple(p) for p in named.tolist()] == _pairs(near)
+    rows = rows_by_id(table, near.column("_rowid").to_numpy(), ["vector"], with_row_ids=True)
+    assert sorted(rows.column("_rowid").to_pylist()) == sorted(near.column("_rowid").to_pylist())

@@ -311,11 +311,32 @@ def nearest_rows(
     return LOOP.run(query.to_arrow())
 
 
-def rows_by_id(table, row_ids: npt.NDArray[np.uint64], columns: list[str]) -> pa.Table:
-    """The rows with these LanceDB row ids (from `nearest_rows` ``row_ids``; same table handle), in any order."""
+def rows_by_id(table, row_ids: npt.NDArray[np.uint64], columns: list[str], with_row_ids: bool = False) -> pa.Table:
+    """The rows with these LanceDB row ids (from `nearest_rows` ``row_ids``; same table handle), in any order.
+
+    ``with_row_ids``: with their ``_rowid`` too, to tell which is which.
+    """
     if len(row_ids) == 0:
-        return LOOP.run(table.query().select(columns).where("false").limit(0).to_arrow())
-    return LOOP.run(table.take_row_ids([int(i) for i in row_ids]).select(columns).to_arrow())
+        query = table.query().select(columns).where("false").limit(0)
+        return LOOP.run((query.with_row_id() if with_row_ids else query).to_arrow())
+    take = table.take_row_ids([int(i) for i in row_ids]).select(columns)
+    return LOOP.run((take.with_row_id() if with_row_ids else take).to_arrow())
+
+
+def row_pairs(table) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """Every row's LanceDB row id, sorted, and its (image id, region id) pair ((N, 2) int64), through ``table``'s handle.
+
+    So that a search that asks LanceDB for row ids alone (half the time of asking for the ids'
+    columns too: ``benchmarks/results/lancedb_plan.json``) can name its rows' regions itself.
+    Valid for the handle's table version: keep it with the handle (`Workspace.memo`).
+    """
+    rows = LOOP.run(table.query().select(["image_id", "region_id"]).with_row_id().to_arrow())
+    row_ids = rows.column("_rowid").to_numpy()
+    pairs = np.stack([rows.column("image_id").to_numpy(), rows.column("region_id").to_numpy()], axis=1).astype(np.int64)
+    if len(row_ids) > 1 and not bool(np.all(row_ids[1:] > row_ids[:-1])):
+        order = np.argsort(row_ids, kind="stable")
+        row_ids, pairs = row_ids[order], pairs[order]
+    return row_ids, pairs
 
 
 def embedding_rows(ws: Workspace) -> int:

@@ -254,6 +254,36 @@ def test_filtered_index_searches_return_the_exact_filtered_search(halves, kwargs
         assert [(h.label, h.area, h.bbox) for h in indexed] == [(h.label, h.area, h.bbox) for h in exact]
 
 
+def test_filtered_index_searches_name_their_rows_from_row_ids_read_behind_the_first(halves, monkeypatch):
+    from semlat.stages.search import core
+
+    ws, rng = halves
+    asked = []
+    nearest, by_id = core.nearest_rows, core.rows_by_id
+    monkeypatch.setattr(
+        core, "nearest_rows", lambda t, v, w, n, columns, *a, **k: asked.append(columns) or nearest(t, v, w, n, columns, *a, **k)
+    )
+    monkeypatch.setattr(core, "rows_by_id", lambda t, ids, columns, **k: asked.append(columns) or by_id(t, ids, columns, **k))
+    queries = unit(rng.normal(size=(3, DIM)))
+    first = search(ws, vector=queries[0], exact=False, label=0, top=5)
+    ws.settle()
+    assert asked == [["image_id", "region_id"], ["image_id", "region_id", "vector"]]
+    assert ws.peek("embeddings", "row-pairs") is not None
+    for q in queries:
+        asked.clear()
+        found = search(ws, vector=q, exact=False, label=0, top=5)
+        assert asked == [[], ["vector"]]  # row ids alone, then the chosen rows' vectors
+        exact = search(ws, vector=q, exact=True, label=0, top=5)
+        assert ranked(found) == ranked(exact)
+        np.testing.assert_allclose([h.score for h in found], [h.score for h in exact], atol=1e-5)
+    assert ranked(first) == ranked(search(ws, vector=queries[0], exact=False, label=0, top=5))
+    ws.drop("embeddings", "row-pairs")  # kept ids that do not know the rows (never for one table version): read as before
+    ws.memo("embeddings", "row-pairs", lambda: core._RowPairs(np.zeros(0, np.uint64), np.zeros((0, 2), np.int64)))
+    assert ranked(search(ws, vector=queries[1], exact=False, label=0, top=5)) == ranked(
+        search(ws, vector=queries[1], exact=True, label=0, top=5)
+    )
+
+
 def test_a_selective_filter_reads_its_rows_once_and_again_after_a_write(halves, monkeypatch):
     from semlat.stages.search import core
 

@@ -30,7 +30,8 @@ search the stored float32 vectors' cosines computed here in float64, so they equ
 float32 rounding; relevancy is computed in float64 from the candidates' stored vectors.
 
 Per search, LanceDB is asked once or twice (the nearest rows' ids and distances; a filtered index
-search then reads its survivors' vectors by row id); what a search needs besides (images, the
+search then reads its survivors' vectors by row id, and once the table's row ids are read behind
+its first search, `_RowPairs`, it asks for row ids alone and names the regions itself); what a search needs besides (images, the
 region set's labels, boxes and areas, whether there is an index) is read once per `Workspace` and
 kept (`Workspace.memo`), so keep a Workspace open to search often. A newly opened Workspace's first
 plain search does not wait for that: it looks up its hits' regions and images by id (scalar
@@ -63,6 +64,7 @@ from semlat.workspace import (
     embedding_rows,
     feature_filter,
     nearest_rows,
+    row_pairs,
     rows_by_id,
     rows_filter,
     search_plan,
@@ -498,9 +500,8 @@ class _Filters:
         parts += [b"-" if ids is None else ids.tobytes() for ids in (self.image_ids, self.allowed)]
         return hashlib.blake2b(b"|".join(parts), digest_size=16).digest()
 
-    def keep(self, rows: pa.Table) -> npt.NDArray[np.bool_]:
-        """Which of ``rows`` (of the feature key: LanceDB checked it) pass the whole-image, image and region filters."""
-        ids = _pairs(rows)
+    def keep(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which rows, (N, 2) (image id, region id) of the feature key (LanceDB checked it), pass the whole-image, image and region filters."""
         keep = np.ones(len(ids), dtype=bool) if self.whole_images else ids[:, 1] >= 0
         if self.image_ids is not None:
             keep &= _sorted_isin(ids[:, 0], self.image_ids)
@@ -562,7 +563,7 @@ def _candidates(
         limit = math.ceil(1.25 * pool * filters.total / max(filters.passing, 1))
         found = None
         if limit <= min(POSTFILTER_ROWS, filters.narrow_rows()):
-            found = _postfiltered(table, vector, filters, pool, wanted, top, by, settings, with_vectors, limit)
+            found = _postfiltered(ws, table, vector, filters, pool, wanted, top, by, settings, with_vectors, limit)
     if found is None:
         return _narrowed(ws, table, vector, filters, wanted, top, by, with_vectors)
     return found
@@ -606,7 +607,7 @@ def _read_narrowed_behind(ws: Workspace, table, key: Hashable, where: str, filte
         limit = math.ceil(2 * filters.narrow_rows()) + 64
         while (rows := nearest_rows(table, any_vector, where, limit, ["image_id", "region_id", "vector"])).num_rows == limit:
             limit *= 4  # more rows than estimated: ask for all of them
-        keep = filters.keep(rows)
+        keep = filters.keep(_pairs(rows))
         return _pairs(rows)[keep], normalize(_vectors(rows)[keep], np.float32)
 
     order = ws.memo("embeddings", "narrowed-order", list)
@@ -637,7 +638,7 @@ def _exact(table, vector, where: str | None, filters: _Filters, wanted: int, top
     limit = math.ceil(max(wanted, top) * (_FIRST_FETCH if filters.allowed is not None or by == "image" else 1) * 1.25)
     while True:
         rows = nearest_rows(table, vector, where, limit, columns, None)
-        keep = filters.keep(rows)
+        keep = filters.keep(_pairs(rows))
         if rows.num_rows < limit or _enough(_pairs(rows)[keep], wanted, top, by):
             return _result(rows, keep, with_vectors)
         limit *= 4
@@ -649,7 +650,7 @@ def _indexed(table, vector, filters: _Filters, wanted: int, top: int, by: str, s
     limit = math.ceil(max(wanted, top) * (_FIRST_FETCH if by == "image" else 1) * 1.25)  # room for the whole-image rows
     while limit <= POSTFILTER_ROWS:
         rows = nearest_rows(table, vector, filters.key_where(), limit, columns, settings)
-        keep = filters.keep(rows)
+        keep = filters.keep(_pairs(rows))
         if _enough(_pairs(rows)[keep], wanted, top, by):
             return _result(rows, keep, with_vectors)
         if rows.num_rows < limit:  # the probed partitions ran out
@@ -659,6 +660,7 @@ def _indexed(table, vector, filters: _Filters, wanted: int, top: int, by: str, s
 
 
 def _postfiltered(
+    ws: Workspace,
     table,
     vector,
     filters: _Filters,
@@ -673,20 +675,56 @@ def _postfiltered(
     """The index's nearest ``limit`` rows by their codes, filtered here, the first ``pool`` re-ranked on their vectors.
 
     None when too few pass even after asking for 4× more (up to `POSTFILTER_ROWS`): the caller then searches exactly.
+    The rows' regions are named from their row ids (`_RowPairs`) once those are read, on a background thread after
+    the first such search: LanceDB is then asked for row ids and vectors alone, not their id columns.
     """
     coded = replace(settings, refine_factor=0)
+    named = ws.peek("embeddings", "row-pairs")
+    columns = [] if named is not None else ["image_id", "region_id"]
     while True:
-        rows = nearest_rows(table, vector, filters.key_where(), limit, ["image_id", "region_id"], coded, row_ids=True)
-        keep = np.flatnonzero(filters.keep(rows))
-        if _enough(_pairs(rows)[keep], wanted, top, by):
+        rows = nearest_rows(table, vector, filters.key_where(), limit, columns, coded, row_ids=True)
+        row_ids = rows.column("_rowid").to_numpy()
+        pairs = _pairs(rows) if named is None else named.find(row_ids)
+        if pairs is None:  # a row the kept ids do not know: not for this table version
+            ws.drop("embeddings", "row-pairs")
+            return _postfiltered(ws, table, vector, filters, pool, wanted, top, by, settings, with_vectors, limit)
+        keep = np.flatnonzero(filters.keep(pairs))
+        if _enough(pairs[keep], wanted, top, by):
             break
         if rows.num_rows < limit or limit * 4 > POSTFILTER_ROWS:
             return None
         limit *= 4
     if by == "image":  # re-rank as far as the top-th image, however many of the nearest rows one image holds
-        _, first = np.unique(_pairs(rows)[keep, 0], return_index=True)
+        _, first = np.unique(pairs[keep, 0], return_index=True)
         pool = max(pool, int(np.sort(first)[top - 1]) + 1)
-    chosen = rows_by_id(table, rows.column("_rowid").to_numpy()[keep[:pool]], ["image_id", "region_id", "vector"])
-    vectors = normalize(_vectors(chosen), np.float64)
+    chosen = keep[:pool]
+    if named is None:
+        read = rows_by_id(table, row_ids[chosen], ["image_id", "region_id", "vector"])
+        chosen_pairs = _pairs(read)
+        ws.prefetch("embeddings", "row-pairs", lambda: _RowPairs(*row_pairs(table)))
+    else:
+        read = rows_by_id(table, row_ids[chosen], ["vector"], with_row_ids=True)
+        chosen_pairs = named.find(read.column("_rowid").to_numpy())
+    vectors = normalize(_vectors(read), np.float64)
     cosines = vectors @ vector.astype(np.float64)
-    return _pairs(chosen), cosines, vectors if with_vectors else None
+    return chosen_pairs, cosines, vectors if with_vectors else None
+
+
+@dataclass(frozen=True)
+class _RowPairs:
+    """Every embeddings row's LanceDB row id (sorted) and its (image id, region id): 24 bytes a row (`row_pairs`).
+
+    Read once per Workspace and table handle (`Workspace.memo`), behind the first filtered index search.
+    """
+
+    row_ids: npt.NDArray[np.uint64]
+    pairs: npt.NDArray[np.int64]
+
+    def find(self, row_ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64] | None:
+        """(N, 2) pairs of these row ids; None if one is unknown."""
+        if len(self.row_ids) == 0:
+            return None if len(row_ids) else np.zeros((0, 2), np.int64)
+        at = np.minimum(np.searchsorted(self.row_ids, row_ids), len(self.row_ids) - 1)
+        if not bool(np.all(self.row_ids[at] == row_ids)):
+            return None
+        return self.pairs[at]
