@@ -369,3 +369,15 @@ def test_a_newly_opened_workspace_first_search_gives_the_warm_hits(halves):
         assert {h.label for h in warm[0] if h.region_id >= 0} <= {0, 1}
     cold_exact = search(Workspace.open(ws.root), vector=queries[2], exact=True)
     assert cold_exact == search(ws, vector=queries[2], exact=True)
+
+
+def test_row_pairs_find_rows_across_fragments_and_know_none_deleted_or_unknown():
+    from semlat.stages.search.core import _RowPairs
+
+    row_ids = np.array([(5 << 32) | 0, (5 << 32) | 2, (5 << 32) | 3, (9 << 32) | 1], np.uint64)  # offset 1 of 5 deleted
+    pairs = np.arange(8).reshape(4, 2)
+    named = _RowPairs(row_ids, pairs)
+    assert named.find(row_ids[[3, 0, 2]]).tolist() == [[6, 7], [0, 1], [4, 5]]
+    for unknown in ((5 << 32) | 1, 7 << 32, (9 << 32) | 5):
+        assert named.find(np.array([unknown], np.uint64)) is None
+    assert named.find(row_ids[:0]).shape == (0, 2)

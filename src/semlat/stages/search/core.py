@@ -710,21 +710,37 @@ def _postfiltered(
     return chosen_pairs, cosines, vectors if with_vectors else None
 
 
-@dataclass(frozen=True)
 class _RowPairs:
-    """Every embeddings row's LanceDB row id (sorted) and its (image id, region id): 24 bytes a row (`row_pairs`).
+    """Every embeddings row's (image id, region id) by its LanceDB row id (`row_pairs`): about 20 bytes a row.
 
-    Read once per Workspace and table handle (`Workspace.memo`), behind the first filtered index search.
+    Read once per Workspace and table handle (`Workspace.memo`), behind the first filtered index search. A row id is
+    its fragment (high 32 bits) and its offset in the fragment; each fragment's offsets index a dense array of
+    positions (−1 where a row was deleted), so naming 2,000 rows is a gather, not 2,000 binary searches of 1M ids
+    (0.8 ms each time at 1M rows).
     """
 
-    row_ids: npt.NDArray[np.uint64]
-    pairs: npt.NDArray[np.int64]
+    def __init__(self, row_ids: npt.NDArray[np.uint64], pairs: npt.NDArray[np.int64]) -> None:
+        self.pairs = pairs
+        fragments, offsets = (row_ids >> np.uint64(32)).astype(np.int64), (row_ids & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        self.fragments, first = np.unique(fragments, return_index=True)
+        last = np.r_[first[1:], len(row_ids)] - 1  # sorted ids: each fragment's rows are one run
+        lengths = offsets[last] + 1 if len(row_ids) else np.zeros(0, np.int64)
+        self.bases = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else lengths
+        self.lengths = lengths
+        self.positions = np.full(int(lengths.sum()), -1, np.int64)
+        fragment_of = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(row_ids)]))
+        self.positions[self.bases[fragment_of] + offsets] = np.arange(len(row_ids))
 
     def find(self, row_ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64] | None:
         """(N, 2) pairs of these row ids; None if one is unknown."""
-        if len(self.row_ids) == 0:
-            return None if len(row_ids) else np.zeros((0, 2), np.int64)
-        at = np.minimum(np.searchsorted(self.row_ids, row_ids), len(self.row_ids) - 1)
-        if not bool(np.all(self.row_ids[at] == row_ids)):
+        if len(row_ids) == 0:
+            return np.zeros((0, 2), np.int64)
+        if len(self.fragments) == 0:
             return None
-        return self.pairs[at]
+        fragments = (row_ids >> np.uint64(32)).astype(np.int64)
+        offsets = (row_ids & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        at = np.minimum(np.searchsorted(self.fragments, fragments), len(self.fragments) - 1)
+        if not bool(np.all((self.fragments[at] == fragments) & (offsets < self.lengths[at]))):
+            return None
+        positions = self.positions[self.bases[at] + offsets]
+        return None if bool(np.any(positions < 0)) else self.pairs[positions]
