@@ -69,6 +69,11 @@ def test_upsampling_inside_the_boxes_gives_sams_full_upsampling_exactly(input_hw
     assert len(pieces[torch.tensor([1, 3])]) == 2 and pieces[stab > 2].dense().shape == (0, *input_hw)
     whole_stab, whole_boxes = _upsampled_scores(logits, input_hw, input_hw, 1.0)  # the batched path of other devices
     assert torch.equal(whole_stab, stab) and torch.equal(whole_boxes, pieces.boxes)
+    kept, kept_stab = _upsampled_masks(logits, input_hw, input_hw, 1.0, keep_at=0.5)  # masks only for those kept
+    passing = stab >= 0.5
+    assert torch.equal(kept_stab, stab) and 0 < int(passing.sum()) < len(stab)
+    np.testing.assert_array_equal(kept[passing].dense(), pieces[passing].dense())
+    assert not kept[~passing].dense().any()
 
 
 def test_mask_nms_compares_block_means_at_most_256_a_side():

@@ -264,9 +264,12 @@ class _Candidates:
 
 
 def _upsampled_masks(
-    logits: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int], offset: float
+    logits: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int], offset: float, keep_at: float = 0.0
 ) -> tuple[Pieces, torch.Tensor]:
     """(N, 256, 256) logits → the masks SAM's postprocess makes of them (as `Pieces`) and their stability scores.
+
+    Candidates whose score is below ``keep_at`` (the stability filter's threshold: 40% of them on
+    photos) get empty pieces, not masks.
 
     Bilinear upsampling mixes only neighbouring cells, so outside the box of the cells above
     −``offset`` (grown by two cells) every upsampled logit is at most −offset: in neither
@@ -302,6 +305,10 @@ def _upsampled_masks(
         x1 = min(scale * c1 - (2 if c1 < LOW_RES else 0), w)
         part = part[y0 - scale * r0 : max(y1 - scale * r0, 0), x0 - scale * c0 : max(x1 - scale * c0, 0)]
         stab[index] = stability_score(part[None], offset)[0]
+        if stab[index] < keep_at:
+            origins.append((0, 0))
+            crops.append(np.zeros((0, 0), bool))
+            continue
         origins.append((y0, x0))
         crops.append((part > 0).numpy())
     return Pieces.of(tuple(size), origins, crops), stab
@@ -463,7 +470,7 @@ def generate(
                 start = clock.add("filtering", start)
                 if in_boxes:
                     found.pieces, found.stab = _upsampled_masks(
-                        found.logits, encoded.input_size, (ch, cw), stability_score_offset
+                        found.logits, encoded.input_size, (ch, cw), stability_score_offset, stability_score_thresh
                     )
                     found.boxes = found.pieces.boxes
                 else:
