@@ -2,7 +2,7 @@
 
 `semlat eval --part instances` measures MobileSAM with 8×8 point prompts to keep its run short
 (`semlat_toy.instances.SOURCES`); this runs the same evaluation with the defaults a user gets,
-on the default world, seeds 0-1, 6 views each (about 50 s a view on 2 idle CPU cores), and
+on the default world, seeds 0-1, 6 views each (5 min in all on 2 CPU cores, where `--precision auto` is bfloat16), and
 writes benchmarks/results/instances_defaults.json and .md.
 
     python benchmarks/instances_defaults.py [--seeds 0,1] [--views 6] [--worlds default]
