@@ -31,11 +31,12 @@ float32 rounding; relevancy is computed in float64 from the candidates' stored v
 
 Per search, LanceDB is asked once or twice (the nearest rows' ids and distances; a filtered index
 search then reads its survivors' vectors by row id, and once the table's row ids are read behind
-its first search, `_RowPairs`, it asks for row ids alone and names the regions itself); what a search needs besides (images, the
-region set's labels, boxes and areas, whether there is an index) is read once per `Workspace` and
-kept (`Workspace.memo`), so keep a Workspace open to search often. A newly opened Workspace's first
-plain search does not wait for that: it looks up its hits' regions and images by id (scalar
-indexes) and the rest is read on a background thread (`Workspace.prefetch`).
+its first search, `_RowPairs`, it asks for row ids alone and names the regions itself); what a
+search needs besides (images, the region set's labels, boxes and areas, whether there is an
+index) is read once per `Workspace` and kept (`Workspace.memo`), so keep a Workspace open to
+search often. A newly opened Workspace's first plain search does not wait for that: it looks up
+its hits' regions and images by id (scalar indexes) and the rest is read on a background thread
+(`Workspace.prefetch`).
 """
 
 from __future__ import annotations
@@ -711,7 +712,7 @@ def _postfiltered(
 
 
 class _RowPairs:
-    """Every embeddings row's (image id, region id) by its LanceDB row id (`row_pairs`): about 20 bytes a row.
+    """Every embeddings row's (image id, region id) by its LanceDB row id (`row_pairs`): 20 bytes a row.
 
     Read once per Workspace and table handle (`Workspace.memo`), behind the first filtered index search. A row id is
     its fragment (high 32 bits) and its offset in the fragment; each fragment's offsets index a dense array of
@@ -727,7 +728,7 @@ class _RowPairs:
         lengths = offsets[last] + 1 if len(row_ids) else np.zeros(0, np.int64)
         self.bases = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64) if len(lengths) else lengths
         self.lengths = lengths
-        self.positions = np.full(int(lengths.sum()), -1, np.int64)
+        self.positions = np.full(int(lengths.sum()), -1, np.int32)
         fragment_of = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(row_ids)]))
         self.positions[self.bases[fragment_of] + offsets] = np.arange(len(row_ids))
 
