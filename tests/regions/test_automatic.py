@@ -67,7 +67,7 @@ def test_precision_auto_is_bfloat16_on_a_cpu_that_computes_it_and_is_recorded_re
     monkeypatch.setattr("semlat.device.native_bfloat16", lambda device: native and device.type == "cpu")
     proposer = AutomaticProposer(AutomaticSettings(device="cpu"))
     assert AutomaticSettings().precision == "auto"
-    assert proposer.settings.precision == proposer.config()["precision"] == resolved
+    assert proposer.settings.precision == "auto" and proposer.precision == proposer.config()["precision"] == resolved
     explicit = AutomaticProposer(AutomaticSettings(device="cpu", precision="float32"))
     assert explicit.config()["precision"] == "float32"  # an explicit choice is kept whatever the CPU
 

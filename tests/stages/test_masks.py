@@ -180,3 +180,15 @@ def test_a_killed_automatic_run_resumes_to_the_uninterrupted_result(tmp_path, im
     for record, reference in zip(ws.images(), clean.images(), strict=True):
         ours, theirs = ws.regions("mobile-sam", record), clean.regions("mobile-sam", reference)
         assert [(r.rle, r.label, r.level) for r in ours] == [(r.rle, r.label, r.level) for r in theirs]
+
+
+def test_a_run_with_precision_auto_resumes_a_region_set_in_the_precision_it_was_begun_with(tmp_path, images_dir, monkeypatch):
+    settings = {"points_per_side": 2, "n_labels": 0, "device": "cpu"}
+    ws = Workspace.open_or_create(tmp_path / "ws")
+    propose_regions(ws, images_dir, backend="mobile-sam", mode="automatic", precision="float32", **settings)
+    monkeypatch.setattr("semlat.device.native_bfloat16", lambda device: True)  # auto would now mean bfloat16
+    resumed = propose_regions(Workspace.open(tmp_path / "ws"), images_dir, backend="mobile-sam", mode="automatic", **settings)
+    assert resumed.n_written == 0
+    assert Workspace.open(tmp_path / "ws").manifest.section("region_sets")["mobile-sam"]["params"]["precision"] == "float32"
+    other = propose_regions(ws, images_dir, backend="mobile-sam", mode="automatic", region_set="new", **settings)
+    assert other.n_written == other.n_images and ws.manifest.section("region_sets")["new"]["params"]["precision"] == "bfloat16"

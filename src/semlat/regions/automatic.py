@@ -12,8 +12,9 @@ stage labels the collection across views (SfM tracks, else feature matches plus 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -103,10 +104,13 @@ class AutomaticProposer(SamProposer):
     not_recorded = ("sam_type", "checkpoint", "points_per_batch", "device")
 
     def __init__(self, settings: AutomaticSettings | None = None, backend: str = "mobile-sam") -> None:
-        settings = settings or AutomaticSettings()
-        if settings.precision == "auto":
-            settings = replace(settings, precision=decoder_precision(settings.device))
-        super().__init__(settings, backend)
+        super().__init__(settings or AutomaticSettings(), backend)
+        given = self.settings.precision
+        self.precision = decoder_precision(self.settings.device) if given == "auto" else given
+        """The decoder's arithmetic, ``auto`` resolved (what `config` records)."""
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "precision": self.precision}
 
     def describe(self, image: npt.NDArray[np.uint8]) -> tuple[list[Region], npt.NDArray[np.float16]]:
         """Regions of one image (unlabelled) and their mean SAM latents."""
@@ -125,7 +129,7 @@ class AutomaticProposer(SamProposer):
             crop_layers=settings.crop_layers,
             crop_points_downscale=settings.crop_points_downscale,
             min_mask_region_area=settings.min_mask_region_area,
-            dtype=_torch_dtype(settings.precision),
+            dtype=_torch_dtype(self.precision),
         )
         height, width = image.shape[:2]
         regions, descriptors = [], []

@@ -81,6 +81,9 @@ def propose_regions(
             `ClusteredSettings`, `AutomaticSettings`), over its defaults; None means not given.
     """
     backend = backend or default_backend()
+    recorded = ws.manifest.section("region_sets").get(region_set or backend, {}).get("params", {})
+    if settings.get("precision") in (None, "auto") and "precision" in recorded:
+        settings = {**settings, "precision": recorded["precision"]}  # a resumed run keeps the arithmetic it began with
     proposer = make_proposer(backend, mode, **settings)
     if runner is not None and not getattr(proposer, "records_independent", True):
         raise SemlatError(
