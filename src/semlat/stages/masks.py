@@ -82,7 +82,8 @@ def propose_regions(
     """
     backend = backend or default_backend()
     recorded = ws.manifest.section("region_sets").get(region_set or backend, {}).get("params", {})
-    if settings.get("precision") in (None, "auto") and "precision" in recorded:
+    resumes = "precision" in recorded and recorded.get("mode") == (mode or "automatic")
+    if resumes and settings.get("precision") in (None, "auto"):
         settings = {**settings, "precision": recorded["precision"]}  # a resumed run keeps the arithmetic it began with
     proposer = make_proposer(backend, mode, **settings)
     if runner is not None and not getattr(proposer, "records_independent", True):
