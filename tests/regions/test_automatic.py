@@ -72,6 +72,20 @@ def test_precision_auto_is_bfloat16_on_a_cpu_that_computes_it_and_is_recorded_re
     assert explicit.config()["precision"] == "float32"  # an explicit choice is kept whatever the CPU
 
 
+def test_a_resumed_region_set_keeps_its_recorded_precision_under_auto(monkeypatch):
+    monkeypatch.setattr(automatic, "decoder_precision", lambda device: "bfloat16")
+    begun = {"mode": "automatic", "precision": "float32"}
+    proposer = AutomaticProposer(AutomaticSettings(device="cpu"))
+    proposer.resume(begun)
+    assert proposer.config()["precision"] == "float32"
+    other_mode = AutomaticProposer(AutomaticSettings(device="cpu"))
+    other_mode.resume({**begun, "mode": "clustered"})  # not this region set's kind: claim_config refuses it later
+    assert other_mode.config()["precision"] == "bfloat16"
+    explicit = AutomaticProposer(AutomaticSettings(device="cpu", precision="bfloat16"))
+    explicit.resume(begun)  # an explicit choice stays; a different record is then "other settings"
+    assert explicit.config()["precision"] == "bfloat16"
+
+
 @pytest.mark.parametrize(
     "n_labels, request_",
     [(15, LabelRequest(15, "mobile-sam", None, None, "cpu", 3)), (0, None)],

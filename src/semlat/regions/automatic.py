@@ -56,7 +56,7 @@ class AutomaticSettings:
         min_mask_region_area: remove islands and fill holes smaller than this many pixels of the
             1024-long-side copy SAM sees (0: off).
         precision: the decoder's arithmetic on the image's cells: float32 (SAM's own numbers),
-            bfloat16 (1.7 times as fast on a CPU with AVX-512 BF16 or AMX; the tokens and IoU head
+            bfloat16 (1.6-1.7 times as fast on a CPU with AVX-512 BF16 or AMX; the tokens and IoU head
             stay float32; 97% of SAM's masks matched at IoU 0.9, `benchmarks/results/generator.json`),
             or auto: bfloat16 on such a CPU, float32 elsewhere (`semlat.device.native_bfloat16`).
             Recorded resolved.
@@ -111,6 +111,11 @@ class AutomaticProposer(SamProposer):
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "precision": self.precision}
+
+    def resume(self, recorded: dict[str, Any]) -> None:
+        """Continue a region set whose `config` was ``recorded``: ``auto`` keeps the precision it was begun with."""
+        if self.settings.precision == "auto" and recorded.get("mode") == self.mode and "precision" in recorded:
+            self.precision = recorded["precision"]
 
     def describe(self, image: npt.NDArray[np.uint8]) -> tuple[list[Region], npt.NDArray[np.float16]]:
         """Regions of one image (unlabelled) and their mean SAM latents."""

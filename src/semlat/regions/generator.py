@@ -268,8 +268,8 @@ def _upsampled_masks(
 ) -> tuple[Pieces, torch.Tensor]:
     """(N, 256, 256) logits → the masks SAM's postprocess makes of them (as `Pieces`) and their stability scores.
 
-    Candidates whose score is below ``keep_at`` (the stability filter's threshold: 40% of them on
-    photos) get empty pieces, not masks.
+    Candidates whose score is below ``keep_at`` (the stability filter's threshold, which drops them
+    right after) get empty pieces, not masks.
 
     Bilinear upsampling mixes only neighbouring cells, so outside the box of the cells above
     −``offset`` (grown by two cells) every upsampled logit is at most −offset: in neither

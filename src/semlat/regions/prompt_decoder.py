@@ -182,7 +182,7 @@ class PromptDecoder:
         The upscaling is the model's own layers, run channels-last (the layout its transposed
         convolutions give): the LayerNorm2d as ``F.layer_norm`` over the channels, the GELUs and
         the hypernetworks' product on (cells, channels) views, so no op copies or walks strided
-        memory (a GELU over a channels-last tensor through the NCHW view took five times as long).
+        memory (PyTorch's GELU over a channels-last tensor through its NCHW view is a slow strided loop).
         With ``content`` (rows, columns of the 256 grid holding the image), only the latent cells
         under it and one more row and column are upscaled (each output pixel depends on its own
         cell alone); the rest read `PADDING_LOGIT`, so bilinear upsampling near the content's

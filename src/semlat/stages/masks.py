@@ -81,11 +81,11 @@ def propose_regions(
             `ClusteredSettings`, `AutomaticSettings`), over its defaults; None means not given.
     """
     backend = backend or default_backend()
-    recorded = ws.manifest.section("region_sets").get(region_set or backend, {}).get("params", {})
-    resumes = "precision" in recorded and recorded.get("mode") == (mode or "automatic")
-    if resumes and settings.get("precision") in (None, "auto"):
-        settings = {**settings, "precision": recorded["precision"]}  # a resumed run keeps the arithmetic it began with
     proposer = make_proposer(backend, mode, **settings)
+    recorded = ws.manifest.section("region_sets").get(region_set or backend)
+    resume = getattr(proposer, "resume", None)
+    if recorded is not None and callable(resume):  # what a proposer resolves at run time keeps its recorded value
+        resume(recorded.get("params", {}))
     if runner is not None and not getattr(proposer, "records_independent", True):
         raise SemlatError(
             f"--ray runs images apart, and {backend}'s {mode or 'default'} mode fits over all images: run it without --ray"

@@ -284,19 +284,25 @@ def test_filtered_index_searches_name_their_rows_from_row_ids_read_behind_the_fi
     )
 
 
-def test_a_selective_filter_reads_its_rows_once_and_again_after_a_write(halves, monkeypatch):
+def _exact_vector_reads(monkeypatch) -> list:
+    """The ``where`` of every exact search that reads its rows' vectors (a selective filter's rows), as they happen."""
     from semlat.stages.search import core
 
-    ws, rng = halves
     reads = []
     original = core.nearest_rows
 
     def nearest_rows(table, vector, where, limit, columns, *rest, **kwargs):
-        if "vector" in columns and rest == ():  # an exact search that reads the rows' vectors
+        if "vector" in columns and rest == ():
             reads.append(where)
         return original(table, vector, where, limit, columns, *rest, **kwargs)
 
     monkeypatch.setattr(core, "nearest_rows", nearest_rows)
+    return reads
+
+
+def test_a_selective_filter_reads_its_rows_once_and_again_after_a_write(halves, monkeypatch):
+    ws, rng = halves
+    reads = _exact_vector_reads(monkeypatch)
     queries = unit(rng.normal(size=(3, DIM)))
     for q in queries:  # the same filter three times (another text, the next page): one read, behind the first
         found = search(ws, vector=q, exact=False, image_glob="view_03*", top=5)
@@ -319,15 +325,7 @@ def test_the_rows_of_only_the_last_eight_selective_filters_are_kept(halves, monk
     from semlat.stages.search import core
 
     ws, rng = halves
-    reads = []
-    original = core.nearest_rows
-
-    def nearest_rows(table, vector, where, limit, columns, *rest, **kwargs):
-        if "vector" in columns and rest == ():
-            reads.append(where)
-        return original(table, vector, where, limit, columns, *rest, **kwargs)
-
-    monkeypatch.setattr(core, "nearest_rows", nearest_rows)
+    reads = _exact_vector_reads(monkeypatch)
     q = unit(rng.normal(size=DIM))
     filters = [{"image_glob": f"view_0{image}*", "label": label} for label in (0, 1) for image in range(5)][
         : core.KEPT_FILTERS + 1
