@@ -3,16 +3,22 @@
 segment-anything's ``MaskDecoder`` copies the image latent once per prompt and, in every cross
 attention, projects all 4096 latent cells of every copy to queries, keys and values before they
 meet the prompt's 7 tokens. On a CPU that is ~1.8 GMAC and ~100 ms per prompt, nearly all of an
-automatic run. Attention is linear in those projections, so the same numbers come out when the
-projection is folded into the few tokens instead (exact algebra, float rounding aside):
+automatic run. Attention is linear in those projections, so the same numbers come out (exact
+algebra, float rounding aside) when the work is arranged by what differs between prompts:
 
-* token → image: ``q·(W_k x + b_k)ᵀ = (q W_k)·xᵀ + q·b_k`` and ``softmax(·)(W_v x + b_v) =
-  (softmax(·) x) W_vᵀ + b_v`` (attention rows sum to one), so no (cells × 128) key or value is
-  formed, only (cells × 256) × (256 × heads·tokens) products;
-* image → token: the image-side query projection folds into the tokens' keys the same way, and
-  the output projection into the tokens' values;
-* the positional encoding's projections are the same for every prompt and computed once per
-  image, and in the first layer the image side itself is shared by all prompts (one GEMM);
+* first layer: every prompt meets the same image, so its keys, values and queries are projected
+  once per image and each prompt only multiplies its tokens with them, head by head
+  (`_SharedImage`);
+* second layer: its cells are the norm of the shared image plus the first layer's update, whose
+  rank is the prompt's heads × tokens (56). Every product with them splits into the shared
+  image's projection (once per image), a (56 × 56) product through the update's attention, and
+  a per-cell scale from the norm (`_Factored`): a third of the multiply-adds of folding the
+  projections into the tokens;
+* later layers and the final attention, whose cells are simply per prompt: token → image
+  ``q·(W_k x + b_k)ᵀ = (q W_k)·xᵀ + q·b_k`` and ``softmax(·)(W_v x + b_v) = (softmax(·) x) W_vᵀ
+  + b_v`` (attention rows sum to one), so no (cells × 128) key or value is formed; image → token
+  folds the query projection into the tokens' keys and the output projection into their values;
+  the final attention runs for the output tokens alone;
 * the mask upscaling (two transposed convolutions at 128² and 256²) runs only for the prompts
   a caller asks for: the predicted IoUs come from the tokens alone, so prompts whose three
   outputs all fail the IoU filter never get masks;
@@ -20,8 +26,7 @@ projection is folded into the few tokens instead (exact algebra, float rounding 
   so it runs only over the cells that hold image content (plus one): SAM's postprocess crops
   the padding of a non-square image away anyway (a third of the work for a 4:3 photo);
 * on a CPU prompts go through in chunks of `CPU_CHUNK`: one chunk's (cells × channels) image
-  side stays in cache between the ops (float32 on 2 cores: 21 ms per prompt,
-  ``benchmarks/results/decoder_floor.json``, about half the time of SAM's batches of 64).
+  side stays in cache between the ops (see ``benchmarks/results/decoder_floor.json``).
 
 Everything else (self attention, MLPs, norms, hypernetworks, IoU head, upscaling) is the model's
 own modules, called as they are. ``tests/test_prompt_decoder.py`` checks the output against
@@ -101,10 +106,12 @@ class PromptDecoder:
         self.chunk = chunk or (CPU_CHUNK if latent.device.type == "cpu" else None)
         with torch.inference_mode():
             dense = sam.prompt_encoder.no_mask_embed.weight.reshape(-1, 1, 1)
-            image = (latent + dense).flatten(1).T  # (N, C): the same for every prompt
-            pe = sam.prompt_encoder.get_dense_pe()[0].flatten(1).T  # (N, C)
+            image = (latent + dense).flatten(1).T.float()  # (N, C): the same for every prompt
+            pe = sam.prompt_encoder.get_dense_pe()[0].flatten(1).T.float()  # (N, C)
             self.image, self.pe = image.to(self.dtype).contiguous(), pe.to(self.dtype).contiguous()
-            self.image_pe = (image + pe).to(self.dtype)
+            layers = self.decoder.transformer.layers
+            self._shared = _SharedImage(layers[0], image, pe, self.image)
+            self._factored = _Factored(layers[0].norm4, layers[1], image, pe, self.dtype) if len(layers) > 1 else None
 
     def decode(self, sparse: torch.Tensor, iou_thresh: float, content: tuple[int, int] | None = None) -> Decoded:
         """IoUs of prompts with sparse embeddings (B, P, C), and the logits of those passing ``iou_thresh``.
@@ -134,32 +141,51 @@ class PromptDecoder:
         return Decoded(torch.cat(ious), torch.cat(wanted), logits[:filled])
 
     def tokens(self, sparse: torch.Tensor) -> Tokens:
-        """Run the two-way transformer for prompts with sparse embeddings (B, P, C)."""
+        """Run the two-way transformer for prompts with sparse embeddings (B, P, C).
+
+        The first layer meets the shared image (`_SharedImage`), the second the first layer's
+        update of it in factored form (`_Update`, `_Factored`); any later layer and the final
+        attention meet the cells as they are. The final attention runs for the output tokens
+        alone (IoU and mask tokens): the prompt tokens' outputs are never read.
+        """
         import torch
 
         decoder, transformer = self.decoder, self.decoder.transformer
+        outputs = 1 + decoder.num_mask_tokens
         with torch.inference_mode():
             sparse = sparse.float()
             output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], 0)
             prompt_pe = torch.cat([output_tokens.expand(len(sparse), -1, -1), sparse], 1)
-            queries, keys, keys_pe = prompt_pe, None, None
-            for layer, cell_layer in zip(transformer.layers, self.cells.transformer.layers, strict=True):
+            queries = prompt_pe
+            keys: torch.Tensor | None = None  # the cells, once they differ per prompt
+            update: _Update | None = None  # the first layer's update of the shared image
+            for index, (layer, cell_layer) in enumerate(zip(transformer.layers, self.cells.transformer.layers, strict=True)):
                 if layer.skip_first_layer_pe:
                     queries = layer.self_attn(q=queries, k=queries, v=queries)
                 else:
                     q = queries + prompt_pe
                     queries = queries + layer.self_attn(q=q, k=q, v=queries)
                 queries = layer.norm1(queries)
-                attn_out = self._token_to_image(layer.cross_attn_token_to_image, queries + prompt_pe, keys, keys_pe)
+                to_image, to_token = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
+                if index == 0:
+                    attn_out = self._shared.token_to_image(to_image, queries + prompt_pe)
+                elif index == 1:
+                    attn_out = self._factored.token_to_image(to_image, queries + prompt_pe, update)
+                else:
+                    attn_out = self._token_to_image(to_image, queries + prompt_pe, keys, keys + self.pe)
                 queries = layer.norm2(queries + attn_out)
                 queries = layer.norm3(queries + layer.mlp(queries))
-                keys = cell_layer.norm4(
-                    self._image_to_token(layer.cross_attn_image_to_token, queries + prompt_pe, queries, keys, keys_pe)
-                )
-                keys_pe = keys + self.pe
-            attn_out = self._token_to_image(transformer.final_attn_token_to_image, queries + prompt_pe, keys, keys_pe)
-            queries = transformer.norm_final_attn(queries + attn_out)
+                if index == 0:
+                    update = self._shared.image_to_token(to_token, queries + prompt_pe, queries, cell_layer.norm4)
+                    keys = update.keys
+                elif index == 1:
+                    keys = cell_layer.norm4(self._factored.image_to_token(to_token, queries + prompt_pe, queries, update))
+                else:
+                    keys = cell_layer.norm4(self._image_to_token(to_token, queries + prompt_pe, queries, keys, keys + self.pe))
             assert keys is not None
+            queries, prompt_pe = queries[:, :outputs], prompt_pe[:, :outputs]
+            attn_out = self._token_to_image(transformer.final_attn_token_to_image, queries + prompt_pe, keys, keys + self.pe)
+            queries = transformer.norm_final_attn(queries + attn_out)
             return Tokens(queries, keys)
 
     def iou(self, tokens: Tokens, multimask: bool = True) -> torch.Tensor:
@@ -217,9 +243,7 @@ class PromptDecoder:
             out[:, :, :h, w:] = PADDING_LOGIT
             return out
 
-    def _token_to_image(
-        self, attention, q_in: torch.Tensor, keys: torch.Tensor | None, keys_pe: torch.Tensor | None
-    ) -> torch.Tensor:
+    def _token_to_image(self, attention, q_in: torch.Tensor, keys: torch.Tensor, keys_pe: torch.Tensor) -> torch.Tensor:
         """``attention(q=q_in, k=keys + pe, v=keys)`` with the key and value projections folded into the tokens.
 
         The key bias adds the same number to all of a token's scores, so the softmax drops it.
@@ -232,18 +256,14 @@ class PromptDecoder:
         d = internal // heads
         qh = q.view(b, t, heads, d).transpose(1, 2) / math.sqrt(d)  # (B, H, T, d)
         folded = (qh @ attention.k_proj.weight.view(heads, d, -1)).reshape(b, heads * t, -1).to(self.dtype)  # (B, HT, C)
-        if keys is None:  # all prompts share the image: one GEMM each way
-            attn = torch.softmax((folded.reshape(b * heads * t, -1) @ self.image_pe.T), dim=-1)
-            mixed = (attn @ self.image).view(b, heads, t, -1).float()
-        else:
-            attn = torch.softmax(folded @ keys_pe.transpose(1, 2), dim=-1)  # (B, HT, N)
-            mixed = (attn @ keys).view(b, heads, t, -1).float()  # (B, H, T, C)
+        attn = torch.softmax(folded @ keys_pe.transpose(1, 2), dim=-1)  # (B, HT, N)
+        mixed = (attn @ keys).view(b, heads, t, -1).float()  # (B, H, T, C)
         w_v = attention.v_proj.weight.view(heads, d, -1)  # (H, d, C)
         out = (mixed @ w_v.transpose(1, 2)).transpose(1, 2).reshape(b, t, internal) + attention.v_proj.bias
         return attention.out_proj(out)
 
     def _image_to_token(
-        self, attention, k_in: torch.Tensor, v_in: torch.Tensor, keys: torch.Tensor | None, keys_pe: torch.Tensor | None
+        self, attention, k_in: torch.Tensor, v_in: torch.Tensor, keys: torch.Tensor, keys_pe: torch.Tensor
     ) -> torch.Tensor:
         """``keys + attention(q=keys + pe, k=k_in, v=v_in)`` with the image-side projections folded into the tokens.
 
@@ -258,16 +278,168 @@ class PromptDecoder:
         kh = k.view(b, t, heads, d).transpose(1, 2) / math.sqrt(d)  # (B, H, T, d)
         folded = (kh @ attention.q_proj.weight.view(heads, d, -1)).reshape(b, heads * t, -1).to(self.dtype)  # (B, HT, C)
         bias = (kh @ attention.q_proj.bias.view(heads, d, 1)).reshape(b, heads * t, 1).to(self.dtype)  # (B, HT, 1)
-        if keys is None:  # all prompts share the image: one GEMM
-            scores = (folded.reshape(b * heads * t, -1) @ self.image_pe.T).view(b, heads * t, -1)
-        else:
-            scores = folded @ keys_pe.transpose(1, 2)  # (B, HT, N)
-        scores = scores + bias
+        scores = folded @ keys_pe.transpose(1, 2) + bias  # (B, HT, N)
         attn = torch.softmax(scores.view(b, heads, t, -1), dim=2).view(b, heads * t, -1)  # over the tokens
         v = attention.v_proj(v_in).view(b, t, heads, d).transpose(1, 2)  # (B, H, T, d)
         w_o = attention.out_proj.weight.view(-1, heads, d).permute(1, 2, 0)  # (H, d, C)
         values = ((v @ w_o).reshape(b, heads * t, -1) + attention.out_proj.bias / heads).to(self.dtype)  # (B, HT, C)
-        return torch.baddbmm(self.image if keys is None else keys, attn.transpose(1, 2), values)  # (B, N, C)
+        return torch.baddbmm(keys, attn.transpose(1, 2), values)  # (B, N, C)
+
+
+def _by_head(x: torch.Tensor, heads: int) -> torch.Tensor:
+    """(N, I) cells' projections → (H, d, N): each head's (d × cells) factor of a score product."""
+    n, internal = x.shape
+    return x.view(n, heads, internal // heads).permute(1, 2, 0).contiguous()
+
+
+def _head_major(x: torch.Tensor, heads: int) -> torch.Tensor:
+    """(B, T, I) tokens' projections → (H, B·T, d), scaled by 1/√d: the left factor of a per-head product with cells."""
+    b, t, internal = x.shape
+    d = internal // heads
+    return x.view(b, t, heads, d).permute(2, 0, 1, 3).reshape(heads, b * t, d) / math.sqrt(d)
+
+
+def _token_major(x: torch.Tensor, b: int) -> torch.Tensor:
+    """(H, B·T, K) → its (B, H, T, K) view."""
+    heads, bt, k = x.shape
+    return x.view(heads, b, bt // b, k).transpose(0, 1)
+
+
+def _values_out(attention, v_in: torch.Tensor) -> torch.Tensor:
+    """(B, H·T, C) the tokens' values through the output projection, its bias split over the heads (each head's weights sum to one)."""
+    heads = attention.num_heads
+    v = attention.v_proj(v_in)
+    b, t, internal = v.shape
+    v = v.view(b, t, heads, internal // heads).transpose(1, 2)  # (B, H, T, d)
+    w_o = attention.out_proj.weight.view(-1, heads, internal // heads).permute(1, 2, 0)  # (H, d, C)
+    return (v @ w_o).reshape(b, heads * t, -1) + attention.out_proj.bias / heads
+
+
+@dataclass
+class _Update:
+    """The cells after the first layer, for B prompts: the shared image plus its image → token update, normed.
+
+    ``keys = rstd ∘ (centred + attnᵀ · values) ∘ γ + β`` per cell, ``centred`` being the shared image
+    less each cell's mean and ``values`` centred alike (a cell's mean of ``attnᵀ · values`` is
+    ``attnᵀ`` times the values' means, so the norm's mean needs no term of its own and nothing
+    large cancels). `_Factored` reads the second layer's products from these factors.
+    """
+
+    keys: torch.Tensor
+    """(B, N, C) the cells after the norm, in the image side's dtype."""
+    attn: torch.Tensor
+    """(B, H·T, N) each cell's attention over the prompt's heads and tokens."""
+    values: torch.Tensor
+    """(B, H·T, C) float32 values (output projection folded in), centred per row."""
+    rstd: torch.Tensor
+    """(B, 1, N) the norm's reciprocal standard deviation per cell."""
+
+
+class _SharedImage:
+    """The first layer's cross attentions, where every prompt meets the same image.
+
+    The image's keys, values and queries are projected once per image, so per prompt only its
+    tokens' (heads · 16)-wide products with them are left: a twentieth of the folded products'
+    work (`PromptDecoder._token_to_image`), which would fold the projections into each prompt.
+    """
+
+    def __init__(self, layer, image: torch.Tensor, pe: torch.Tensor, image_in: torch.Tensor) -> None:
+        to_image, to_token = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
+        dtype = image_in.dtype
+        self.image = image_in  # (N, C), the base of the update
+        self.keys = _by_head(to_image.k_proj(image + pe), to_image.num_heads).to(dtype)  # (H, d, N)
+        self.values = _by_head(to_image.v_proj(image), to_image.num_heads).transpose(1, 2).contiguous().to(dtype)
+        self.queries = _by_head(to_token.q_proj(image + pe), to_token.num_heads).to(dtype)  # (H, d, N)
+
+    def token_to_image(self, attention, q_in: torch.Tensor) -> torch.Tensor:
+        """``attention(q=q_in, k=image + pe, v=image)`` for (B, T, C) tokens."""
+        import torch
+
+        b, t, _ = q_in.shape
+        q = _head_major(attention.q_proj(q_in), attention.num_heads).to(self.keys.dtype)  # (H, BT, d)
+        mixed = torch.softmax(q @ self.keys, dim=-1) @ self.values  # (H, BT, d)
+        return attention.out_proj(_token_major(mixed.float(), b).transpose(1, 2).reshape(b, t, -1))
+
+    def image_to_token(self, attention, k_in: torch.Tensor, v_in: torch.Tensor, norm) -> _Update:
+        """``norm(image + attention(q=image + pe, k=k_in, v=v_in))``, kept with its factors."""
+        import torch
+
+        b, t, _ = k_in.shape
+        k = _head_major(attention.k_proj(k_in), attention.num_heads).to(self.queries.dtype)  # (H, BT, d)
+        scores = (k @ self.queries).view(attention.num_heads, b, t, -1)  # (H, B, T, N)
+        attn = torch.softmax(scores, dim=2).transpose(0, 1).reshape(b, attention.num_heads * t, -1)  # over the tokens
+        values = _values_out(attention, v_in)
+        cells = torch.baddbmm(self.image, attn.transpose(1, 2), values.to(attn.dtype))  # (B, N, C)
+        keys, _, rstd = torch.native_layer_norm(cells, (cells.shape[-1],), norm.weight, norm.bias, norm.eps)
+        return _Update(keys, attn, values - values.mean(-1, keepdim=True), rstd.view(b, 1, -1))
+
+
+class _Factored:
+    """The second layer's cross attentions, read from the first layer's `_Update` instead of its cells.
+
+    Its cells are ``rstd ∘ (centred + attnᵀ · values) ∘ γ + β``; every product of them with a
+    projection splits into the shared image's projection (made once per image, as in
+    `_SharedImage`), the update's (H·T × H·T) product with the prompt's tokens, and the per-cell
+    scale ``rstd``. Per prompt that is (H·T)² + heads · 16 multiply-adds a cell instead of the
+    folded H·T · C (`PromptDecoder._token_to_image`): about a third.
+    """
+
+    def __init__(self, norm, layer, image: torch.Tensor, pe: torch.Tensor, dtype: torch.dtype) -> None:
+        to_image, to_token = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
+        centred = image - image.mean(1, keepdim=True)
+        gamma, beta = norm.weight[:, None].float(), norm.bias.float()
+        self.key_weight = gamma * to_image.k_proj.weight.T  # (C, I): the norm's scale folded into the projections
+        self.value_weight = gamma * to_image.v_proj.weight.T
+        self.query_weight = gamma * to_token.q_proj.weight.T
+        heads = to_image.num_heads
+        self.keys = _by_head(centred @ self.key_weight, heads).to(dtype)  # (H, d, N)
+        self.keys_pe = _by_head(to_image.k_proj(beta + pe), heads).to(dtype)
+        self.values = _by_head(centred @ self.value_weight, heads).transpose(1, 2).contiguous().to(dtype)  # (H, N, d)
+        self.values_bias = to_image.v_proj(beta)  # (I,): β's values and the value bias
+        self.queries = _by_head(centred @ self.query_weight, to_token.num_heads).to(dtype)
+        self.queries_pe = _by_head(to_token.q_proj(beta + pe), to_token.num_heads).to(dtype)
+        self.dtype = dtype
+
+    def _scores(self, left: torch.Tensor, shared: torch.Tensor, shared_pe: torch.Tensor, weight, update: _Update):
+        """(B, H, T, N) ``left · ((cells + pe) W + bias)`` for the (H, B·T, d) ``left`` per head."""
+        import torch
+
+        heads, bt, d = left.shape
+        b = len(update.keys)
+        per_head = (update.values @ weight).view(b, -1, heads, d).permute(0, 2, 3, 1)  # (B, H, d, HT')
+        small = (_token_major(left.float(), b) @ per_head).reshape(b, bt // b * heads, -1)  # (B, HT, HT')
+        scores = torch.bmm(small.to(self.dtype), update.attn).view(b, heads, bt // b, -1)  # the update's part
+        left = left.to(self.dtype)
+        scores += _token_major(left @ shared, b)
+        scores *= update.rstd[:, None]
+        scores += _token_major(left @ shared_pe, b)
+        return scores
+
+    def token_to_image(self, attention, q_in: torch.Tensor, update: _Update) -> torch.Tensor:
+        """``attention(q=q_in, k=cells + pe, v=cells)`` for (B, T, C) tokens and the cells of ``update``."""
+        import torch
+
+        b, t, _ = q_in.shape
+        heads = attention.num_heads
+        q = _head_major(attention.q_proj(q_in), heads)
+        weights = torch.softmax(self._scores(q, self.keys, self.keys_pe, self.key_weight, update), dim=-1)
+        weights *= update.rstd[:, None]  # (B, H, T, N); its rows sum to one before this scale
+        shared = weights.transpose(0, 1).reshape(heads, b * t, -1) @ self.values  # (H, BT, d)
+        through = torch.bmm(weights.view(b, heads * t, -1), update.attn.transpose(1, 2))  # (B, HT, HT')
+        d = shared.shape[-1]
+        per_head = (update.values @ self.value_weight).view(b, -1, heads, d).transpose(1, 2)  # (B, H, HT', d)
+        mixed = _token_major(shared.float(), b) + through.view(b, heads, t, -1).float() @ per_head  # (B, H, T, d)
+        return attention.out_proj(mixed.transpose(1, 2).reshape(b, t, -1) + self.values_bias)
+
+    def image_to_token(self, attention, k_in: torch.Tensor, v_in: torch.Tensor, update: _Update) -> torch.Tensor:
+        """``cells + attention(q=cells + pe, k=k_in, v=v_in)`` for the cells of ``update`` (before the layer's norm)."""
+        import torch
+
+        b, t, _ = k_in.shape
+        k = _head_major(attention.k_proj(k_in), attention.num_heads)
+        scores = self._scores(k, self.queries, self.queries_pe, self.query_weight, update)
+        attn = torch.softmax(scores, dim=2).view(b, attention.num_heads * t, -1)  # over the tokens
+        return torch.baddbmm(update.keys, attn.transpose(1, 2), _values_out(attention, v_in).to(self.dtype))
 
 
 def _channels_last(x: torch.Tensor) -> torch.Tensor:
