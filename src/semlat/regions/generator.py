@@ -461,8 +461,10 @@ def generate(
             found = _Candidates(
                 decoded.logits.flatten(0, 1), iou[wanted].flatten(), torch.arange(iou.shape[1]).repeat(int(wanted.sum()))
             )
-            if pred_iou_thresh > 0:
-                found = found.where(found.iou > pred_iou_thresh)
+            # (a copy either way: the decoded logits are the decoder's buffer)
+            found = found.where(
+                found.iou > pred_iou_thresh if pred_iou_thresh > 0 else torch.ones(len(found.iou), dtype=torch.bool)
+            )
             found.stab = stability_score(found.logits[:, :lh, :lw], stability_score_offset).cpu()
             if stability_score_thresh > 0:
                 found = found.where(found.stab >= stability_score_thresh - (refine_margin or 0.0))

@@ -77,7 +77,10 @@ class Decoded:
     wanted: torch.Tensor
     """(B,) the prompts with an output above the IoU threshold: the only ones given masks."""
     logits: torch.Tensor
-    """(W, 3, 256, 256) float32 low-resolution logits of the wanted prompts, on the decoder's device."""
+    """(W, 3, 256, 256) float32 low-resolution logits of the wanted prompts, on the decoder's device.
+
+    A view of the decoder's buffer, overwritten by its next `PromptDecoder.decode`: copy what is kept.
+    """
 
 
 class PromptDecoder:
@@ -111,6 +114,9 @@ class PromptDecoder:
             self.image, self.pe = image.to(self.dtype).contiguous(), pe.to(self.dtype).contiguous()
             layers = self.decoder.transformer.layers
             self._shared = _SharedImage(layers[0], image, pe, self.image)
+            self._pe_float = pe
+            self._pe_keys_of: dict[torch.nn.Module, torch.Tensor] = {}
+            self._logits: torch.Tensor | None = None  # `decode`'s output, reused: fresh memory is paged in at first touch
             self._factored = _Factored(layers[0].norm4, layers[1], image, pe, self.dtype) if len(layers) > 1 else None
 
     def decode(self, sparse: torch.Tensor, iou_thresh: float, content: tuple[int, int] | None = None) -> Decoded:
@@ -124,7 +130,9 @@ class PromptDecoder:
         import torch
 
         ious, wanted = [], []
-        logits = torch.empty((len(sparse), 3, 256, 256), device=self.image.device)  # the wanted ones, packed
+        if self._logits is None or len(self._logits) < len(sparse):
+            self._logits = torch.empty((len(sparse), 3, 256, 256), device=self.image.device)
+        logits = self._logits  # the wanted ones, packed
         filled = 0
         step = self.chunk or len(sparse)
         for first in range(0, len(sparse), step):
@@ -172,7 +180,7 @@ class PromptDecoder:
                 elif index == 1:
                     attn_out = self._factored.token_to_image(to_image, queries + prompt_pe, update)
                 else:
-                    attn_out = self._token_to_image(to_image, queries + prompt_pe, keys, keys + self.pe)
+                    attn_out = self._token_to_image(to_image, queries + prompt_pe, keys)
                 queries = layer.norm2(queries + attn_out)
                 queries = layer.norm3(queries + layer.mlp(queries))
                 if index == 0:
@@ -184,7 +192,7 @@ class PromptDecoder:
                     keys = cell_layer.norm4(self._image_to_token(to_token, queries + prompt_pe, queries, keys, keys + self.pe))
             assert keys is not None
             queries, prompt_pe = queries[:, :outputs], prompt_pe[:, :outputs]
-            attn_out = self._token_to_image(transformer.final_attn_token_to_image, queries + prompt_pe, keys, keys + self.pe)
+            attn_out = self._token_to_image(transformer.final_attn_token_to_image, queries + prompt_pe, keys)
             queries = transformer.norm_final_attn(queries + attn_out)
             return Tokens(queries, keys)
 
@@ -243,10 +251,12 @@ class PromptDecoder:
             out[:, :, :h, w:] = PADDING_LOGIT
             return out
 
-    def _token_to_image(self, attention, q_in: torch.Tensor, keys: torch.Tensor, keys_pe: torch.Tensor) -> torch.Tensor:
+    def _token_to_image(self, attention, q_in: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """``attention(q=q_in, k=keys + pe, v=keys)`` with the key and value projections folded into the tokens.
 
-        The key bias adds the same number to all of a token's scores, so the softmax drops it.
+        The key bias adds the same number to all of a token's scores, so the softmax drops it. The
+        positional encoding's keys are the same for every prompt: projected once per attention
+        (`_pe_keys`), they join the scores as a per-head product, and ``keys + pe`` is never formed.
         """
         import torch
 
@@ -254,13 +264,23 @@ class PromptDecoder:
         q = attention.q_proj(q_in)  # (B, T, I)
         b, t, internal = q.shape
         d = internal // heads
-        qh = q.view(b, t, heads, d).transpose(1, 2) / math.sqrt(d)  # (B, H, T, d)
+        by_head = _head_major(q, heads)  # (H, BT, d)
+        qh = _token_major(by_head, b)  # (B, H, T, d)
         folded = (qh @ attention.k_proj.weight.view(heads, d, -1)).reshape(b, heads * t, -1).to(self.dtype)  # (B, HT, C)
-        attn = torch.softmax(folded @ keys_pe.transpose(1, 2), dim=-1)  # (B, HT, N)
+        scores = (folded @ keys.transpose(1, 2)).view(b, heads, t, -1)  # (B, H, T, N)
+        scores += _token_major(by_head.to(self.dtype) @ self._pe_keys(attention), b)
+        attn = torch.softmax(scores.view(b, heads * t, -1), dim=-1)  # (B, HT, N)
         mixed = (attn @ keys).view(b, heads, t, -1).float()  # (B, H, T, C)
         w_v = attention.v_proj.weight.view(heads, d, -1)  # (H, d, C)
         out = (mixed @ w_v.transpose(1, 2)).transpose(1, 2).reshape(b, t, internal) + attention.v_proj.bias
         return attention.out_proj(out)
+
+    def _pe_keys(self, attention) -> torch.Tensor:
+        """(H, d, N) the positional encoding's keys for ``attention`` (bias left out: the softmax drops it), made once."""
+        if attention not in self._pe_keys_of:
+            pe = self._pe_float @ attention.k_proj.weight.T
+            self._pe_keys_of[attention] = _by_head(pe, attention.num_heads).to(self.dtype)
+        return self._pe_keys_of[attention]
 
     def _image_to_token(
         self, attention, k_in: torch.Tensor, v_in: torch.Tensor, keys: torch.Tensor, keys_pe: torch.Tensor
@@ -439,7 +459,9 @@ class _Factored:
         k = _head_major(attention.k_proj(k_in), attention.num_heads)
         scores = self._scores(k, self.queries, self.queries_pe, self.query_weight, update)
         attn = torch.softmax(scores, dim=2).view(b, attention.num_heads * t, -1)  # over the tokens
-        return torch.baddbmm(update.keys, attn.transpose(1, 2), _values_out(attention, v_in).to(self.dtype))
+        return update.keys.baddbmm_(
+            attn.transpose(1, 2), _values_out(attention, v_in).to(self.dtype)
+        )  # the update's cells are not read again
 
 
 def _channels_last(x: torch.Tensor) -> torch.Tensor:
