@@ -12,6 +12,7 @@ from skimage import data
 from semlat.errors import SemlatError
 from semlat.regions.automatic import AutomaticProposer, AutomaticSettings
 from semlat.regions.generator import (
+    _box_bounds,
     _remove_small_regions,
     _upsampled_masks,
     _upsampled_scores,
@@ -74,6 +75,29 @@ def test_upsampling_inside_the_boxes_gives_sams_full_upsampling_exactly(input_hw
     assert torch.equal(kept_stab, stab) and 0 < int(passing.sum()) < len(stab)
     np.testing.assert_array_equal(kept[passing].dense(), pieces[passing].dense())
     assert not kept[~passing].dense().any()
+
+
+@pytest.mark.parametrize("input_hw", [(1024, 1024), (683, 1024), (1024, 701)])
+def test_box_bounds_hold_the_upsampled_masks_boxes(input_hw):
+    generator = torch.Generator().manual_seed(1)
+    yy, xx = torch.meshgrid(torch.arange(256.0), torch.arange(256.0), indexing="ij")
+    logits = []
+    for _ in range(40):  # blobs near every edge, with noise that makes ragged borders; one empty, one full
+        cy, cx, r = (torch.rand(3, generator=generator) * torch.tensor([300, 300, 60]) - torch.tensor([20, 20, 0])).tolist()
+        logits.append((r + 1 - ((yy - cy) ** 2 + (xx - cx) ** 2).sqrt()) / 2 + torch.randn(256, 256, generator=generator))
+    logits = torch.stack([*logits, torch.full((256, 256), -3.0), torch.full((256, 256), 3.0)])
+    full = torch.nn.functional.interpolate(logits[:, None], (1024, 1024), mode="bilinear", align_corners=False)[:, 0]
+    exact = mask_boxes(full[:, : input_hw[0], : input_hw[1]] > 0)
+    inner, outer = _box_bounds(logits, input_hw)
+    known = inner[:, 0] <= inner[:, 2]
+    assert int(known.sum()) >= 30 and not bool(known[-2])  # the empty mask bounds nothing
+    assert torch.equal(outer[-2], torch.zeros(4)) and torch.equal(exact[-2], torch.zeros(4))
+    shown = (full[:, : input_hw[0], : input_hw[1]] > 0).flatten(1).any(1)  # an empty box holds nothing, bounds no area
+    assert bool((outer[shown, :2] <= exact[shown, :2]).all() and (exact[shown, 2:] <= outer[shown, 2:]).all())
+    assert bool((exact[known, :2] <= inner[known, :2]).all() and (inner[known, 2:] <= exact[known, 2:]).all())
+    assert (
+        float((outer - exact).abs().median()) <= 12 and float((inner - exact)[known].abs().median()) <= 12
+    )  # tight enough to matter (ragged noise here)
 
 
 def test_mask_nms_compares_block_means_at_most_256_a_side():
@@ -157,14 +181,16 @@ def test_fidelity_to_segment_anythings_generator(model, astronaut):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("crop_layers", [0, 1])
-def test_the_batched_upsampling_of_other_devices_gives_the_same_masks(model, astronaut, monkeypatch, crop_layers):
+@pytest.mark.parametrize(("crop_layers", "size"), [(0, 256), (1, 256), (0, 1024)])
+def test_the_batched_upsampling_of_other_devices_gives_the_same_masks(model, astronaut, monkeypatch, crop_layers, size):
+    """At the input frame's size (1024), the CPU upsamples in the box NMS, only the candidates it must (`_lazy_box_nms`)."""
     import semlat.regions.generator as generator_module
 
-    settings = {"points_per_side": 6, "levels": True, "crop_layers": crop_layers}
-    in_boxes = generate(model, astronaut, **settings)
+    settings = {"points_per_side": 6 if size == 256 else 10, "levels": True, "crop_layers": crop_layers}
+    image = astronaut if size == 256 else np.asarray(Image.fromarray(astronaut).resize((size, 700), Image.BILINEAR))
+    in_boxes = generate(model, image, **settings)
     monkeypatch.setattr(generator_module, "_upsamples_in_boxes", lambda device: False)
-    batched = generate(model, astronaut, **settings)
+    batched = generate(model, image, **settings)
     assert len(in_boxes.masks) > 3
     np.testing.assert_array_equal(batched.masks, in_boxes.masks)
     np.testing.assert_array_equal(batched.stability, in_boxes.stability)
