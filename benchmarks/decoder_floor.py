@@ -3,8 +3,9 @@
     python benchmarks/decoder_floor.py [--prompts 64] [--out FILE]
 
 Counts the multiply-accumulates (MACs) of one point prompt through `semlat.regions.prompt_decoder`
-with PyTorch's FLOP counter (MobileSAM; the folded formulation, whose image-sized products are
-(heads·tokens × channels) by (channels × cells) matrix products), measures this machine's best
+with PyTorch's FLOP counter (MobileSAM; the decoder's own arrangement: the first layer's image
+projections made once per image, the second layer read from the first layer's update as factors,
+the final attention folded into the tokens), measures this machine's best
 matrix-multiply rate (2048² by 2048², all threads, float32 and bfloat16), and times the decoder
 itself in the same run (scikit-image's astronaut, every prompt given masks, chunks as the
 generator runs them). The floor for SAM's 32×32 grid is 1024 × MACs / best rate: no
@@ -101,7 +102,7 @@ def main() -> None:
         }
         print(name, precisions[name], flush=True)
     payload = {
-        "what": "the decoder's multiply-adds per prompt (MobileSAM, folded formulation) against this machine's best GEMM rate",
+        "what": "the decoder's multiply-adds per prompt (MobileSAM, as semlat.regions.prompt_decoder arranges them) against this machine's best GEMM rate",
         "machine": {"cpus": os.cpu_count(), "threads": torch.get_num_threads(), "platform": platform.platform()},
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
