@@ -11,7 +11,7 @@ from semlat.regions.sam import SamSpec, load_sam
 class _Sam(torch.nn.Module):
     """segment-anything's decoder and prompt encoder (ViT-H/B/L share them) with random weights."""
 
-    def __init__(self) -> None:
+    def __init__(self, depth: int = 2) -> None:
         super().__init__()
         torch.manual_seed(0)
         self.prompt_encoder = PromptEncoder(
@@ -19,7 +19,7 @@ class _Sam(torch.nn.Module):
         )
         self.mask_decoder = MaskDecoder(
             num_multimask_outputs=3,
-            transformer=TwoWayTransformer(depth=2, embedding_dim=256, mlp_dim=2048, num_heads=8),
+            transformer=TwoWayTransformer(depth=depth, embedding_dim=256, mlp_dim=2048, num_heads=8),
             transformer_dim=256,
             iou_head_depth=3,
             iou_head_hidden_dim=256,
@@ -57,9 +57,10 @@ def mobile_sam():
     return load_sam(SamSpec.resolve("mobile-sam")).model
 
 
-@pytest.mark.parametrize("which", ["segment-anything", "mobile-sam"])
+@pytest.mark.parametrize("which", ["segment-anything", "mobile-sam", "three layers"])
 def test_the_logits_and_ious_are_sams_own(which, mobile_sam):
-    sam = _Sam() if which == "segment-anything" else mobile_sam
+    """SAM's decoders have two layers; a third runs on its cells as they are (`PromptDecoder._image_to_token`)."""
+    sam = {"segment-anything": _Sam(), "three layers": _Sam(depth=3)}.get(which, mobile_sam)
     generator = torch.Generator().manual_seed(1)
     latent = torch.randn(256, 64, 64, generator=generator) * 0.5
     points = torch.rand(6, 2, 2, generator=generator) * 1024  # two points per prompt: the padding token is added too

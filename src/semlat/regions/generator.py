@@ -153,15 +153,10 @@ def mask_boxes(masks: torch.Tensor) -> torch.Tensor:
     """(N, h, w) boolean masks → (N, 4) x0, y0, x1, y1 pixel boxes (inclusive; 0s if empty)."""
     import torch
 
-    n, h, w = masks.shape
-    if n == 0:
+    if len(masks) == 0:
         return torch.zeros((0, 4), device=masks.device)
-    rows, cols = _any(masks, 2), _any(masks, 1)
-    rank_h, rank_w = torch.arange(h, device=masks.device), torch.arange(w, device=masks.device)
-    y1 = torch.where(rows, rank_h, -1).max(1).values
-    y0 = torch.where(rows, rank_h, h).min(1).values
-    x1 = torch.where(cols, rank_w, -1).max(1).values
-    x0 = torch.where(cols, rank_w, w).min(1).values
+    y0, y1 = _extent(_any(masks, 2))
+    x0, x1 = _extent(_any(masks, 1))
     boxes = torch.stack([x0, y0, x1, y1], 1).float()
     return boxes * (y1 >= 0)[:, None]
 

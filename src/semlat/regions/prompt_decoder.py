@@ -285,10 +285,7 @@ class PromptDecoder:
     def _image_to_token(
         self, attention, k_in: torch.Tensor, v_in: torch.Tensor, keys: torch.Tensor, keys_pe: torch.Tensor
     ) -> torch.Tensor:
-        """``keys + attention(q=keys + pe, k=k_in, v=v_in)`` with the image-side projections folded into the tokens.
-
-        The output bias is split over the heads into the values: each head's weights sum to one.
-        """
+        """``keys + attention(q=keys + pe, k=k_in, v=v_in)`` with the image-side projections folded into the tokens."""
         import torch
 
         heads = attention.num_heads
@@ -300,10 +297,7 @@ class PromptDecoder:
         bias = (kh @ attention.q_proj.bias.view(heads, d, 1)).reshape(b, heads * t, 1).to(self.dtype)  # (B, HT, 1)
         scores = folded @ keys_pe.transpose(1, 2) + bias  # (B, HT, N)
         attn = torch.softmax(scores.view(b, heads, t, -1), dim=2).view(b, heads * t, -1)  # over the tokens
-        v = attention.v_proj(v_in).view(b, t, heads, d).transpose(1, 2)  # (B, H, T, d)
-        w_o = attention.out_proj.weight.view(-1, heads, d).permute(1, 2, 0)  # (H, d, C)
-        values = ((v @ w_o).reshape(b, heads * t, -1) + attention.out_proj.bias / heads).to(self.dtype)  # (B, HT, C)
-        return torch.baddbmm(keys, attn.transpose(1, 2), values)  # (B, N, C)
+        return torch.baddbmm(keys, attn.transpose(1, 2), _values_out(attention, v_in).to(self.dtype))  # (B, N, C)
 
 
 def _by_head(x: torch.Tensor, heads: int) -> torch.Tensor:
@@ -359,7 +353,7 @@ class _SharedImage:
     """The first layer's cross attentions, where every prompt meets the same image.
 
     The image's keys, values and queries are projected once per image, so per prompt only its
-    tokens' (heads · 16)-wide products with them are left: a twentieth of the folded products'
+    tokens' (heads · 16)-wide products with them are left: a sixteenth of the folded products'
     work (`PromptDecoder._token_to_image`), which would fold the projections into each prompt.
     """
 
