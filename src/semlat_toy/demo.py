@@ -36,7 +36,7 @@ DEMO_SEED = 7
 
 DEMO_BACKENDS = ("mobile-sam", "classical")
 """Region backends, best first on the toy world (benchmarks/results/eval_defaults.md, masked-crop +
-sum, seeds 0-1, 6 views: MobileSAM automatic at its defaults 0.957 mIoU, classical 0.839); the demo
+sum, seeds 0-1, 6 views: MobileSAM automatic at its defaults 0.943 mIoU, classical 0.839); the demo
 takes the first installed."""
 
 
