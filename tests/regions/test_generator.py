@@ -8,11 +8,14 @@ import torch
 from PIL import Image
 from segment_anything.utils import amg
 from skimage import data
+from torchvision.ops import nms as torchvision_nms
 
 from semlat.errors import SemlatError
 from semlat.regions.automatic import AutomaticProposer, AutomaticSettings
 from semlat.regions.generator import (
     _box_bounds,
+    _Deferred,
+    _lazy_box_nms,
     _remove_small_regions,
     _upsampled_masks,
     _upsampled_scores,
@@ -98,6 +101,26 @@ def test_box_bounds_hold_the_upsampled_masks_boxes(input_hw):
     assert (
         float((outer - exact).abs().median()) <= 12 and float((inner - exact)[known].abs().median()) <= 12
     )  # tight enough to matter (ragged noise here)
+
+
+def test_the_deferred_box_nms_keeps_what_the_eager_filters_keep():
+    """Two near twins and a stranger: the twin with the lower score is dropped from bounds, never upsampled."""
+    yy, xx = torch.meshgrid(torch.arange(256.0), torch.arange(256.0), indexing="ij")
+    disc = lambda cy, cx, r: (r - ((yy - cy) ** 2 + (xx - cx) ** 2).sqrt()) * 2  # noqa: E731
+    logits = torch.stack([disc(80, 80, 30), disc(80, 81, 30), disc(180, 180, 20)])
+    input_hw = (1024, 1024)
+    pieces, stab = _upsampled_masks(logits, input_hw, input_hw, 1.0)
+    deferred = _Deferred.of(logits, input_hw, 1.0)
+    scores, group = torch.tensor([0.9, 0.8, 0.7]), torch.zeros(3, dtype=torch.long)
+    keep, kept_stab, boxes, kept = _lazy_box_nms(deferred, scores, group, 0.7, 0.0, 1.0, input_hw)
+    assert keep.tolist() == torchvision_nms(pieces.boxes, scores, 0.7).tolist() == [0, 2]
+    assert torch.equal(kept_stab, stab[keep]) and torch.equal(boxes, pieces.boxes[keep])
+    np.testing.assert_array_equal(kept.dense(), pieces[keep].dense())
+    # the stability filter compares in float32, as the other paths' filter does: a threshold just
+    # above a score in float64 that rounds to it in float32 keeps the candidate
+    threshold = float(stab[2]) + float(np.spacing(np.float32(stab[2]))) / 4
+    assert np.float32(threshold) == stab[2] and float(stab[2]) < threshold
+    assert 2 in _lazy_box_nms(deferred, scores, group, 0.7, threshold, 1.0, input_hw)[0].tolist()
 
 
 def test_mask_nms_compares_block_means_at_most_256_a_side():

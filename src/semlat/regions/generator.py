@@ -502,8 +502,8 @@ def _lazy_box_nms(
         origin, part = (
             ((0, 0), torch.zeros((0, 0))) if where is None or cells is None else _upsampled_cells(cells, where, input_hw)
         )
-        score = float(stability_score(part[None], offset)[0])
-        if score < stability_thresh:
+        score = stability_score(part[None], offset)[0]
+        if score < stability_thresh:  # a float32 comparison, as the filter of the other paths makes it
             continue
         piece = Pieces.of(tuple(input_hw), [origin], [(part > 0).numpy()])
         box = piece.boxes[0].numpy()
@@ -513,7 +513,7 @@ def _lazy_box_nms(
                 continue
         kept_boxes.setdefault(family, []).append(box)
         keep.append(index)
-        stab.append(score)
+        stab.append(float(score))
         pieces.append(piece)
     found = Pieces.cat(pieces, tuple(input_hw))
     return torch.tensor(keep, dtype=torch.long), torch.tensor(stab), found.boxes, found
