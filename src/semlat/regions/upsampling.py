@@ -1,4 +1,4 @@
-"""SAM's postprocess of candidate masks on a CPU, exactly and where it is cheap: the automatic generator's upsampling.
+"""SAM's postprocess of candidate masks, exactly and where it is cheap: the automatic generator's upsampling.
 
 SAM upsamples a candidate's (256, 256) low-resolution logits bilinearly to the 1024 input frame
 before it scores its stability and takes its box. Here:
