@@ -19,7 +19,7 @@ keeps SAM's own model and filters but runs them where they are cheap:
 3. On a CPU the upsampling waits for the box NMS (`semlat.regions.upsampling`): candidates go by score,
    and one whose box, bounded from its low-res logits, must overlap a kept box is dropped
    unseen; the rest are upsampled once, inside their support box, and kept bit-packed (a
-   few dozen of ~1,000 candidates are kept; the masks are those of upsampling them all). Crops
+   few of the candidates are kept; the masks are those of upsampling them all). Crops
    of crop layers, smaller than the input frame, are upsampled per batch through SAM's two
    resizes. On a GPU the candidates' whole grids are upsampled in batches on the device, only
    their scores and boxes come back, and the box-NMS survivors are upsampled once more for

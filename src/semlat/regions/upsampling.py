@@ -11,7 +11,7 @@ before it scores its stability and takes its box. Here:
   low-resolution logits (`box_bounds`) show most candidates suppressed by a kept twin, and only
   the rest are upsampled, with SAM's decisions unchanged;
 * counts and ``any`` over booleans go through their bytes (`_count_true`, `_any`): PyTorch's own
-  are 25–50× slower on a CPU.
+  are many times slower on a CPU.
 
 Why by hand: SAM's ``postprocess_masks`` and ``calculate_stability_score`` work on whole
 upsampled grids only; no library upsamples inside boxes or defers the upsampling to the NMS.
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 def _any(masks: torch.Tensor, dim: int) -> torch.Tensor:
-    """``masks.any(dim)`` of a boolean tensor, as the bytes' maximum: PyTorch's ``any`` over a CPU tensor's last dimension is ~50× slower."""
+    """``masks.any(dim)`` of a boolean tensor, as the bytes' maximum: PyTorch's ``any`` over a CPU tensor's last dimension is many times slower."""
     import torch
 
     return masks.view(torch.uint8).amax(dim).bool()
@@ -42,7 +42,7 @@ def _count_true(masks: torch.Tensor) -> torch.Tensor:
     """(N, H, W) booleans → (N,) int32 counts.
 
     The bytes are summed down the columns in int16 first (H < 2¹⁵), then along the rows:
-    PyTorch's ``sum(dtype=int32)`` over flattened booleans is ~25× slower on a CPU.
+    PyTorch's ``sum(dtype=int32)`` over flattened booleans is many times slower on a CPU.
     """
     import torch
 
@@ -252,7 +252,7 @@ def upsampled_scores(
 class Deferred:
     """Candidates whose upsampling waits for the box NMS: their low-res cells and bounds on their full-resolution boxes.
 
-    Of the ~1,000 candidates an image's low-res filters keep, SAM's box NMS keeps a few dozen;
+    Of the many candidates an image's low-res filters keep, SAM's box NMS keeps a few;
     most fall to a near twin with a higher score. Boxes bounded from the low-res logits
     (`box_bounds`) already show that for most of them, so only the rest are upsampled
     (`lazy_box_nms`), and the decisions stay SAM's own.
