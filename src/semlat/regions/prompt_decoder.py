@@ -8,7 +8,8 @@ algebra, float rounding aside) when the work is arranged by what differs between
 
 * first layer: every prompt meets the same image, so its keys, values and queries are projected
   once per image and each prompt only multiplies its tokens with them, head by head
-  (`_SharedImage`);
+  (`_SharedImage`); its token side (and the second layer's self attention) runs over a whole
+  batch at once, since nothing in it differs per cell (`PromptDecoder._first_layer`);
 * second layer: its cells are the norm of the shared image plus the first layer's update, whose
   rank is the prompt's heads × tokens (56). Every product with them splits into the shared
   image's projection (once per image), a (56 × 56) product through the update's attention, and
@@ -135,8 +136,9 @@ class PromptDecoder:
         logits = self._logits  # the wanted ones, packed
         filled = 0
         step = self.chunk or len(sparse)
+        prompts = self._first_layer(sparse)  # the whole batch: no cell differs per prompt there
         for first in range(0, len(sparse), step):
-            tokens = self.tokens(sparse[first : first + step])
+            tokens = self._after_first_layer(prompts.rows(first, first + step))
             iou = self.iou(tokens).cpu()
             keep = (iou > iou_thresh).any(1) if iou_thresh > 0 else torch.ones(len(iou), dtype=torch.bool)
             ious.append(iou)
@@ -156,41 +158,57 @@ class PromptDecoder:
         attention meet the cells as they are. The final attention runs for the output tokens
         alone (IoU and mask tokens): the prompt tokens' outputs are never read.
         """
+        return self._after_first_layer(self._first_layer(sparse))
+
+    def _first_layer(self, sparse: torch.Tensor) -> _FirstLayer:
+        """The token side of the first layer and the second layer's self attention, for a whole batch.
+
+        Up to the first layer's image → token update no cell differs between prompts, so this runs
+        over all prompts at once: its many small products (28 rows a chunk) read their weights
+        once a batch instead of once a chunk.
+        """
+        import torch
+
+        decoder, layers = self.decoder, self.decoder.transformer.layers
+        with torch.inference_mode():
+            output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], 0)
+            prompt_pe = torch.cat([output_tokens.expand(len(sparse), -1, -1), sparse.float()], 1)
+            layer = layers[0]
+            queries = _self_attention(layer, prompt_pe, prompt_pe)
+            queries = layer.norm2(queries + self._shared.token_to_image(layer.cross_attn_token_to_image, queries + prompt_pe))
+            queries = layer.norm3(queries + layer.mlp(queries))
+            to_token = layer.cross_attn_image_to_token
+            keys = _head_major(to_token.k_proj(queries + prompt_pe), to_token.num_heads).to(self.dtype)
+            values = _values_out(to_token, queries)
+            if len(layers) > 1:
+                queries = _self_attention(layers[1], queries, prompt_pe)
+            return _FirstLayer(prompt_pe, queries, keys, values)
+
+    def _after_first_layer(self, prompts: _FirstLayer) -> Tokens:
+        """The rest of the transformer for prompts through `_first_layer`, from the first per-prompt cells on."""
         import torch
 
         decoder, transformer = self.decoder, self.decoder.transformer
         outputs = 1 + decoder.num_mask_tokens
+        cell_layers = self.cells.transformer.layers
         with torch.inference_mode():
-            sparse = sparse.float()
-            output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], 0)
-            prompt_pe = torch.cat([output_tokens.expand(len(sparse), -1, -1), sparse], 1)
-            queries = prompt_pe
-            keys: torch.Tensor | None = None  # the cells, once they differ per prompt
-            update: _Update | None = None  # the first layer's update of the shared image
-            for index, (layer, cell_layer) in enumerate(zip(transformer.layers, self.cells.transformer.layers, strict=True)):
-                if layer.skip_first_layer_pe:
-                    queries = layer.self_attn(q=queries, k=queries, v=queries)
-                else:
-                    q = queries + prompt_pe
-                    queries = queries + layer.self_attn(q=q, k=q, v=queries)
-                queries = layer.norm1(queries)
+            update = self._shared.image_to_token(prompts.keys, prompts.values, cell_layers[0].norm4)
+            keys, queries, prompt_pe = update.keys, prompts.queries, prompts.prompt_pe
+            for index in range(1, len(transformer.layers)):
+                layer, cell_layer = transformer.layers[index], cell_layers[index]
+                if index > 1:  # the second layer's self attention ran with the first layer
+                    queries = _self_attention(layer, queries, prompt_pe)
                 to_image, to_token = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
-                if index == 0:
-                    attn_out = self._shared.token_to_image(to_image, queries + prompt_pe)
-                elif index == 1:
+                if index == 1:
                     attn_out = self._factored.token_to_image(to_image, queries + prompt_pe, update)
                 else:
                     attn_out = self._token_to_image(to_image, queries + prompt_pe, keys)
                 queries = layer.norm2(queries + attn_out)
                 queries = layer.norm3(queries + layer.mlp(queries))
-                if index == 0:
-                    update = self._shared.image_to_token(to_token, queries + prompt_pe, queries, cell_layer.norm4)
-                    keys = update.keys
-                elif index == 1:
+                if index == 1:
                     keys = cell_layer.norm4(self._factored.image_to_token(to_token, queries + prompt_pe, queries, update))
                 else:
                     keys = cell_layer.norm4(self._image_to_token(to_token, queries + prompt_pe, queries, keys, keys + self.pe))
-            assert keys is not None
             queries, prompt_pe = queries[:, :outputs], prompt_pe[:, :outputs]
             attn_out = self._token_to_image(transformer.final_attn_token_to_image, queries + prompt_pe, keys)
             queries = transformer.norm_final_attn(queries + attn_out)
@@ -238,8 +256,8 @@ class PromptDecoder:
             )
             cells = tokens.keys.view(b, side, side, c)[:, :rows, :cols].permute(0, 3, 1, 2)  # NCHW view of NHWC cells
             x = _channels_last(up_1(cells))  # (B, h, w, C')
-            x = act_1(F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps))
-            upscaled = act_2(_channels_last(up_2(x.permute(0, 3, 1, 2))))  # (B, H, W, K)
+            x = _gelu_(act_1, F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps))
+            upscaled = _gelu_(act_2, _channels_last(up_2(x.permute(0, 3, 1, 2))))  # (B, H, W, K)
             outputs = range(1, decoder.num_mask_tokens) if multimask else range(1)
             hyper = torch.stack([decoder.output_hypernetworks_mlps[i](tokens.queries[:, 1 + i]) for i in outputs], 1)
             _, h, w, k = upscaled.shape
@@ -266,13 +284,14 @@ class PromptDecoder:
         d = internal // heads
         by_head = _head_major(q, heads)  # (H, BT, d)
         qh = _token_major(by_head, b)  # (B, H, T, d)
-        folded = (qh @ attention.k_proj.weight.view(heads, d, -1)).reshape(b, heads * t, -1).to(self.dtype)  # (B, HT, C)
+        folded = torch.einsum("bhtd,hdc->bhtc", qh, attention.k_proj.weight.view(heads, d, -1))  # (B, H, T, C)
+        folded = folded.reshape(b, heads * t, -1).to(self.dtype)
         scores = (folded @ keys.transpose(1, 2)).view(b, heads, t, -1)  # (B, H, T, N)
         scores += _token_major(by_head.to(self.dtype) @ self._pe_keys(attention), b)
         attn = torch.softmax(scores.view(b, heads * t, -1), dim=-1)  # (B, HT, N)
         mixed = (attn @ keys).view(b, heads, t, -1).float()  # (B, H, T, C)
         w_v = attention.v_proj.weight.view(heads, d, -1)  # (H, d, C)
-        out = (mixed @ w_v.transpose(1, 2)).transpose(1, 2).reshape(b, t, internal) + attention.v_proj.bias
+        out = torch.einsum("bhtc,hdc->bthd", mixed, w_v).reshape(b, t, internal) + attention.v_proj.bias
         return attention.out_proj(out)
 
     def _pe_keys(self, attention) -> torch.Tensor:
@@ -300,6 +319,14 @@ class PromptDecoder:
         return torch.baddbmm(keys, attn.transpose(1, 2), _values_out(attention, v_in).to(self.dtype))  # (B, N, C)
 
 
+def _self_attention(layer, queries: torch.Tensor, prompt_pe: torch.Tensor) -> torch.Tensor:
+    """A two-way layer's self attention over the (B, T, C) tokens, and its norm (as ``TwoWayAttentionBlock`` runs it)."""
+    if layer.skip_first_layer_pe:
+        return layer.norm1(layer.self_attn(q=queries, k=queries, v=queries))
+    q = queries + prompt_pe
+    return layer.norm1(queries + layer.self_attn(q=q, k=q, v=queries))
+
+
 def _by_head(x: torch.Tensor, heads: int) -> torch.Tensor:
     """(N, I) cells' projections → (H, d, N): each head's (d × cells) factor of a score product."""
     n, internal = x.shape
@@ -321,12 +348,34 @@ def _token_major(x: torch.Tensor, b: int) -> torch.Tensor:
 
 def _values_out(attention, v_in: torch.Tensor) -> torch.Tensor:
     """(B, H·T, C) the tokens' values through the output projection, its bias split over the heads (each head's weights sum to one)."""
+    import torch
+
     heads = attention.num_heads
     v = attention.v_proj(v_in)
     b, t, internal = v.shape
-    v = v.view(b, t, heads, internal // heads).transpose(1, 2)  # (B, H, T, d)
-    w_o = attention.out_proj.weight.view(-1, heads, internal // heads).permute(1, 2, 0)  # (H, d, C)
-    return (v @ w_o).reshape(b, heads * t, -1) + attention.out_proj.bias / heads
+    v = v.view(b, t, heads, internal // heads)  # (B, T, H, d)
+    w_o = attention.out_proj.weight.view(-1, heads, internal // heads)  # (C, H, d)
+    return torch.einsum("bthd,chd->bhtc", v, w_o).reshape(b, heads * t, -1) + attention.out_proj.bias / heads
+
+
+@dataclass
+class _FirstLayer:
+    """A batch of prompts through `PromptDecoder._first_layer`: everything before their first per-prompt cells."""
+
+    prompt_pe: torch.Tensor
+    """(B, T, C) the tokens as they entered (their positional encoding in every layer)."""
+    queries: torch.Tensor
+    """(B, T, C) the tokens after the first layer (and the second layer's self attention, when there is one)."""
+    keys: torch.Tensor
+    """(H, B·T, d) the first layer's image → token keys (`_head_major`), in the image side's dtype."""
+    values: torch.Tensor
+    """(B, H·T, C) its values through the output projection (`_values_out`), float32."""
+
+    def rows(self, first: int, last: int) -> _FirstLayer:
+        """Prompts ``first`` to ``last`` (exclusive)."""
+        t = self.prompt_pe.shape[1]
+        keys = self.keys[:, first * t : last * t]
+        return _FirstLayer(self.prompt_pe[first:last], self.queries[first:last], keys, self.values[first:last])
 
 
 @dataclass
@@ -374,15 +423,18 @@ class _SharedImage:
         mixed = torch.softmax(q @ self.keys, dim=-1) @ self.values  # (H, BT, d)
         return attention.out_proj(_token_major(mixed.float(), b).transpose(1, 2).reshape(b, t, -1))
 
-    def image_to_token(self, attention, k_in: torch.Tensor, v_in: torch.Tensor, norm) -> _Update:
-        """``norm(image + attention(q=image + pe, k=k_in, v=v_in))``, kept with its factors."""
+    def image_to_token(self, keys: torch.Tensor, values: torch.Tensor, norm) -> _Update:
+        """``norm(image + attention(q=image + pe, k=k_in, v=v_in))``, kept with its factors.
+
+        ``keys``: the tokens' (H, B·T, d) keys (`_head_major`); ``values``: their (B, H·T, C) values
+        (`_values_out`).
+        """
         import torch
 
-        b, t, _ = k_in.shape
-        k = _head_major(attention.k_proj(k_in), attention.num_heads).to(self.queries.dtype)  # (H, BT, d)
-        scores = (k @ self.queries).view(attention.num_heads, b, t, -1)  # (H, B, T, N)
-        attn = torch.softmax(scores, dim=2).transpose(0, 1).reshape(b, attention.num_heads * t, -1)  # over the tokens
-        values = _values_out(attention, v_in)
+        heads, b = len(keys), len(values)
+        t = values.shape[1] // heads
+        scores = (keys @ self.queries).view(heads, b, t, -1)  # (H, B, T, N)
+        attn = torch.softmax(scores, dim=2).transpose(0, 1).reshape(b, heads * t, -1)  # over the tokens
         cells = torch.baddbmm(self.image, attn.transpose(1, 2), values.to(attn.dtype))  # (B, N, C)
         keys, _, rstd = torch.native_layer_norm(cells, (cells.shape[-1],), norm.weight, norm.bias, norm.eps)
         return _Update(keys, attn, values - values.mean(-1, keepdim=True), rstd.view(b, 1, -1))
@@ -456,6 +508,15 @@ class _Factored:
         return update.keys.baddbmm_(
             attn.transpose(1, 2), _values_out(attention, v_in).to(self.dtype)
         )  # the update's cells are not read again
+
+
+def _gelu_(activation: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``activation(x)`` written into ``x`` when it is a GELU (a fresh (B, 256, 256, 32) output costs twice the time), else as it is."""
+    import torch
+
+    if isinstance(activation, torch.nn.GELU):
+        return torch.ops.aten.gelu_(x, approximate=activation.approximate)
+    return activation(x)
 
 
 def _channels_last(x: torch.Tensor) -> torch.Tensor:
