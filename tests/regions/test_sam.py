@@ -65,6 +65,24 @@ def test_a_point_on_the_astronauts_face_gives_the_face(mobile_sam):
 
 
 @pytest.mark.slow
+def test_the_encoder_runs_fused_and_channels_last_with_the_same_latent(mobile_sam):
+    """`_for_inference` folds TinyViT's batch norms into their convolutions; the latent stays the model's own."""
+    import torch
+
+    from semlat.checkpoints import load_weights
+
+    build = lambda: sam_module._build(mobile_sam.module, "vit_t")  # noqa: E731
+    fresh = load_weights(build, mobile_sam.spec.weights_path(), what="MobileSAM", hint="").eval()  # not arranged
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in mobile_sam.model.image_encoder.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in fresh.image_encoder.modules())
+    image = data.coffee()[::2, ::2]
+    with torch.inference_mode():
+        x = fresh.preprocess(torch.as_tensor(np.array(sam_module.resize_for_sam(image))).permute(2, 0, 1)[None].float())
+        reference = fresh.image_encoder(x)[0].numpy()
+    latent = mobile_sam.encode(image).latent
+    np.testing.assert_allclose(latent, reference, atol=1e-4 * np.abs(reference).max())
+
+
 def test_a_corrupt_checkpoint_is_a_user_error(tmp_path):
     bad = tmp_path / "mobile_sam.pt"
     bad.write_bytes(b"not a checkpoint at all")

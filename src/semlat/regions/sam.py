@@ -182,6 +182,37 @@ def load_sam(spec: SamSpec, device: str | None = None) -> SamModel:
         return _MODELS[key]
 
 
+def _for_inference(model: torch.nn.Module) -> bool:
+    """Arrange ``model`` (in eval mode) for inference: the same numbers (float rounding aside), sooner.
+
+    * TinyViT's conv + batch-norm pairs (MobileSAM's ``Conv2d_BN``) become the single convolutions
+      their own ``fuse()`` makes: in eval mode a batch norm is a per-channel affine map, so it
+      folds into the convolution's weights and one pass over each feature map goes;
+    * such an encoder then runs channels-last: oneDNN's depthwise and 1×1 convolutions are
+      several times faster that way than over NCHW.
+    Together about a third off MobileSAM's encoder on a CPU (scratch A/B, same process). SAM's
+    ViTs have no such pairs and stay as they are (channels-last made ViT-B slower).
+    Returns whether the encoder wants channels-last input.
+    """
+    import torch
+
+    def fuse(parent: torch.nn.Module) -> int:
+        fused = 0
+        for name, child in parent.named_children():
+            if hasattr(child, "fuse") and {"c", "bn"} <= set(child._modules):
+                setattr(parent, name, child.fuse().to(child.c.weight.device))
+                fused += 1
+            else:
+                fused += fuse(child)
+        return fused
+
+    with torch.no_grad():
+        if not fuse(model.image_encoder):
+            return False
+    model.image_encoder.to(memory_format=torch.channels_last)
+    return True
+
+
 @dataclass
 class Encoded:
     """One image's encoder output.
@@ -222,7 +253,9 @@ class SamModel:
     """A loaded SAM with the few operations the proposers need."""
 
     def __init__(self, model: torch.nn.Module, module, spec: SamSpec):
+        """``model``: a SAM in eval mode (arranged for inference here, `_for_inference`)."""
         self.model = model
+        self.channels_last = _for_inference(model)
         self.module = module
         self.spec = spec
         self.device = next(model.parameters()).device
@@ -234,7 +267,10 @@ class SamModel:
         resized = resize_for_sam(image)
         with torch.inference_mode():
             x = torch.as_tensor(np.array(resized), device=self.device).permute(2, 0, 1)[None].float()
-            latent = self.model.image_encoder(self.model.preprocess(x))[0]
+            x = self.model.preprocess(x)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            latent = self.model.image_encoder(x)[0]
             return Encoded(latent.float().cpu().numpy(), resized.shape[:2], image.shape[:2])
 
     def prompt_decoder(self, latent: npt.NDArray[np.floating], dtype: torch.dtype | None = None) -> PromptDecoder:
