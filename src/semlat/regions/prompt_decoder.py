@@ -424,10 +424,10 @@ class _SharedImage:
         return attention.out_proj(_token_major(mixed.float(), b).transpose(1, 2).reshape(b, t, -1))
 
     def image_to_token(self, keys: torch.Tensor, values: torch.Tensor, norm) -> _Update:
-        """``norm(image + attention(q=image + pe, k=k_in, v=v_in))``, kept with its factors.
+        """``norm(image + attention(q=image + pe, k=tokens, v=tokens))``, kept with its factors.
 
-        ``keys``: the tokens' (H, B·T, d) keys (`_head_major`); ``values``: their (B, H·T, C) values
-        (`_values_out`).
+        ``keys``: the tokens' (H, B·T, d) projected keys (`_head_major`); ``values``: their
+        (B, H·T, C) values through the output projection (`_values_out`).
         """
         import torch
 
@@ -511,7 +511,7 @@ class _Factored:
 
 
 def _gelu_(activation: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``activation(x)`` written into ``x`` when it is a GELU (a fresh (B, 256, 256, 32) output costs twice the time), else as it is."""
+    """``activation(x)``, written into ``x`` when it is a GELU: writing a fresh output as large as the upscaled cells is slower."""
     import torch
 
     if isinstance(activation, torch.nn.GELU):

@@ -189,9 +189,8 @@ def _for_inference(model: torch.nn.Module) -> bool:
       their own ``fuse()`` makes: in eval mode a batch norm is a per-channel affine map, so it
       folds into the convolution's weights and one pass over each feature map goes;
     * such an encoder then runs channels-last: oneDNN's depthwise and 1×1 convolutions are
-      several times faster that way than over NCHW.
-    Together about a third off MobileSAM's encoder on a CPU (scratch A/B, same process). SAM's
-    ViTs have no such pairs and stay as they are (channels-last made ViT-B slower).
+      faster that way than over NCHW.
+    SAM's ViTs have no such pairs and stay as they are (channels-last did not help ViT-B).
     Returns whether the encoder wants channels-last input.
     """
     import torch
