@@ -19,7 +19,7 @@ algebra, float rounding aside) when the work is arranged by what differs between
   ``q·(W_k x + b_k)ᵀ = (q W_k)·xᵀ + q·b_k`` and ``softmax(·)(W_v x + b_v) = (softmax(·) x) W_vᵀ
   + b_v`` (attention rows sum to one), so no (cells × 128) key or value is formed; image → token
   folds the query projection into the tokens' keys and the output projection into their values;
-  the final attention runs for the output tokens alone;
+  the final attention runs for the four output tokens that are read (IoU and multimask tokens);
 * the mask upscaling (two transposed convolutions at 128² and 256²) runs only for the prompts
   a caller asks for: the predicted IoUs come from the tokens alone, so prompts whose three
   outputs all fail the IoU filter never get masks;
@@ -57,7 +57,7 @@ class Tokens:
     """The transformer's outputs for a batch of B prompts."""
 
     queries: torch.Tensor
-    """(B, T, C) output tokens (IoU token, mask tokens, prompt tokens)."""
+    """(B, 4, C) the IoU token and the three multimask tokens after the final attention."""
     keys: torch.Tensor
     """(B, N, C) image cells after the transformer."""
 
@@ -155,8 +155,9 @@ class PromptDecoder:
 
         The first layer meets the shared image (`_SharedImage`), the second the first layer's
         update of it in factored form (`_Update`, `_Factored`); any later layer and the final
-        attention meet the cells as they are. The final attention runs for the output tokens
-        alone (IoU and mask tokens): the prompt tokens' outputs are never read.
+        attention meet the cells as they are. The final attention runs for the IoU token and the
+        three multimask tokens alone: the single-mask token's and the prompt tokens' outputs are
+        never read (SAM's automatic mode asks for the multimask outputs only).
         """
         return self._after_first_layer(self._first_layer(sparse))
 
@@ -189,7 +190,6 @@ class PromptDecoder:
         import torch
 
         decoder, transformer = self.decoder, self.decoder.transformer
-        outputs = 1 + decoder.num_mask_tokens
         cell_layers = self.cells.transformer.layers
         with torch.inference_mode():
             update = self._shared.image_to_token(prompts.keys, prompts.values, cell_layers[0].norm4)
@@ -209,27 +209,26 @@ class PromptDecoder:
                     keys = cell_layer.norm4(self._factored.image_to_token(to_token, queries + prompt_pe, queries, update))
                 else:
                     keys = cell_layer.norm4(self._image_to_token(to_token, queries + prompt_pe, queries, keys, keys + self.pe))
-            queries, prompt_pe = queries[:, :outputs], prompt_pe[:, :outputs]
+            read = [0, *range(2, 1 + decoder.num_mask_tokens)]  # the IoU token and the multimask tokens
+            queries, prompt_pe = queries[:, read], prompt_pe[:, read]
             attn_out = self._token_to_image(transformer.final_attn_token_to_image, queries + prompt_pe, keys)
             queries = transformer.norm_final_attn(queries + attn_out)
             return Tokens(queries, keys)
 
-    def iou(self, tokens: Tokens, multimask: bool = True) -> torch.Tensor:
-        """(B, 3) predicted IoUs of the three multimask outputs ((B, 1) of the single one)."""
+    def iou(self, tokens: Tokens) -> torch.Tensor:
+        """(B, 3) predicted IoUs of the three multimask outputs."""
         import torch
 
         with torch.inference_mode():
-            iou = self.decoder.iou_prediction_head(tokens.queries[:, 0]).float()
-            return iou[:, 1:] if multimask else iou[:, :1]
+            return self.decoder.iou_prediction_head(tokens.queries[:, 0]).float()[:, 1:]
 
     def masks(
         self,
         tokens: Tokens,
-        multimask: bool = True,
         content: tuple[int, int] | None = None,
         out: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """(B, 3, 256, 256) low-resolution logits ((B, 1, 256, 256) of the single output).
+        """(B, 3, 256, 256) low-resolution logits of the three multimask outputs.
 
         The upscaling is the model's own layers, run channels-last (the layout its transposed
         convolutions give): the LayerNorm2d as ``F.layer_norm`` over the channels, the GELUs and
@@ -258,8 +257,8 @@ class PromptDecoder:
             x = _channels_last(up_1(cells))  # (B, h, w, C')
             x = _gelu_(act_1, F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps))
             upscaled = _gelu_(act_2, _channels_last(up_2(x.permute(0, 3, 1, 2))))  # (B, H, W, K)
-            outputs = range(1, decoder.num_mask_tokens) if multimask else range(1)
-            hyper = torch.stack([decoder.output_hypernetworks_mlps[i](tokens.queries[:, 1 + i]) for i in outputs], 1)
+            outputs = range(1, decoder.num_mask_tokens)  # token i of `Tokens.queries` is mask token i
+            hyper = torch.stack([decoder.output_hypernetworks_mlps[i](tokens.queries[:, i]) for i in outputs], 1)
             _, h, w, k = upscaled.shape
             logits = hyper.to(upscaled.dtype) @ upscaled.reshape(b, h * w, k).transpose(1, 2)  # (B, outputs, H·W)
             if out is None:
