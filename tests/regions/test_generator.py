@@ -136,6 +136,19 @@ def test_the_batched_upsampling_of_other_devices_gives_the_same_masks(model, ast
 
 
 @pytest.mark.slow
+def test_batches_decoded_side_by_side_give_the_masks_of_one_at_a_time(model, astronaut):
+    """`CPU_THREADS` batches at once: each thread has its own logits buffer, and the batches keep their order."""
+    settings = {"points_per_side": 10, "points_per_batch": 16, "levels": True}  # 7 batches, the last one short
+    one = generate(model, astronaut, threads=1, **settings)
+    several = generate(model, astronaut, threads=3, **settings)
+    assert len(one.masks) > 3
+    np.testing.assert_array_equal(several.masks, one.masks)
+    np.testing.assert_array_equal(several.scores, one.scores)
+    np.testing.assert_array_equal(several.levels, one.levels)
+    assert sum(several.seconds.values()) > 0
+
+
+@pytest.mark.slow
 def test_levels_are_the_three_outputs_of_each_prompt_each_deduplicated(model, astronaut):
     everything = {"pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 1.0, "mask_nms_thresh": 1.0}
     raw = generate(model, astronaut, points_per_side=2, levels=True, **everything)

@@ -6,7 +6,8 @@ keeps SAM's own model and filters but runs them where they are cheap:
 
 1. The image (or crop) is encoded once; a grid of ``points_per_side``² point prompts (SAM's
    ``build_point_grid`` layout, mapped into the 1024 input frame) is decoded
-   ``points_per_batch`` at a time with three outputs per prompt.
+   ``points_per_batch`` at a time with three outputs per prompt; on a CPU `CPU_THREADS` batches
+   side by side, each with its share of the cores (`semlat.regions.cpu_threads`).
 2. On the (256, 256) low-resolution logits, restricted to the part of the grid that holds image
    content (SAM's padding is cropped away, as SAM's postprocess does at full resolution): the
    predicted IoU (> ``pred_iou_thresh``) and SAM's stability score (IoU of the masks thresholded
@@ -43,6 +44,7 @@ output 2 → level 0 (whole), output 1 → level 1 (part), output 0 → level 2 
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -50,6 +52,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from semlat.regions.cpu_threads import map_on_cores
 from semlat.regions.sam import INPUT_SIZE, LOW_RES, full_resolution_masks, to_input_frame
 from semlat.regions.upsampling import (
     Deferred,
@@ -64,6 +67,7 @@ from semlat.regions.upsampling import (
 if TYPE_CHECKING:
     import torch
 
+    from semlat.regions.prompt_decoder import PromptDecoder
     from semlat.regions.sam import SamModel
 
 NMS_SIZE = 256
@@ -74,6 +78,9 @@ OUTPUT_LEVEL = (2, 1, 0)
 
 CROP_OVERLAP_RATIO = 512 / 1500
 """SAM's default overlap of neighbouring crops, as a fraction of the short side."""
+
+CPU_THREADS = 2
+"""Batches of prompts decoded side by side on a CPU, each with its share of PyTorch's threads (`semlat.regions.cpu_threads`)."""
 
 
 @dataclass
@@ -213,6 +220,15 @@ class _Clock:
         self.seconds[key] += now - start
         return now
 
+    def absorb(self, parts: list[dict[str, float]], start: float) -> float:
+        """Add the splits of work that ran side by side since ``start``, apportioned so they sum to the time passed."""
+        now = time.perf_counter()
+        total = sum(sum(part.values()) for part in parts)
+        for part in parts:
+            for key, seconds in part.items():
+                self.seconds[key] += seconds * (now - start) / total if total > 0 else 0.0
+        return now
+
 
 def as_rgb(image: npt.NDArray) -> npt.NDArray[np.uint8]:
     """(H, W) grayscale, (H, W, 1), (H, W, 3) or (H, W, 4) → (H, W, 3) uint8."""
@@ -247,6 +263,7 @@ def generate(
     min_mask_region_area: int = 0,
     refine_margin: float | None = 0.1,
     dtype: torch.dtype | None = None,
+    threads: int | None = None,
 ) -> Generated:
     """Automatic masks of ``image`` (see the module docstring); masks come at the image's size.
 
@@ -269,6 +286,9 @@ def generate(
             this; the candidates it keeps get SAM's own stability score and boxes on their upsampled
             logits (and those masks are the output: none is upsampled twice). None: decide on the
             low-res grid alone (boxes from the low-res masks too; only box-NMS survivors upsampled).
+        dtype: the decoder's image-side arithmetic (`semlat.regions.prompt_decoder.PromptDecoder`).
+        threads: batches of prompts decoded side by side (None: `CPU_THREADS` on a CPU, one at a
+            time elsewhere); the masks are the same either way.
     """
     import torch
     from torchvision.ops import batched_nms
@@ -276,6 +296,7 @@ def generate(
     image = as_rgb(image)
     height, width = image.shape[:2]
     clock = _Clock()
+    filters = _Filters(pred_iou_thresh, stability_score_thresh, stability_score_offset, refine_margin)
     boxes_all, scores_all, stab_all, level_all, crop_area_all, masks_all = [], [], [], [], [], []
     latent = None
     whole_input_size = (0, 0)
@@ -288,54 +309,21 @@ def generate(
         start = clock.add("encoder", start)
         if latent is None:
             latent, whole_input_size = encoded.latent, encoded.input_size
-        h_in, w_in = encoded.input_size
-        lh, lw = -(-h_in * LOW_RES // INPUT_SIZE), -(-w_in * LOW_RES // INPUT_SIZE)  # content of the 256 grid
         n_side = max(1, int(points_per_side / (crop_points_downscale**layer)))
         points = to_input_frame(point_grid(n_side) * np.array([cw, ch]), (ch, cw))
-        kept: list[_Candidates] = []
         decoder = model.prompt_decoder(encoded.latent, dtype)
         in_boxes = refine_margin is not None and _upsamples_in_boxes(model.device)
         deferring = in_boxes and crop == [0, 0, width, height] and tuple(encoded.input_size) == (ch, cw)
-        for first in range(0, len(points), points_per_batch):
-            batch = points[first : first + points_per_batch]
-            start = time.perf_counter()
-            sparse = model.point_embeddings(batch[:, None, :], np.ones((len(batch), 1), np.int64))
-            decoded = decoder.decode(sparse, pred_iou_thresh, content=(lh, lw))  # masks only where an IoU passes
-            iou, wanted = decoded.iou, decoded.wanted
-            start = clock.add("decoder", start)
-            found = _Candidates(
-                decoded.logits.flatten(0, 1), iou[wanted].flatten(), torch.arange(iou.shape[1]).repeat(int(wanted.sum()))
-            )
-            passing = found.iou > pred_iou_thresh if pred_iou_thresh > 0 else torch.ones(len(found.iou), dtype=torch.bool)
-            found.stab = stability_score(found.logits[:, :lh, :lw], stability_score_offset).cpu()  # cheap: counts
-            if stability_score_thresh > 0:
-                passing &= found.stab >= stability_score_thresh - (refine_margin or 0.0)
-            found = found.where(passing)  # one copy of the survivors: the decoded logits are the decoder's buffer
-            if refine_margin is not None:  # SAM's own stability and boxes on the upsampled logits of these few
-                start = clock.add("filtering", start)
-                if deferring:  # upsampled in the box NMS, and only where it must (`lazy_box_nms`)
-                    found.deferred = Deferred.of(found.logits, encoded.input_size, stability_score_offset)
-                    found.boxes = found.deferred.outer
-                elif in_boxes:
-                    found.pieces, found.stab = upsampled_masks(
-                        found.logits, encoded.input_size, (ch, cw), stability_score_offset, stability_score_thresh
-                    )
-                    found.boxes = found.pieces.boxes
-                else:
-                    found.stab, found.boxes = upsampled_scores(found.logits, encoded.input_size, (ch, cw), stability_score_offset)
-                start = clock.add("upsampling", start)
-                if not deferring:
-                    found = found.where(found.stab >= stability_score_thresh)
-            else:
-                found.boxes = _low_res_boxes(found.logits[:, :lh, :lw] > 0, (ch, cw), (h_in, w_in))
-            found.boxes = found.boxes + torch.tensor([x0, y0, x0, y0], dtype=torch.float)
-            if crop != [0, 0, width, height]:
-                found = found.where(~_near_crop_edge(found.boxes, crop, [0, 0, width, height]))
-            if in_boxes:  # the masks are in the pieces: let the batch's logits go
-                found.logits = found.logits[:0]
-            kept.append(found)
-            clock.add("filtering", start)
+        context = _Crop(decoder, crop, (height, width), (ch, cw), tuple(encoded.input_size), in_boxes, deferring)
+        batches = [points[first : first + points_per_batch] for first in range(0, len(points), points_per_batch)]
         start = time.perf_counter()
+        done = map_on_cores(
+            functools.partial(_decode_batch, model, context, filters),
+            batches,
+            threads or (CPU_THREADS if model.device.type == "cpu" else 1),
+        )  # in the batches' order, as one at a time gives them
+        kept = [found for found, _ in done]
+        start = clock.absorb([seconds for _, seconds in done], start)
         crop_found = _Candidates.cat(kept, (ch, cw))
         iou_t, stab, boxes = crop_found.iou, crop_found.stab, crop_found.boxes
         level = torch.as_tensor(OUTPUT_LEVEL)[crop_found.output]
@@ -386,6 +374,83 @@ def generate(
     clock.add("nms", start)
     assert latent is not None
     return Generated(masks[keep], scores_np[keep], stab_np[keep], level_np[keep], latent, whole_input_size, clock.seconds)
+
+
+@dataclass(frozen=True)
+class _Filters:
+    """SAM's filters on a batch's candidates (the settings of `generate`)."""
+
+    pred_iou_thresh: float
+    stability_score_thresh: float
+    stability_score_offset: float
+    refine_margin: float | None
+
+
+@dataclass(frozen=True)
+class _Crop:
+    """What the batches of prompts on one encoded image or crop share."""
+
+    decoder: PromptDecoder
+    box: list[int]
+    """x0, y0, x1, y1 of the crop in the image."""
+    image_size: tuple[int, int]
+    """(height, width) of the whole image."""
+    size: tuple[int, int]
+    """(height, width) of the crop."""
+    input_size: tuple[int, int]
+    """(h, w) of the crop inside SAM's 1024 input frame."""
+    in_boxes: bool
+    """Candidates are upsampled inside their boxes (`_upsamples_in_boxes`)."""
+    deferring: bool
+    """Their upsampling waits for the box NMS (`lazy_box_nms`)."""
+
+
+def _decode_batch(
+    model: SamModel, crop: _Crop, filters: _Filters, batch: npt.NDArray[np.float64]
+) -> tuple[_Candidates, dict[str, float]]:
+    """The candidates of one batch of point prompts that pass SAM's filters, and the batch's time split."""
+    import torch
+
+    clock = _Clock()
+    (h_in, w_in), (height, width) = crop.input_size, crop.image_size
+    lh, lw = -(-h_in * LOW_RES // INPUT_SIZE), -(-w_in * LOW_RES // INPUT_SIZE)  # content of the 256 grid
+    start = time.perf_counter()
+    sparse = model.point_embeddings(batch[:, None, :], np.ones((len(batch), 1), np.int64))
+    decoded = crop.decoder.decode(sparse, filters.pred_iou_thresh, content=(lh, lw))  # masks only where an IoU passes
+    iou, wanted = decoded.iou, decoded.wanted
+    start = clock.add("decoder", start)
+    found = _Candidates(decoded.logits.flatten(0, 1), iou[wanted].flatten(), torch.arange(iou.shape[1]).repeat(int(wanted.sum())))
+    passing = found.iou > filters.pred_iou_thresh if filters.pred_iou_thresh > 0 else torch.ones(len(found.iou), dtype=torch.bool)
+    found.stab = stability_score(found.logits[:, :lh, :lw], filters.stability_score_offset).cpu()  # cheap: counts
+    if filters.stability_score_thresh > 0:
+        passing &= found.stab >= filters.stability_score_thresh - (filters.refine_margin or 0.0)
+    found = found.where(passing)  # one copy of the survivors: the decoded logits are the decoder's buffer
+    if filters.refine_margin is not None:  # SAM's own stability and boxes on the upsampled logits of these few
+        start = clock.add("filtering", start)
+        offset = filters.stability_score_offset
+        if crop.deferring:  # upsampled in the box NMS, and only where it must (`lazy_box_nms`)
+            found.deferred = Deferred.of(found.logits, crop.input_size, offset)
+            found.boxes = found.deferred.outer
+        elif crop.in_boxes:
+            found.pieces, found.stab = upsampled_masks(
+                found.logits, crop.input_size, crop.size, offset, filters.stability_score_thresh
+            )
+            found.boxes = found.pieces.boxes
+        else:
+            found.stab, found.boxes = upsampled_scores(found.logits, crop.input_size, crop.size, offset)
+        start = clock.add("upsampling", start)
+        if not crop.deferring:
+            found = found.where(found.stab >= filters.stability_score_thresh)
+    else:
+        found.boxes = _low_res_boxes(found.logits[:, :lh, :lw] > 0, crop.size, (h_in, w_in))
+    x0, y0 = crop.box[:2]
+    found.boxes = found.boxes + torch.tensor([x0, y0, x0, y0], dtype=torch.float)
+    if crop.box != [0, 0, width, height]:
+        found = found.where(~_near_crop_edge(found.boxes, crop.box, [0, 0, width, height]))
+    if crop.in_boxes:  # the masks are in the pieces: let the batch's logits go
+        found.logits = found.logits[:0]
+    clock.add("filtering", start)
+    return found, clock.seconds
 
 
 def _remove_small_regions(

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -80,7 +81,8 @@ class Decoded:
     logits: torch.Tensor
     """(W, 3, 256, 256) float32 low-resolution logits of the wanted prompts, on the decoder's device.
 
-    A view of the decoder's buffer, overwritten by its next `PromptDecoder.decode`: copy what is kept.
+    A view of the decoder's buffer, overwritten by its next `PromptDecoder.decode` on the same
+    thread: copy what is kept. Threads may decode at once (each has its buffer).
     """
 
 
@@ -117,7 +119,7 @@ class PromptDecoder:
             self._shared = _SharedImage(layers[0], image, pe, self.image)
             self._pe_float = pe
             self._pe_keys_of: dict[torch.nn.Module, torch.Tensor] = {}
-            self._logits: torch.Tensor | None = None  # `decode`'s output, reused: fresh memory is paged in at first touch
+            self._buffers = threading.local()  # `decode`'s output per thread, reused: fresh memory is paged in at first touch
             self._factored = _Factored(layers[0].norm4, layers[1], image, pe, self.dtype) if len(layers) > 1 else None
 
     def decode(self, sparse: torch.Tensor, iou_thresh: float, content: tuple[int, int] | None = None) -> Decoded:
@@ -131,9 +133,9 @@ class PromptDecoder:
         import torch
 
         ious, wanted = [], []
-        if self._logits is None or len(self._logits) < len(sparse):
-            self._logits = torch.empty((len(sparse), 3, 256, 256), device=self.image.device)
-        logits = self._logits  # the wanted ones, packed
+        logits = getattr(self._buffers, "logits", None)  # the wanted ones, packed
+        if logits is None or len(logits) < len(sparse):
+            logits = self._buffers.logits = torch.empty((len(sparse), 3, 256, 256), device=self.image.device)
         filled = 0
         step = self.chunk or len(sparse)
         prompts = self._first_layer(sparse)  # the whole batch: no cell differs per prompt there
@@ -294,7 +296,7 @@ class PromptDecoder:
         return attention.out_proj(out)
 
     def _pe_keys(self, attention) -> torch.Tensor:
-        """(H, d, N) the positional encoding's keys for ``attention`` (bias left out: the softmax drops it), made once."""
+        """(H, d, N) the positional encoding's keys for ``attention`` (bias left out: the softmax drops it), made once (threads racing to make it make the same)."""
         if attention not in self._pe_keys_of:
             pe = self._pe_float @ attention.k_proj.weight.T
             self._pe_keys_of[attention] = _by_head(pe, attention.num_heads).to(self.dtype)
