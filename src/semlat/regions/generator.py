@@ -287,8 +287,8 @@ def generate(
             logits (and those masks are the output: none is upsampled twice). None: decide on the
             low-res grid alone (boxes from the low-res masks too; only box-NMS survivors upsampled).
         dtype: the decoder's image-side arithmetic (`semlat.regions.prompt_decoder.PromptDecoder`).
-        threads: batches of prompts decoded side by side (None: `CPU_THREADS` on a CPU, one at a
-            time elsewhere); the masks are the same either way.
+        threads: batches of prompts decoded side by side (None: `CPU_THREADS` on a CPU with that
+            many threads, one at a time elsewhere); the masks are the same either way.
     """
     import torch
     from torchvision.ops import batched_nms
@@ -320,7 +320,7 @@ def generate(
         done = map_on_cores(
             functools.partial(_decode_batch, model, context, filters),
             batches,
-            threads or (CPU_THREADS if model.device.type == "cpu" else 1),
+            threads or (min(CPU_THREADS, torch.get_num_threads()) if model.device.type == "cpu" else 1),
         )  # in the batches' order, as one at a time gives them
         kept = [found for found, _ in done]
         start = clock.absorb([seconds for _, seconds in done], start)
