@@ -83,6 +83,7 @@ def test_the_encoder_runs_fused_and_channels_last_with_the_same_latent(mobile_sa
     np.testing.assert_allclose(latent, reference, atol=1e-4 * np.abs(reference).max())
 
 
+@pytest.mark.slow
 def test_a_corrupt_checkpoint_is_a_user_error(tmp_path):
     bad = tmp_path / "mobile_sam.pt"
     bad.write_bytes(b"not a checkpoint at all")
