@@ -119,9 +119,12 @@ def test_fidelity_to_segment_anythings_generator(model, astronaut):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("crop_layers", "size"), [(0, 256), (1, 256), (0, 1024)])
+@pytest.mark.parametrize(("crop_layers", "size"), [(0, 256), (1, 256), (0, 1024), (0, 1280)])
 def test_the_batched_upsampling_of_other_devices_gives_the_same_masks(model, astronaut, monkeypatch, crop_layers, size):
-    """At the input frame's size (1024), the CPU upsamples in the box NMS, only the candidates it must (`_lazy_box_nms`)."""
+    """On a CPU the whole image is upsampled in the box NMS, only the candidates it must (`lazy_box_nms`).
+
+    At the input frame's size (1024) once; smaller (256) and larger (1280) through SAM's second resize.
+    """
     import semlat.regions.generator as generator_module
 
     settings = {"points_per_side": 6 if size == 256 else 10, "levels": True, "crop_layers": crop_layers}

@@ -6,11 +6,13 @@ import torch
 from segment_anything.utils import amg
 from torchvision.ops import nms as torchvision_nms
 
+from semlat.regions.sam import upsampled_logits
 from semlat.regions.upsampling import (
     Deferred,
     box_bounds,
     lazy_box_nms,
     mask_boxes,
+    resized_bounds,
     stability_score,
     upsampled_masks,
     upsampled_scores,
@@ -72,6 +74,25 @@ def test_box_bounds_hold_the_upsampled_masks_boxes(input_hw):
     assert (
         float((outer - exact).abs().median()) <= 12 and float((inner - exact)[known].abs().median()) <= 12
     )  # tight enough to matter (ragged noise here)
+
+
+@pytest.mark.parametrize(("input_hw", "size"), [((683, 1024), (1277, 1920)), ((683, 1024), (426, 640)), ((1024, 701), (300, 205))])
+def test_resized_bounds_hold_the_boxes_after_sams_second_resize(input_hw, size):
+    generator = torch.Generator().manual_seed(2)
+    yy, xx = torch.meshgrid(torch.arange(256.0), torch.arange(256.0), indexing="ij")
+    logits = []
+    for _ in range(30):
+        cy, cx, r = (torch.rand(3, generator=generator) * torch.tensor([300, 300, 60]) - torch.tensor([20, 20, 0])).tolist()
+        logits.append((r + 1 - ((yy - cy) ** 2 + (xx - cx) ** 2).sqrt()) / 2 + torch.randn(256, 256, generator=generator))
+    logits = torch.stack([*logits, torch.full((256, 256), -3.0)])
+    photo = torch.cat([x for _, x in upsampled_logits(logits, input_hw, size)])
+    exact = mask_boxes(photo > 0)
+    inner, outer = resized_bounds(*box_bounds(logits, input_hw), input_hw, size)
+    known = inner[:, 0] <= inner[:, 2]
+    shown = (photo > 0).flatten(1).any(1)
+    assert int(known.sum()) >= 20 and torch.equal(outer[-1], torch.zeros(4))
+    assert bool((outer[shown, :2] <= exact[shown, :2]).all() and (exact[shown, 2:] <= outer[shown, 2:]).all())
+    assert bool((exact[known, :2] <= inner[known, :2]).all() and (inner[known, 2:] <= exact[known, 2:]).all())
 
 
 def test_the_deferred_box_nms_keeps_what_the_eager_filters_keep():

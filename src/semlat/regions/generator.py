@@ -17,12 +17,12 @@ keeps SAM's own model and filters but runs them where they are cheap:
    on the low-res grid alone, boxes from the low-res masks too). Then
    ``torchvision.ops.batched_nms`` at ``box_nms_thresh`` (with crop layers, SAM's cross-crop NMS
    preferring smaller crops, and its drop of masks touching an inner crop edge).
-3. On a CPU the upsampling waits for the box NMS (`semlat.regions.upsampling`): candidates go by score,
-   and one whose box, bounded from its low-res logits, must overlap a kept box is dropped
-   unseen; the rest are upsampled once, inside their support box, and kept bit-packed (a
-   few of the candidates are kept; the masks are those of upsampling them all). Crops
-   of crop layers, smaller than the input frame, are upsampled per batch through SAM's two
-   resizes. On a GPU the candidates' whole grids are upsampled in batches on the device, only
+3. On a CPU the whole image's upsampling waits for the box NMS (`semlat.regions.upsampling`):
+   candidates go by score, and one whose box, bounded from its low-res logits (and carried
+   through SAM's second resize when the photo's long side is not 1024), must overlap a kept box
+   is dropped unseen; the rest are upsampled once, inside their support, and kept bit-packed (a
+   few of the candidates are kept; the masks are those of upsampling them all). Crops of crop
+   layers are upsampled per batch, through SAM's two resizes where they differ from the frame. On a GPU the candidates' whole grids are upsampled in batches on the device, only
    their scores and boxes come back, and the box-NMS survivors are upsampled once more for
    their masks (a per-candidate loop would cost more than the model there). None that failed
    the pre-filter is upsampled at all; optionally small islands and holes are removed
@@ -313,7 +313,7 @@ def generate(
         points = to_input_frame(point_grid(n_side) * np.array([cw, ch]), (ch, cw))
         decoder = model.prompt_decoder(encoded.latent, dtype)
         in_boxes = refine_margin is not None and _upsamples_in_boxes(model.device)
-        deferring = in_boxes and crop == [0, 0, width, height] and tuple(encoded.input_size) == (ch, cw)
+        deferring = in_boxes and crop == [0, 0, width, height]
         context = _Crop(decoder, crop, (height, width), (ch, cw), tuple(encoded.input_size), in_boxes, deferring)
         batches = [points[first : first + points_per_batch] for first in range(0, len(points), points_per_batch)]
         start = time.perf_counter()
@@ -330,7 +330,14 @@ def generate(
         group = level if levels else torch.zeros_like(level)
         if crop_found.deferred is not None:
             keep, stab_kept, boxes_kept, pieces = lazy_box_nms(
-                crop_found.deferred, iou_t, group, box_nms_thresh, stability_score_thresh, stability_score_offset, (ch, cw)
+                crop_found.deferred,
+                iou_t,
+                group,
+                box_nms_thresh,
+                stability_score_thresh,
+                stability_score_offset,
+                tuple(encoded.input_size),
+                (ch, cw),
             )
             stab[keep], boxes[keep] = stab_kept, boxes_kept
             full = pieces.dense()
@@ -429,7 +436,7 @@ def _decode_batch(
         start = clock.add("filtering", start)
         offset = filters.stability_score_offset
         if crop.deferring:  # upsampled in the box NMS, and only where it must (`lazy_box_nms`)
-            found.deferred = Deferred.of(found.logits, crop.input_size, offset)
+            found.deferred = Deferred.of(found.logits, crop.input_size, offset, crop.size)
             found.boxes = found.deferred.outer
         elif crop.in_boxes:
             found.pieces, found.stab = upsampled_masks(

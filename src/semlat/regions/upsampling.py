@@ -27,6 +27,9 @@ import numpy.typing as npt
 
 from semlat.regions.sam import INPUT_SIZE, LOW_RES, upsampled_logits
 
+FAR_BELOW = -1e4
+"""The low-res logit `_upsampled_twice` gives the cells outside a candidate's support slice."""
+
 if TYPE_CHECKING:
     import torch
 
@@ -270,13 +273,16 @@ class Deferred:
     outer: torch.Tensor
 
     @staticmethod
-    def of(logits: torch.Tensor, input_hw: tuple[int, int], offset: float) -> Deferred:
+    def of(logits: torch.Tensor, input_hw: tuple[int, int], offset: float, size: tuple[int, int] | None = None) -> Deferred:
+        """``size``: the photo's (height, width) when SAM resizes a second time (see `resized_bounds`)."""
         slices = _support_slices(logits, offset)
         cells = [
             None if where is None else logits[i, where[0] : where[1], where[2] : where[3]].clone()
             for i, where in enumerate(slices)
         ]
         inner, outer = box_bounds(logits, input_hw)
+        if size is not None and tuple(size) != tuple(input_hw):
+            inner, outer = resized_bounds(inner, outer, input_hw, size)
         return Deferred(cells, slices, inner, outer)
 
     def __getitem__(self, index: torch.Tensor) -> Deferred:
@@ -334,6 +340,74 @@ def box_bounds(logits: torch.Tensor, input_hw: tuple[int, int]) -> tuple[torch.T
     return inner, outer
 
 
+def resized_bounds(
+    inner: torch.Tensor, outer: torch.Tensor, input_hw: tuple[int, int], size: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`box_bounds` of the input frame carried through SAM's second resize (bilinear, to the photo's ``size``).
+
+    A resized pixel ``x`` mixes input pixels ``⌊src⌋`` and the next, ``src = (x + ½)·w_in/W − ½``,
+    with positive weights: it can be positive only if one of them lies in the outside box, and it
+    is positive if both lie in the inside box. One pixel more on each side absorbs the rounding.
+    """
+    import torch
+
+    (h_in, w_in), (height, width) = input_hw, size
+    scale = torch.tensor([w_in / width, h_in / height] * 2, dtype=torch.float64)
+    limit = torch.tensor([width - 1, height - 1] * 2, dtype=torch.float64)
+    low = outer.double()
+    outside = torch.stack(
+        [
+            torch.floor((low[:, 0] - 0.5) / scale[0] - 0.5) - 1,
+            torch.floor((low[:, 1] - 0.5) / scale[1] - 0.5) - 1,
+            torch.ceil((low[:, 2] + 1.5) / scale[2] - 0.5) + 1,
+            torch.ceil((low[:, 3] + 1.5) / scale[3] - 0.5) + 1,
+        ],
+        1,
+    )
+    outside = torch.minimum(outside.clamp(min=0), limit)
+    outside[(outer == 0).all(1)] = 0.0  # no positive cell: the empty mask's box stays the zero box
+    high = inner.double()
+    inside = torch.stack(
+        [
+            torch.ceil((high[:, 0] + 0.5) / scale[0] - 0.5) + 1,
+            torch.ceil((high[:, 1] + 0.5) / scale[1] - 0.5) + 1,
+            torch.floor((high[:, 2] + 0.5) / scale[2] - 0.5) - 1,
+            torch.floor((high[:, 3] + 0.5) / scale[3] - 0.5) - 1,
+        ],
+        1,
+    )
+    none = (inner[:, 0] > inner[:, 2]) | (inside[:, 0] > inside[:, 2]) | (inside[:, 1] > inside[:, 3])
+    inside[none] = torch.tensor([1.0, 1.0, 0.0, 0.0], dtype=torch.float64)
+    return inside.float(), outside.float()
+
+
+def _upsampled_twice(
+    cells: torch.Tensor, where: tuple[int, int, int, int], input_hw: tuple[int, int], size: tuple[int, int], offset: float
+) -> tuple[tuple[int, int], torch.Tensor]:
+    """The low-res ``cells`` at rows r0:r1, columns c0:c1 through SAM's two resizes, cut to the logits above −``offset``.
+
+    The grid outside the slice reads `FAR_BELOW`. That changes only pixels at or below −offset:
+    a pixel above it has a cell above it within one cell, whose neighbours two cells deep (the
+    slice's margin, `_support_slices`) are all the pixel and its resized neighbours read. Returns
+    the (y, x) origin in the photo and the logits there.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    r0, r1, c0, c1 = where
+    grid = torch.full((1, 1, LOW_RES, LOW_RES), FAR_BELOW)
+    grid[0, 0, r0:r1, c0:c1] = cells
+    (h, w) = input_hw
+    x = F.interpolate(grid, (INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)[..., :h, :w]
+    x = F.interpolate(x, tuple(size), mode="bilinear", align_corners=False)[0, 0]
+    above = x > -offset
+    rows, cols = torch.nonzero(_any(above, 1)).flatten(), torch.nonzero(_any(above, 0)).flatten()
+    if not len(rows):
+        return (0, 0), x[:0, :0]
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return (y0, x0), x[y0:y1, x0:x1]
+
+
 def _area(boxes: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
 
@@ -353,6 +427,7 @@ def lazy_box_nms(
     stability_thresh: float,
     offset: float,
     input_hw: tuple[int, int],
+    size: tuple[int, int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, Pieces]:
     """``batched_nms`` over the candidates that pass SAM's stability filter, upsampling only those it must.
 
@@ -361,10 +436,14 @@ def lazy_box_nms(
     over the union its outside box could make, ``box_bounds``) is dropped unseen: suppressed if it
     passes the stability filter, filtered out if not, and either way it suppresses nothing. The
     others are upsampled in their support (the exact stability score, box and mask), then kept or
-    suppressed on torchvision's own float32 IoU. Returns the kept indices (decreasing score), their
-    stability scores, boxes and masks.
+    suppressed on torchvision's own float32 IoU. ``size``: the photo's (height, width) when SAM
+    resizes a second time (the ``deferred`` bounds are then the photo's, `resized_bounds`).
+    Returns the kept indices (decreasing score), their stability scores, boxes and masks.
     """
     import torch
+
+    size = tuple(size or input_hw)
+    twice = size != tuple(input_hw)
 
     order = torch.sort(scores, descending=True, stable=True).indices.tolist()
     inner, outer = deferred.inner.numpy(), deferred.outer.numpy()
@@ -379,13 +458,16 @@ def lazy_box_nms(
             if (least > (nms_thresh + 1e-6) * most_union).any():
                 continue
         where, cells = deferred.slices[index], deferred.cells[index]
-        origin, part = (
-            ((0, 0), torch.zeros((0, 0))) if where is None or cells is None else _upsampled_cells(cells, where, input_hw)
-        )
+        if where is None or cells is None:
+            origin, part = (0, 0), torch.zeros((0, 0))
+        elif twice:
+            origin, part = _upsampled_twice(cells, where, input_hw, size, offset)
+        else:
+            origin, part = _upsampled_cells(cells, where, input_hw)
         score = stability_score(part[None], offset)[0]
         if score < stability_thresh:  # a float32 comparison, as the filter of the other paths makes it
             continue
-        piece = Pieces.of(tuple(input_hw), [origin], [(part > 0).numpy()])
+        piece = Pieces.of(size, [origin], [(part > 0).numpy()])
         box = piece.boxes[0].numpy()
         if len(theirs):
             inter = _overlap(box, theirs)
@@ -395,5 +477,5 @@ def lazy_box_nms(
         keep.append(index)
         stab.append(float(score))
         pieces.append(piece)
-    found = Pieces.cat(pieces, tuple(input_hw))
+    found = Pieces.cat(pieces, size)
     return torch.tensor(keep, dtype=torch.long), torch.tensor(stab), found.boxes, found
