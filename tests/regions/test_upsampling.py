@@ -76,7 +76,9 @@ def test_box_bounds_hold_the_upsampled_masks_boxes(input_hw):
     )  # tight enough to matter (ragged noise here)
 
 
-@pytest.mark.parametrize(("input_hw", "size"), [((683, 1024), (1277, 1920)), ((683, 1024), (426, 640)), ((1024, 701), (300, 205))])
+@pytest.mark.parametrize(
+    ("input_hw", "size"), [((683, 1024), (1277, 1920)), ((683, 1024), (426, 640)), ((1024, 701), (300, 205))]
+)
 def test_resized_bounds_hold_the_boxes_after_sams_second_resize(input_hw, size):
     generator = torch.Generator().manual_seed(2)
     yy, xx = torch.meshgrid(torch.arange(256.0), torch.arange(256.0), indexing="ij")
