@@ -1,9 +1,11 @@
 """Automatic-mode generator benchmark: ours (`semlat.regions.generator`) against segment-anything's.
 
     python benchmarks/bench_generator.py [--images 4] [--sam-images 2] [--points-per-side 32]
-        [--precisions float32,bfloat16] [--model mobile-sam|vit_h|vit_l|vit_b] [--device cuda] [--out FILE]
+        [--precisions float32,bfloat16] [--model mobile-sam|vit_h|vit_l|vit_b] [--device cuda]
+        [--long-side 1024] [--out FILE]
 
-scikit-image photos (astronaut, coffee, chelsea, rocket) upscaled to a 1024 long side, crop
+scikit-image photos (astronaut, coffee, chelsea, rocket) resized to a 1024 long side (or
+``--long-side``: at any size but 1024, SAM resizes the masks a second time, input frame to photo), crop
 layers 0, levels off (SAM's pooled outputs). ``--model mobile-sam`` (default) is MobileSAM with
 its bundled weights; ``vit_h``/``vit_l``/``vit_b`` are segment-anything's SAM with seeded random
 weights (no official weights here: for timing; fidelity still compares the two generators on the
@@ -15,7 +17,7 @@ matches at IoU >= 0.9 (ours before the mask NMS, which SAM's generator does not 
 (VmHWM) is reset before each generator where the kernel allows it; on a GPU the peak device
 memory is recorded too. Prints JSON and writes it to ``--out`` (default
 benchmarks/results/generator.json for MobileSAM on the CPU, generator_<model>_<device>.json
-otherwise).
+otherwise, with ``_<long side>px`` before ``.json`` at any size but 1024).
 """
 
 from __future__ import annotations
@@ -95,11 +97,13 @@ def main() -> None:
     parser.add_argument("--precisions", default="float32,bfloat16")
     parser.add_argument("--model", default="mobile-sam", choices=["mobile-sam", "vit_h", "vit_l", "vit_b"])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--long-side", type=int, default=1024)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     default_run = args.model == "mobile-sam" and args.device == "cpu"
+    size_tag = "" if args.long_side == 1024 else f"_{args.long_side}px"
     out = args.out or ROOT / "benchmarks" / "results" / (
-        "generator.json" if default_run else f"generator_{args.model}_{args.device}.json"
+        f"generator{size_tag}.json" if default_run else f"generator_{args.model}_{args.device}{size_tag}.json"
     )
 
     import torch
@@ -115,7 +119,7 @@ def main() -> None:
     load_seconds = time.perf_counter() - start
     ours, theirs = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        images = [load_rgb(path) for path in photos(args.images, Path(tmp))]
+        images = [load_rgb(path) for path in photos(args.images, Path(tmp), args.long_side)]
     runs: dict[str, dict] = {}
     peak_reset = reset_peak()
     for precision in args.precisions.split(","):
@@ -204,7 +208,7 @@ def main() -> None:
             "per_image": ours,
         }
     result = {
-        "benchmark": f"automatic masks, {MODELS[args.model]}, {args.device}, 1024 long side, crop layers 0, levels off",
+        "benchmark": f"automatic masks, {MODELS[args.model]}, {args.device}, {args.long_side} long side, crop layers 0, levels off",
         "machine": {
             "cpus": os.cpu_count(),
             "threads": torch.get_num_threads(),

@@ -36,7 +36,8 @@ EVERY_MASK = {"max_regions": 0, "min_area": 0.0}
 """Every mask kept, as in the committed results (the settings' defaults, 64 and 0.002, came later)."""
 
 
-def photos(count: int, folder: Path) -> list[Path]:
+def photos(count: int, folder: Path, long_side: int = 1024) -> list[Path]:
+    """scikit-image's photos, resized (bicubic) to ``long_side``, as PNGs in ``folder``."""
     from skimage import data
 
     sources = [
@@ -51,7 +52,7 @@ def photos(count: int, folder: Path) -> list[Path]:
     paths = []
     for index in range(count):
         image = Image.fromarray(sources[index % len(sources)])
-        scale = 1024 / max(image.size)
+        scale = long_side / max(image.size)
         image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BICUBIC)
         path = folder / f"photo_{index:03d}.png"
         image.save(path)
