@@ -1,7 +1,7 @@
 import numpy as np
 
 from semlat import rle
-from semlat.types import FeatureKey, Region
+from semlat.types import FeatureKey, Region, paint_order, visible_masks
 
 
 def test_a_region_derives_its_box_and_area_from_its_mask():
@@ -21,3 +21,26 @@ def test_stored_box_and_area_are_kept_as_given():
 
 def test_feature_key_names_its_three_parts():
     assert str(FeatureKey("classical", "ViT-B-16:laion2b", "raw")) == "classical/ViT-B-16:laion2b/raw"
+
+
+def test_paint_order_is_largest_first_then_by_region_id():
+    small, large = np.zeros((4, 4), bool), np.ones((4, 4), bool)
+    small[:2, :2] = True
+    regions = [Region.from_mask(5, small), Region.from_mask(3, large), Region.from_mask(1, small)]
+    assert paint_order(regions, range(3)) == [1, 2, 0]
+    assert paint_order(regions, [0, 2]) == [2, 0]
+
+
+def test_visible_masks_take_the_smaller_regions_of_their_level_away():
+    whole, part, sub = np.ones((4, 6), bool), np.zeros((4, 6), bool), np.zeros((4, 6), bool)
+    part[:, :3] = True
+    sub[:2, :2] = True
+    other_level = Region.from_mask(3, part, level=1)
+    regions = [Region.from_mask(0, whole), Region.from_mask(1, part), Region.from_mask(2, sub), other_level]
+    shown = visible_masks(regions)
+    np.testing.assert_array_equal(shown[2], sub)  # on top
+    np.testing.assert_array_equal(shown[1], part & ~sub)
+    np.testing.assert_array_equal(shown[0], ~part)
+    np.testing.assert_array_equal(shown[3], part)  # another level: nothing painted over it
+    assert not (shown[0] & shown[1]).any() and (shown[0] | shown[1] | shown[2]).all()
+    assert visible_masks([]) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,28 @@ class Region:
 
     def mask(self) -> npt.NDArray[np.bool_]:
         return rle_ops.decode(self.rle)
+
+
+def paint_order(regions: Sequence[Region], keep: Sequence[int]) -> list[int]:
+    """``keep`` (indices into ``regions``) largest first, so a smaller region is painted over a larger one.
+
+    The one rule by which overlapping regions of one level become a map of labels (the exports,
+    the evaluation) and by which they take observations (`visible_masks`).
+    """
+    return sorted(keep, key=lambda i: (-regions[i].area, regions[i].region_id))
+
+
+def visible_masks(regions: Sequence[Region]) -> list[npt.NDArray[np.bool_]]:
+    """What each region shows once each level is painted (`paint_order`): its mask less the smaller regions of its level on it."""
+    masks = [region.mask() for region in regions]
+    for level in {region.level for region in regions}:
+        members = [i for i, region in enumerate(regions) if region.level == level]
+        above = None
+        for i in reversed(paint_order(regions, members)):  # the top one first
+            shown = masks[i] if above is None else masks[i] & ~above
+            above = masks[i].copy() if above is None else above | masks[i]
+            masks[i] = shown
+    return masks
 
 
 @dataclass(frozen=True)

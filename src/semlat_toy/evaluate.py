@@ -23,7 +23,6 @@ from sklearn.metrics import adjusted_rand_score
 
 from semlat.encoders import Encoder, ModelSpec, load_encoder
 from semlat.errors import SemlatError
-from semlat.formats.export import paint_order
 from semlat.imageio import list_images
 from semlat.ingest import scan_images
 from semlat.progress import track
@@ -32,7 +31,7 @@ from semlat.stages.consistency import smooth_features
 from semlat.stages.embed import embed_regions
 from semlat.stages.label import label_regions
 from semlat.stages.masks import default_backend, propose_regions
-from semlat.types import Region
+from semlat.types import Region, paint_order
 from semlat.workspace import Workspace
 from semlat_toy.io import read_ground_truth, write_scene
 from semlat_toy.scene import FLOOR_ID, SKY_ID, WALL_IDS
@@ -111,7 +110,7 @@ def _build_workspace(root: Path, scene_dir: Path, masks: str) -> Workspace:
 def pixel_labels(regions: list[Region], shape: tuple[int, int]) -> npt.NDArray[np.int64]:
     """Each pixel's cross-view label, -1 where no region or unlabelled: that of the smallest region over it.
 
-    Regions are painted largest first (`semlat.formats.export.paint_order`), as the Gaussian
+    Regions are painted largest first (`semlat.types.paint_order`), as the Gaussian
     Grouping and LangSplat exports write them, so the evaluation measures the maps a user gets.
     """
     labels = np.full(shape, -1, dtype=np.int64)

@@ -167,11 +167,6 @@ def last_covering(patterns: npt.NDArray[np.bool_], order: Sequence[int]) -> npt.
     return np.where(covered.any(axis=1), last, -1)
 
 
-def paint_order(regions: Sequence[Region], keep: Sequence[int]) -> list[int]:
-    """``keep`` (indices into ``regions``) largest first, so a smaller region is painted over a larger one."""
-    return sorted(keep, key=lambda i: (-regions[i].area, regions[i].region_id))
-
-
 class FunctionExporter:
     """An `Exporter` whose ``run`` is the format's export function (its ``export`` attribute)."""
 

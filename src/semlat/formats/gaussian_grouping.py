@@ -33,11 +33,10 @@ from semlat.formats.export import (
     image_patterns,
     last_covering,
     loader_size,
-    paint_order,
 )
 from semlat.progress import track
 from semlat.settings import ranged
-from semlat.types import ImageRecord
+from semlat.types import ImageRecord, paint_order
 
 if TYPE_CHECKING:
     from semlat.workspace import Workspace

@@ -47,13 +47,12 @@ from semlat.formats.export import (
     image_patterns,
     last_covering,
     loader_size,
-    paint_order,
     visible_regions,
 )
 from semlat.formats.langsplat_autoencoder import EPOCHS, INPUT_DIM, write_autoencoder
 from semlat.progress import track
 from semlat.settings import Range, ranged
-from semlat.types import FeatureKey, ImageRecord
+from semlat.types import FeatureKey, ImageRecord, paint_order
 
 if TYPE_CHECKING:
     from semlat.workspace import Workspace

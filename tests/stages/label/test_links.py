@@ -48,6 +48,21 @@ def test_observations_land_in_regions_and_links_stay_within_a_level(tmp_path):
     np.testing.assert_allclose(links.strength, 1.0)
 
 
+def test_an_observation_belongs_to_the_region_that_shows_it_not_to_the_whole_under_it(tmp_path):
+    ws = build_workspace(tmp_path, [[-1, -1], [-1, -1]], None)
+    box = np.zeros((24, 32), bool)
+    box[4:12, 4:12] = True
+    for record in ws.images():  # one level: a whole image with a box painted over it
+        ws.write_regions("test", record.image_id, [Region.from_mask(0, np.ones((24, 32), bool)), Region.from_mask(1, box)])
+    records = ws.images()
+    index = linking.RegionIndex.build(ws, "test", records)
+    inside, outside = np.array([[6.5, 6.5], [9.5, 8.5]]), np.array([[20.5, 20.5], [25.5, 3.5]])
+    xy = np.r_[inside, outside]
+    found = linking.observed_regions(ws, "test", records, index, lambda _: (xy, np.arange(4)))
+    held = sorted(zip(found.image.tolist(), found.point.tolist(), found.region.tolist()))
+    assert [region for _, _, region in held] == [1, 1, 0, 0, 3, 3, 2, 2]  # points 0-1 in the box only, 2-3 in the whole
+
+
 def test_appearance_links_per_level_map_back_to_global_regions(tmp_path):
     ws = two_level_workspace(tmp_path)
     index = linking.RegionIndex.build(ws, "test", ws.images())

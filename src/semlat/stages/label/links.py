@@ -3,6 +3,9 @@
 Observations come from the scene's SfM tracks (`Workspace.observations`) or from SIFT matches
 between chosen image pairs (`semlat.regions.matching`). Each image's masks are decoded once and
 only the observation pixels are looked up, so what is kept grows with observations and regions.
+An observation belongs to the region that shows its pixel at each level (`semlat.types.visible_masks`:
+the smallest region of the level over it), as the labels are read out in the exports and the
+evaluation; a part painted over a whole does not also vote for the whole.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from semlat.imageio import load_rgb
 from semlat.progress import track
 from semlat.regions import association, matching
 from semlat.regions.association import AssociationSettings, Incidences
-from semlat.types import ImageRecord
+from semlat.types import ImageRecord, visible_masks
 from semlat.workspace import Workspace
 
 Observations = Callable[[int], tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]
@@ -81,7 +84,7 @@ def match_observations(records: list[ImageRecord], pairs: list[tuple[int, int]],
 def observed_regions(
     ws: Workspace, region_set: str, records: list[ImageRecord], index: RegionIndex, observations: Observations
 ) -> Incidences:
-    """Which regions hold which observations, over every image (masks decoded once per image)."""
+    """Which regions show which observations, over every image (masks decoded once per image)."""
     parts = []
     for position, record in enumerate(track(records, "observations in regions")):
         xy, point = observations(position)
@@ -89,7 +92,7 @@ def observed_regions(
             continue
         regions = ws.regions(region_set, record)
         lo = int(index.start[position])
-        parts.append(association.incidences([r.mask() for r in regions], range(lo, lo + len(regions)), position, xy, point))
+        parts.append(association.incidences(visible_masks(regions), range(lo, lo + len(regions)), position, xy, point))
     return Incidences.concat(parts)
 
 
