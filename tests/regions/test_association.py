@@ -95,8 +95,22 @@ def test_incidences_look_up_observation_pixels():
     second[1:, 2:] = True  # overlaps the first at (1, 2)
     xy = np.array([[0.5, 0.5], [2.9, 1.2], [5.5, 3.5], [7.0, 1.0], [4.0, 0.5]], np.float32)  # (x, y), COLMAP pixels
     found = association.incidences([first, second], [10, 11], 3, xy, np.arange(5))
-    assert sorted(zip(found.point.tolist(), found.region.tolist())) == [(0, 10), (1, 10), (1, 11), (2, 11)]
+    held = found.region != association.NOWHERE
+    assert sorted(zip(found.point[held].tolist(), found.region[held].tolist())) == [(0, 10), (1, 10), (1, 11), (2, 11)]
+    assert sorted(found.point[~held].tolist()) == [0, 1, 2, 4]  # every observation inside the image: (7, 1) is not
     assert set(found.image.tolist()) == {3}
+
+
+def test_a_region_does_not_link_strongly_to_the_one_region_that_holds_a_few_of_its_points():
+    # image 0: region 0 sees points 0-19; image 1 observes them all but its one region 1 holds only 0-2
+    point = np.r_[np.arange(20), np.arange(3), np.arange(20), np.arange(20)]
+    region = np.r_[[0] * 20, [1] * 3, [association.NOWHERE] * 40]
+    image = np.r_[[0] * 20, [1] * 3, [0] * 20, [1] * 20]
+    found = Incidences(point.astype(np.int64), region.astype(np.int64), image.astype(np.int64))
+    settings = AssociationSettings(min_votes=2, min_strength=0.3)
+    assert len(association.point_links(found, settings)) == 0  # 3 of the 20 points image 1 observes: 0.15
+    held = found.select(found.region != association.NOWHERE)  # without the rows of what image 1 observes
+    assert association.point_links(held, settings).strength.tolist() == [1.0]
 
 
 def test_appearance_links_are_mutual_nearest_neighbours_above_the_threshold():

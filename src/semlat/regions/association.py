@@ -10,9 +10,12 @@ instance of its own.
 Point links (`point_links`): a 3D point whose observations fall inside region A of one image and
 region B of another votes A~B. The strength of A~B is the share of the points that could have
 voted that did: ``votes / max(cover(A, image of B), cover(B, image of A))``, where
-``cover(A, j)`` counts the points seen in A that image j observes too. Occlusion does not weaken
-a true link (a point hidden in image j is not observed there), while a few wrong observations or
-points on a boundary give weak links that the thresholds drop.
+``cover(A, j)`` counts the points seen in A that image j observes too, inside a region or not
+(an incidence row with region `NOWHERE` records that image j observes a point). Occlusion does
+not weaken a true link (a point hidden in image j is not observed there), while a few wrong
+observations or points on a boundary give weak links that the thresholds drop; and a region
+does not link strongly to the one region of image j that happens to hold a few of its points
+where j has no region over the rest.
 
 Memory grows with observations, regions and links: the pairs of observations of one point are
 formed in bounded chunks and reduced to per-link counts at once.
@@ -31,6 +34,9 @@ FloatArray = npt.NDArray[np.float64]
 
 CHUNK_PAIRS = 4_000_000
 """Most observation pairs formed at once while counting votes."""
+
+NOWHERE = -1
+"""Region of an incidence row that only records that its image observes its point."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,13 @@ class Links:
 
 @dataclass(frozen=True)
 class Incidences:
-    """Which regions hold which observations: one row per (point, region holding the point's pixel).
+    """Which regions hold which observations: one row per (point, region holding the point's pixel),
+    and one row per observation with region `NOWHERE` (its image observes the point).
 
     Args:
         point: 3D point (or match) id per row.
-        region: global region index per row.
-        image: image index of the region per row.
+        region: global region index per row (`NOWHERE`: none).
+        image: image index of the observation per row.
     """
 
     point: IntArray
@@ -109,7 +116,7 @@ def incidences(
     xy: npt.NDArray[np.floating],
     point_id: npt.NDArray[np.integer],
 ) -> Incidences:
-    """The regions of one image holding each observation.
+    """The regions of one image holding each observation, and a `NOWHERE` row for each observation in the image.
 
     Args:
         masks: the image's region masks (H, W), decoded once.
@@ -127,20 +134,27 @@ def incidences(
     cols, rows, points = cols[inside], rows[inside], np.asarray(point_id, np.int64)[inside]
     held = np.stack([mask[rows, cols] for mask in masks])  # (R, K'): region r holds observation k
     r, k = np.nonzero(held)
-    return Incidences(points[k], np.asarray(region_index, np.int64)[r], np.full(len(k), image_index, np.int64))
+    point = np.r_[points[k], points]
+    region = np.r_[np.asarray(region_index, np.int64)[r], np.full(len(points), NOWHERE, np.int64)]
+    return Incidences(point, region, np.full(len(point), image_index, np.int64))
 
 
 def point_links(found: Incidences, settings: AssociationSettings) -> Links:
-    """Links from points seen inside regions of different images (see the module docstring)."""
-    if not len(found.point):
+    """Links from points seen inside regions of different images (see the module docstring).
+
+    ``found`` without `NOWHERE` rows counts a point as observed by an image only where one of its
+    regions holds it.
+    """
+    held = found.select(found.region != NOWHERE)
+    if not len(held.point):
         return Links.empty()
-    code = np.unique(found.point * (found.region.max() + 1) + found.region)  # one row per (point, region)
-    n_regions = int(found.region.max()) + 1
+    code = np.unique(held.point * (held.region.max() + 1) + held.region)  # one row per (point, region)
+    n_regions = int(held.region.max()) + 1
     image_of = np.zeros(n_regions, np.int64)
-    image_of[found.region] = found.image
+    image_of[held.region] = held.image
     rows = Incidences(code // n_regions, code % n_regions, image_of[code % n_regions])
-    seen = np.unique(rows.point * (rows.image.max() + 1) + rows.image)  # one row per (point, image)
-    n_images = int(rows.image.max()) + 1
+    n_images = int(found.image.max()) + 1
+    seen = np.unique(found.point * n_images + found.image)  # one row per (point, image observing it)
     views = (seen // n_images, seen % n_images)
 
     votes = _count(_pairs_by_point(rows.point, rows.point), rows, (rows.region, rows.image), "vote", n_regions)

@@ -97,10 +97,16 @@ def observed_regions(
 
 
 def point_links_per_level(found: Incidences, index: RegionIndex, settings: AssociationSettings) -> association.Links:
-    """Point links computed level by level (regions of different levels are never linked)."""
+    """Point links computed level by level (regions of different levels are never linked).
+
+    Each level sees every observation's image (the `association.NOWHERE` rows), so a region is
+    measured against what the other image observes, not against what that level's regions hold.
+    """
     parts = []
+    nowhere = found.region == association.NOWHERE
+    level_of = np.where(nowhere, -1, index.level[np.where(nowhere, 0, found.region)])
     for level in np.unique(index.level):
-        parts.append(association.point_links(found.select(index.level[found.region] == level), settings))
+        parts.append(association.point_links(found.select(nowhere | (level_of == level)), settings))
     return _concat(parts)
 
 
