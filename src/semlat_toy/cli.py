@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path, typer.Option("--output", "-o", help="Weights file to write (.pt).")],
         minutes: Annotated[float, typer.Option(help="Wall-clock budget for rendering and training.", callback=MINUTES)] = 20.0,
         seed: Annotated[int, typer.Option(help="Training seed.", callback=SEED)] = 0,
-        scenes: Annotated[Optional[int], typer.Option(help="Training scenes [default: 150].", callback=SCENES)] = None,
+        scenes: Annotated[Optional[int], typer.Option(help="Training scenes \\[default: 150].", callback=SCENES)] = None,
         steps: Annotated[
             Optional[int], typer.Option(help="Optimiser steps (default: fitted to the budget).", callback=STEPS)
         ] = None,
@@ -71,13 +71,13 @@ def register(app: typer.Typer) -> None:
         world: Annotated[str, typer.Option(help="default, or hard (duplicates, textures, clutter).")] = "default",
         duplicates: Annotated[
             Optional[int],
-            typer.Option(help="Extra instances of classes in the scene [default: the world's].", callback=OBJECTS),
+            typer.Option(help="Extra instances of classes in the scene \\[default: the world's].", callback=OBJECTS),
         ] = None,
         textures: Annotated[
-            Optional[bool], typer.Option("--textures/--flat", help="Procedural textures [default: the world's].")
+            Optional[bool], typer.Option("--textures/--flat", help="Procedural textures \\[default: the world's].")
         ] = None,
         clutter: Annotated[
-            Optional[int], typer.Option(help="Small clutter objects [default: the world's].", callback=OBJECTS)
+            Optional[int], typer.Option(help="Small clutter objects \\[default: the world's].", callback=OBJECTS)
         ] = None,
     ) -> None:
         """Render one scene: images, per-pixel ground truth and a COLMAP text model with SfM points."""
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         masks: Annotated[
             Optional[list[str]], typer.Option(help="Mask sources (repeatable; default: every installed one and ground-truth).")
         ] = None,
-        model: Annotated[Optional[str], typer.Option(help="OpenCLIP model [default: the shipped toy CLIP].")] = None,
+        model: Annotated[Optional[str], typer.Option(help="OpenCLIP model \\[default: the shipped toy CLIP].")] = None,
         pretrained: Annotated[Optional[str], typer.Option(help="Its weights.")] = None,
         part: Annotated[
             str,

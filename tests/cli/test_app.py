@@ -94,3 +94,18 @@ def test_a_usage_error_is_one_line_and_exit_code_2(cli, args, message):
     code, out, err = cli(*args)
     assert code == 2 and out == ""
     assert err.startswith("error:") and message in err and err.count("\n") == 1 and "--help" in err
+
+
+def test_no_help_text_loses_a_bracketed_default_to_rich_markup(cli, monkeypatch):
+    """An unescaped ``[default: ...]`` is read as a markup tag and vanishes, leaving "text ." behind."""
+    monkeypatch.setenv("COLUMNS", "300")
+    cli("--help")  # the plugins' commands (toyworld, eval, demo) are added on the first run
+    paths, todo = [], [((), typer.main.get_command(app_module.app))]
+    while todo:
+        path, command = todo.pop()
+        paths.append(path)
+        todo += [((*path, name), sub) for name, sub in getattr(command, "commands", {}).items()]
+    assert len(paths) > 20
+    for path in paths:
+        code, out, _ = cli(*path, "--help")
+        assert code == 0 and " ." not in out, (path, [line for line in out.splitlines() if " ." in line])

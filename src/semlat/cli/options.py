@@ -97,7 +97,7 @@ def folder_path(text: str) -> Path:
 Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory (one per scene).", parser=folder_path)]
 RegionSet = Annotated[Optional[str], typer.Option(help="Region set to use (default: the only one).")]
 Device = Annotated[str, typer.Option(help="auto (cuda if available), cpu, cuda, cuda:N.")]
-Model = Annotated[Optional[str], typer.Option(help="OpenCLIP architecture name [default: ViT-B-16].")]
+Model = Annotated[Optional[str], typer.Option(help="OpenCLIP architecture name \\[default: ViT-B-16].")]
 Pretrained = Annotated[
     Optional[str],
     typer.Option(
