@@ -2,10 +2,10 @@
 
 `semlat eval --part instances` measures MobileSAM with 8×8 point prompts to keep its run short
 (`semlat_toy.instances.SOURCES`); this runs the same evaluation with the defaults a user gets,
-on the default world, seeds 0-1, 6 views each (5 min in all on 2 CPU cores, where `--precision auto` is bfloat16), and
-writes benchmarks/results/instances_defaults.json and .md.
+on both worlds, seeds 0-1, 6 views each (10 min in all on 2 CPU cores, where `--precision auto` is
+bfloat16), and writes benchmarks/results/instances_defaults.json and .md.
 
-    python benchmarks/instances_defaults.py [--seeds 0,1] [--views 6] [--worlds default]
+    python benchmarks/instances_defaults.py [--seeds 0,1] [--views 6] [--worlds default,hard]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--views", type=int, default=6)
-    parser.add_argument("--worlds", default="default")
+    parser.add_argument("--worlds", default="default,hard")
     args = parser.parse_args()
     instances.SOURCES["mobile-sam"] = {"levels": True, "n_labels": 0, "device": "cpu"}  # the defaults otherwise
     load_start = os.getloadavg()

@@ -39,7 +39,7 @@ from semlat.progress import track
 from semlat.stages.embed import embed_regions
 from semlat.stages.label import label_regions
 from semlat.stages.masks import propose_regions
-from semlat.types import NO_LABEL, Region
+from semlat.types import NO_LABEL, Region, visible_masks
 from semlat.workspace import Workspace
 from semlat_toy.evaluate import GROUND_TRUTH, ground_truth_regions, pixel_labels
 from semlat_toy.io import read_ground_truth, write_scene
@@ -59,9 +59,11 @@ the evaluation uses 8x8; with LangSplat's levels each level (0 whole, 1 part, 2 
 measured on its own; ``n_labels`` 0 leaves the labelling to the methods measured."""
 METHODS = ("tracks", "matches", "appearance", "matches+appearance", "kmeans")
 ORACLES = ("oracle", "oracle, cannot-link")
-"""What the masks allow: each region labelled with the true instance most of its pixels show;
-under cannot-link only the region of an image holding most of an instance keeps its label
-(per level), the others get labels of their own. No method that obeys cannot-link beats the second."""
+"""What the masks allow, for reference: each region labelled with the true instance most of the
+pixels it shows (`semlat.types.visible_masks`, as the labels are read out); under cannot-link each
+image's regions of a level are matched one to one with the true instances so that the most
+pixels agree (scipy's ``linear_sum_assignment``), the unmatched get labels of their own. Not a
+bound: a labelling that obeys cannot-link can score a higher ARI than the matching's."""
 STRATEGY = "masked-crop"
 
 
@@ -195,23 +197,25 @@ def oracle_labels(
     ws: Workspace, name: str, instances: Sequence[npt.NDArray[np.integer]], cannot_link: bool
 ) -> list[list[Region]]:
     """The regions of every image labelled by the oracle (`ORACLES`), nothing written."""
+    from scipy.optimize import linear_sum_assignment
+
     out, spare = [], 1 << 30
     for record, instance in zip(ws.images(), instances):
         regions = ws.regions(name, record)
-        majority = []
-        for region in regions:
-            counts = np.bincount(instance[region.mask()].ravel())
-            majority.append((region.level, int(counts.argmax()), int(counts.max())))
-        best: dict[tuple[int, int], int] = {}
-        for index, (level, true_id, count) in enumerate(majority):
-            if (level, true_id) not in best or count > majority[best[(level, true_id)]][2]:
-                best[(level, true_id)] = index
-        labelled = []
-        for index, (region, (level, true_id, _)) in enumerate(zip(regions, majority)):
-            keeps = not cannot_link or best[(level, true_id)] == index
-            labelled.append(replace(region, label=true_id if keeps else spare))
-            spare += 0 if keeps else 1
-        out.append(labelled)
+        n_true = int(instance.max()) + 1
+        shown = np.stack([np.bincount(instance[mask], minlength=n_true) for mask in visible_masks(regions)] or [np.zeros(n_true)])
+        labels = shown.argmax(1)
+        if cannot_link:
+            for level in {region.level for region in regions}:
+                members = np.array([i for i, region in enumerate(regions) if region.level == level])
+                rows, cols = linear_sum_assignment(shown[members], maximize=True)
+                matched = np.full(len(members), -1)
+                matched[rows] = cols
+                for i, true_id in zip(members, matched):
+                    keeps = true_id >= 0 and shown[i, true_id] > 0
+                    labels[i] = true_id if keeps else spare
+                    spare += 0 if keeps else 1
+        out.append([replace(region, label=int(label)) for region, label in zip(regions, labels)])
     return out
 
 

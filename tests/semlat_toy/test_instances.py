@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from semlat_toy.instances import instance_scores, instances_markdown
+from semlat.types import Region
+from semlat_toy.instances import instance_scores, instances_markdown, oracle_labels
 
 CLASSES = {0: "sky", 1: "floor", 10: "red cube", 11: "red cube", 12: "blue cone"}
 
@@ -24,6 +25,32 @@ def test_perfect_labels_score_one_and_sky_is_no_instance():
     assert scores["ari"] == pytest.approx(1.0)  # unlabelled sky is one more cluster, as it should be
     assert (scores["kept_whole"], scores["kept_apart"], scores["duplicates_apart"]) == (1.0, 1.0, 1.0)
     assert (scores["n_instances"], scores["n_labels"]) == (4, 4)
+
+
+def test_the_oracle_reads_what_regions_show_and_matches_them_one_to_one_under_cannot_link():
+    truth = np.array([[1, 1, 1, 1], [1, 1, 10, 10], [1, 1, 10, 10], [12, 12, 12, 12]])
+    whole, box, bottom = np.ones((4, 4), bool), truth == 10, np.zeros((4, 4), bool)
+    bottom[2:, :] = True  # most of what it shows is 12, yet half of all of it is floor or box
+    regions = [Region.from_mask(0, whole), Region.from_mask(1, box), Region.from_mask(2, bottom)]
+
+    class OneImage:
+        def images(self):
+            return ["view"]
+
+        def regions(self, name, record):
+            return regions
+
+    free = [r.label for r in oracle_labels(OneImage(), "set", [truth], cannot_link=False)[0]]
+    assert free == [1, 10, 12]  # the whole shows the floor only: the box and the bottom are painted over it
+    linked = [r.label for r in oracle_labels(OneImage(), "set", [truth], cannot_link=True)[0]]
+    assert linked == [1, 10, 12]
+    left, top = np.zeros((4, 4), bool), np.zeros((4, 4), bool)
+    left[:3, :2] = True
+    top[0, 2:] = True
+    regions[2:] = [Region.from_mask(2, left), Region.from_mask(3, top)]  # both show floor only: one keeps it
+    assert [r.label for r in oracle_labels(OneImage(), "set", [truth], cannot_link=False)[0]] == [12, 10, 1, 1]
+    linked = [r.label for r in oracle_labels(OneImage(), "set", [truth], cannot_link=True)[0]]
+    assert linked[:3] == [12, 10, 1] and linked[3] >= 1 << 30
 
 
 def test_merged_duplicates_and_split_instances_are_counted():
