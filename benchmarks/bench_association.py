@@ -94,7 +94,8 @@ def main() -> None:
         "images": args.images,
         "regions_per_image": args.regions,
         "regions": int(args.images * args.regions),
-        "observations_in_regions": len(found.point),
+        "observations_in_regions": int((found.region != association.NOWHERE).sum()),
+        "observations": int((found.region == association.NOWHERE).sum()),
         "links": len(links),
         "seconds": {
             "mask_lookup": round(lookup, 2),
