@@ -8,7 +8,10 @@ from torchvision.ops import nms as torchvision_nms
 
 from semlat.regions.sam import upsampled_logits
 from semlat.regions.upsampling import (
+    FAR_BELOW,
     Deferred,
+    _support_slices,
+    _upsampled_twice,
     box_bounds,
     lazy_box_nms,
     mask_boxes,
@@ -115,3 +118,31 @@ def test_the_deferred_box_nms_keeps_what_the_eager_filters_keep():
     threshold = float(stab[2]) + float(np.spacing(np.float32(stab[2]))) / 4
     assert np.float32(threshold) == stab[2] and float(stab[2]) < threshold
     assert 2 in lazy_box_nms(deferred, scores, group, 0.7, threshold, 1.0, input_hw)[0].tolist()
+
+
+@pytest.mark.parametrize(
+    ("input_hw", "size"), [((1024, 683), (1920, 1281)), ((768, 1024), (480, 640)), ((1024, 1024), (205, 205))]
+)
+def test_twice_upsampled_logits_are_cut_to_what_the_whole_photo_shows_above_the_offset(input_hw, size):
+    """Only the window the slice's cells reach is thresholded: the same origin and logits as thresholding the whole photo."""
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    for corner in [(0, 0), (90, 40), (240, 236), (120, 200)]:
+        logits = torch.full((1, 256, 256), -20.0)
+        r, c = corner
+        logits[0, r : r + 12, c : c + 16] = torch.as_tensor(
+            rng.normal(2.0, 3.0, (len(range(r, min(r + 12, 256))), len(range(c, min(c + 16, 256))))), dtype=torch.float
+        )
+        where = _support_slices(logits, 1.0)[0]
+        origin, part = _upsampled_twice(logits[0, where[0] : where[1], where[2] : where[3]], where, input_hw, size, 1.0)
+        grid = torch.full((1, 1, 256, 256), FAR_BELOW)
+        grid[0, 0, where[0] : where[1], where[2] : where[3]] = logits[0, where[0] : where[1], where[2] : where[3]]
+        whole = F.interpolate(grid, (1024, 1024), mode="bilinear", align_corners=False)[..., : input_hw[0], : input_hw[1]]
+        whole = F.interpolate(whole, size, mode="bilinear", align_corners=False)[0, 0]
+        rows, cols = np.nonzero((whole > -1.0).numpy().any(1))[0], np.nonzero((whole > -1.0).numpy().any(0))[0]
+        if not len(rows):
+            assert part.numel() == 0
+            continue
+        assert origin == (rows[0], cols[0])
+        assert torch.equal(part, whole[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])

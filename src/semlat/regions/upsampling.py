@@ -400,12 +400,29 @@ def _upsampled_twice(
     (h, w) = input_hw
     x = F.interpolate(grid, (INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)[..., :h, :w]
     x = F.interpolate(x, tuple(size), mode="bilinear", align_corners=False)[0, 0]
+    (ya, yb), (xa, xb) = _reach(r0, r1, h, size[0]), _reach(c0, c1, w, size[1])
+    x = x[ya:yb, xa:xb]  # outside it every pixel mixes FAR_BELOW cells alone
+    if not x.numel():  # the cells lie in the padding of SAM's frame
+        return (0, 0), x[:0, :0]
     above = x > -offset
     rows, cols = torch.nonzero(_any(above, 1)).flatten(), torch.nonzero(_any(above, 0)).flatten()
     if not len(rows):
         return (0, 0), x[:0, :0]
     y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    return (y0, x0), x[y0:y1, x0:x1]
+    return (ya + y0, xa + x0), x[y0:y1, x0:x1]
+
+
+def _reach(first: int, stop: int, frame: int, photo: int) -> tuple[int, int]:
+    """The photo pixels (along one axis) that the low-res cells ``first:stop`` reach through SAM's two resizes.
+
+    An input-frame pixel mixes the two cells around ``(y + ½)/4 − ½``, a photo pixel the two
+    input pixels around ``(y + ½)·frame/photo − ½``; a few pixels more on each side absorb the
+    rounding. The rest of the photo reads grid cells outside the slice only.
+    """
+    scale = INPUT_SIZE // LOW_RES
+    low, high = scale * first - 4, scale * stop + 4  # input-frame pixels that read the cells
+    ratio = photo / frame
+    return max(int(np.floor(low * ratio)) - 3, 0), min(int(np.ceil((high + 1) * ratio)) + 3, photo)
 
 
 def _area(boxes: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
