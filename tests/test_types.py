@@ -1,7 +1,7 @@
 import numpy as np
 
 from semlat import rle
-from semlat.types import FeatureKey, Region, paint_order, visible_masks
+from semlat.types import FeatureKey, Region, paint_order, shown_masks, visible_order
 
 
 def test_a_region_derives_its_box_and_area_from_its_mask():
@@ -31,16 +31,17 @@ def test_paint_order_is_largest_first_then_by_region_id():
     assert paint_order(regions, [0, 2]) == [2, 0]
 
 
-def test_visible_masks_take_the_smaller_regions_of_their_level_away():
+def test_shown_masks_take_the_smaller_regions_of_their_level_away():
     whole, part, sub = np.ones((4, 6), bool), np.zeros((4, 6), bool), np.zeros((4, 6), bool)
     part[:, :3] = True
     sub[:2, :2] = True
     other_level = Region.from_mask(3, part, level=1)
     regions = [Region.from_mask(0, whole), Region.from_mask(1, part), Region.from_mask(2, sub), other_level]
-    shown = visible_masks(regions)
+    assert visible_order(regions) == [2, 1, 0, 3]  # level by level, the top of each painting first
+    shown = dict(zip(visible_order(regions), shown_masks(regions), strict=True))
     np.testing.assert_array_equal(shown[2], sub)  # on top
     np.testing.assert_array_equal(shown[1], part & ~sub)
     np.testing.assert_array_equal(shown[0], ~part)
     np.testing.assert_array_equal(shown[3], part)  # another level: nothing painted over it
     assert not (shown[0] & shown[1]).any() and (shown[0] | shown[1] | shown[2]).all()
-    assert visible_masks([]) == []
+    assert visible_order([]) == [] and list(shown_masks([])) == []

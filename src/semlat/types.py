@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,22 +66,32 @@ def paint_order(regions: Sequence[Region], keep: Sequence[int]) -> list[int]:
     """``keep`` (indices into ``regions``) largest first, so a smaller region is painted over a larger one.
 
     The one rule by which overlapping regions of one level become a map of labels (the exports,
-    the evaluation) and by which they take observations (`visible_masks`).
+    the evaluation) and by which they take observations (`shown_masks`).
     """
     return sorted(keep, key=lambda i: (-regions[i].area, regions[i].region_id))
 
 
-def visible_masks(regions: Sequence[Region]) -> list[npt.NDArray[np.bool_]]:
-    """What each region shows once each level is painted (`paint_order`): its mask less the smaller regions of its level on it."""
-    masks = [region.mask() for region in regions]
-    for level in {region.level for region in regions}:
-        members = [i for i, region in enumerate(regions) if region.level == level]
-        above = None
-        for i in reversed(paint_order(regions, members)):  # the top one first
-            shown = masks[i] if above is None else masks[i] & ~above
-            above = masks[i].copy() if above is None else above | masks[i]
-            masks[i] = shown
-    return masks
+def visible_order(regions: Sequence[Region]) -> list[int]:
+    """Indices of ``regions`` level by level, each level from the top of its painting down (`paint_order` reversed)."""
+    order: list[int] = []
+    for level in sorted({region.level for region in regions}):
+        order += reversed(paint_order(regions, [i for i, region in enumerate(regions) if region.level == level]))
+    return order
+
+
+def shown_masks(regions: Sequence[Region]) -> Iterator[npt.NDArray[np.bool_]]:
+    """What each region shows once its level is painted (`paint_order`), in `visible_order`.
+
+    A region shows its mask less the smaller regions of its level painted on it. One mask and
+    the union of those above it are decoded at a time, so memory does not grow with regions.
+    """
+    above, level = None, None
+    for index in visible_order(regions):
+        mask = regions[index].mask()
+        if above is None or regions[index].level != level:
+            above, level = np.zeros_like(mask), regions[index].level
+        yield mask & ~above
+        above |= mask
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from semlat.progress import track
 from semlat.stages.embed import embed_regions
 from semlat.stages.label import label_regions
 from semlat.stages.masks import propose_regions
-from semlat.types import NO_LABEL, Region, visible_masks
+from semlat.types import NO_LABEL, Region, shown_masks, visible_order
 from semlat.workspace import Workspace
 from semlat_toy.evaluate import GROUND_TRUTH, ground_truth_regions, pixel_labels
 from semlat_toy.io import read_ground_truth, write_scene
@@ -60,7 +60,7 @@ measured on its own; ``n_labels`` 0 leaves the labelling to the methods measured
 METHODS = ("tracks", "matches", "appearance", "matches+appearance", "kmeans")
 ORACLES = ("oracle", "oracle, cannot-link")
 """What the masks allow, for reference: each region labelled with the true instance most of the
-pixels it shows (`semlat.types.visible_masks`, as the labels are read out); under cannot-link each
+pixels it shows (`semlat.types.shown_masks`, as the labels are read out); under cannot-link each
 image's regions of a level are matched one to one with the true instances so that the most
 pixels agree (scipy's ``linear_sum_assignment``), the unmatched get labels of their own. Not a
 bound: a labelling that obeys cannot-link can score a higher ARI than the matching's."""
@@ -203,7 +203,9 @@ def oracle_labels(
     for record, instance in zip(ws.images(), instances):
         regions = ws.regions(name, record)
         n_true = int(instance.max()) + 1
-        shown = np.stack([np.bincount(instance[mask], minlength=n_true) for mask in visible_masks(regions)] or [np.zeros(n_true)])
+        shown = np.zeros((len(regions), n_true), np.int64)
+        for index, mask in zip(visible_order(regions), shown_masks(regions), strict=True):
+            shown[index] = np.bincount(instance[mask], minlength=n_true)
         labels = shown.argmax(1)
         if cannot_link:
             for level in {region.level for region in regions}:

@@ -94,7 +94,7 @@ def test_incidences_look_up_observation_pixels():
     second = np.zeros((4, 6), bool)
     second[1:, 2:] = True  # overlaps the first at (1, 2)
     xy = np.array([[0.5, 0.5], [2.9, 1.2], [5.5, 3.5], [7.0, 1.0], [4.0, 0.5]], np.float32)  # (x, y), COLMAP pixels
-    found = association.incidences([first, second], [10, 11], 3, xy, np.arange(5))
+    found = association.incidences(iter([first, second]), [10, 11], 3, xy, np.arange(5))  # read once, in order
     held = found.region != association.NOWHERE
     assert sorted(zip(found.point[held].tolist(), found.region[held].tolist())) == [(0, 10), (1, 10), (1, 11), (2, 11)]
     assert sorted(found.point[~held].tolist()) == [0, 1, 2, 4]  # every observation inside the image: (7, 1) is not

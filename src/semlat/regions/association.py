@@ -110,7 +110,7 @@ class Incidences:
 
 
 def incidences(
-    masks: Sequence[npt.NDArray[np.bool_]],
+    masks: Iterable[npt.NDArray[np.bool_]],
     region_index: Sequence[int],
     image_index: int,
     xy: npt.NDArray[np.floating],
@@ -119,21 +119,24 @@ def incidences(
     """The regions of one image holding each observation, and a `NOWHERE` row for each observation in the image.
 
     Args:
-        masks: the image's region masks (H, W), decoded once.
+        masks: the image's region masks (H, W), read once in order (a generator keeps one in memory).
         region_index: global index of each mask.
         image_index: the image's index.
         xy: (K, 2) observation pixels, COLMAP's convention (the top-left pixel's centre is (0.5, 0.5)).
         point_id: (K,) the observations' 3D point ids.
     """
-    if not len(masks) or not len(xy):
+    held, rows, cols, points = [], None, None, np.zeros(0, np.int64)
+    for mask in masks:
+        if rows is None:
+            height, width = mask.shape
+            cols = np.floor(np.asarray(xy[:, 0], np.float64)).astype(np.int64)
+            rows = np.floor(np.asarray(xy[:, 1], np.float64)).astype(np.int64)
+            inside = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
+            cols, rows, points = cols[inside], rows[inside], np.asarray(point_id, np.int64)[inside]
+        held.append(mask[rows, cols])  # region r holds observation k
+    if not held or not len(points):
         return Incidences.concat([])
-    height, width = masks[0].shape
-    cols = np.floor(np.asarray(xy[:, 0], np.float64)).astype(np.int64)
-    rows = np.floor(np.asarray(xy[:, 1], np.float64)).astype(np.int64)
-    inside = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
-    cols, rows, points = cols[inside], rows[inside], np.asarray(point_id, np.int64)[inside]
-    held = np.stack([mask[rows, cols] for mask in masks])  # (R, K'): region r holds observation k
-    r, k = np.nonzero(held)
+    r, k = np.nonzero(np.stack(held))
     point = np.r_[points[k], points]
     region = np.r_[np.asarray(region_index, np.int64)[r], np.full(len(points), NOWHERE, np.int64)]
     return Incidences(point, region, np.full(len(point), image_index, np.int64))

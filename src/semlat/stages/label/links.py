@@ -1,9 +1,9 @@
 """The association's inputs read from a workspace: observations inside regions, and image pairs.
 
 Observations come from the scene's SfM tracks (`Workspace.observations`) or from SIFT matches
-between chosen image pairs (`semlat.regions.matching`). Each image's masks are decoded once and
-only the observation pixels are looked up, so what is kept grows with observations and regions.
-An observation belongs to the region that shows its pixel at each level (`semlat.types.visible_masks`:
+between chosen image pairs (`semlat.regions.matching`). Each image's masks are decoded one at a
+time and only the observation pixels are looked up, so what is kept grows with observations and
+regions. An observation belongs to the region that shows its pixel at each level (`semlat.types.shown_masks`:
 the smallest region of the level over it), as the labels are read out in the exports and the
 evaluation; a part painted over a whole does not also vote for the whole.
 """
@@ -21,7 +21,7 @@ from semlat.imageio import load_rgb
 from semlat.progress import track
 from semlat.regions import association, matching
 from semlat.regions.association import AssociationSettings, Incidences
-from semlat.types import ImageRecord, visible_masks
+from semlat.types import ImageRecord, shown_masks, visible_order
 from semlat.workspace import Workspace
 
 Observations = Callable[[int], tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]
@@ -84,7 +84,7 @@ def match_observations(records: list[ImageRecord], pairs: list[tuple[int, int]],
 def observed_regions(
     ws: Workspace, region_set: str, records: list[ImageRecord], index: RegionIndex, observations: Observations
 ) -> Incidences:
-    """Which regions show which observations, over every image (masks decoded once per image)."""
+    """Which regions show which observations, over every image (each mask decoded once, one at a time)."""
     parts = []
     for position, record in enumerate(track(records, "observations in regions")):
         xy, point = observations(position)
@@ -92,7 +92,8 @@ def observed_regions(
             continue
         regions = ws.regions(region_set, record)
         lo = int(index.start[position])
-        parts.append(association.incidences(visible_masks(regions), range(lo, lo + len(regions)), position, xy, point))
+        order = [lo + index for index in visible_order(regions)]
+        parts.append(association.incidences(shown_masks(regions), order, position, xy, point))
     return Incidences.concat(parts)
 
 
