@@ -24,14 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 LEVEL_NAMES = ("0: whole", "1: part", "2: sub-part")
 
 
-def overlay(image: np.ndarray, masks: list[np.ndarray], seed: int = 0) -> np.ndarray:
-    """``image`` with every mask filled in its own colour at half opacity and outlined in white."""
+def overlay(image: np.ndarray, masks: list[np.ndarray], seed: int = 0, colours: list[np.ndarray] | None = None) -> np.ndarray:
+    """``image`` with every mask filled in its own colour (random, or ``colours``) at half opacity and outlined in white."""
     rng = np.random.default_rng(seed)
+    colours = colours if colours is not None else [rng.integers(40, 256, 3) for _ in masks]
     out = image.astype(np.float32).copy()
     outline = np.zeros(image.shape[:2], bool)
-    for mask in sorted(masks, key=lambda m: -int(m.sum())):  # small regions drawn last, on top
-        colour = rng.integers(40, 256, 3).astype(np.float32)
-        out[mask] = 0.5 * out[mask] + 0.5 * colour
+    for index in sorted(range(len(masks)), key=lambda i: -int(masks[i].sum())):  # small regions drawn last, on top
+        mask = masks[index]
+        out[mask] = 0.5 * out[mask] + 0.5 * np.asarray(colours[index], np.float32)
         outline |= find_boundaries(mask, mode="inner")
     out[outline] = 255.0
     return out.astype(np.uint8)
