@@ -23,7 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from tests.stereo import write_views  # noqa: E402
 
-from masks_picture import LEVEL_NAMES, overlay  # noqa: E402
+from masks_picture import level_panels  # noqa: E402
 from semlat.files import save_figure  # noqa: E402
 from semlat.imageio import load_rgb  # noqa: E402
 from semlat.stages.masks import propose_regions  # noqa: E402
@@ -44,13 +44,9 @@ def main() -> None:
         for row, record in enumerate(ws.images()):
             image = load_rgb(Path(record.path))
             regions = ws.regions(name, record)
-            for level, level_name in enumerate(LEVEL_NAMES):
-                shown = [region for region in regions if region.level == level]
-                masks = [region.mask() for region in shown]
-                axes = figure.add_subplot(2, 3, 3 * row + level + 1)
-                axes.imshow(overlay(image, masks, colours=[palette[region.label % len(palette)] for region in shown]))
-                axes.set_title(f"{record.file_name}, level {level_name}: {len(shown)} regions")
-                axes.set_axis_off()
+            level_panels(
+                figure, image, regions, row, 2, f"{record.file_name}, ", lambda region: palette[region.label % len(palette)]
+            )
     figure.tight_layout()
     print(save_figure(args.out, figure))
 

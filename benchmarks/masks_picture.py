@@ -10,6 +10,7 @@ come from `semlat.regions.automatic.AutomaticProposer` at its default settings (
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from skimage.segmentation import find_boundaries
 
 from semlat.files import save_figure
 from semlat.regions.automatic import AutomaticProposer, AutomaticSettings
+from semlat.types import Region
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVEL_NAMES = ("0: whole", "1: part", "2: sub-part")
@@ -38,6 +40,25 @@ def overlay(image: np.ndarray, masks: list[np.ndarray], seed: int = 0, colours: 
     return out.astype(np.uint8)
 
 
+def level_panels(
+    figure: Figure,
+    image: np.ndarray,
+    regions: list[Region],
+    row: int = 0,
+    rows: int = 1,
+    title: str = "",
+    colour: Callable[[Region], np.ndarray] | None = None,
+) -> None:
+    """One panel per level of ``regions`` in row ``row`` of a ``rows`` × 3 grid, each region filled with ``colour(region)`` (default: at random)."""
+    for level, name in enumerate(LEVEL_NAMES):
+        shown = [region for region in regions if region.level == level]
+        axes = figure.add_subplot(rows, 3, 3 * row + level + 1)
+        colours = None if colour is None else [colour(region) for region in shown]
+        axes.imshow(overlay(image, [region.mask() for region in shown], seed=level, colours=colours))
+        axes.set_title(f"{title}level {name}: {len(shown)} regions")
+        axes.set_axis_off()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", default="chelsea", help="a scikit-image sample photo")
@@ -46,12 +67,7 @@ def main() -> None:
     image = getattr(data, args.photo)()
     regions = AutomaticProposer(AutomaticSettings(levels=True, n_labels=0, device="cpu")).propose(image)
     figure = Figure(figsize=(15, 4.6), dpi=100)
-    for level, name in enumerate(LEVEL_NAMES):
-        axes = figure.add_subplot(1, 3, level + 1)
-        masks = [region.mask() for region in regions if region.level == level]
-        axes.imshow(overlay(image, masks, seed=level))
-        axes.set_title(f"level {name}: {len(masks)} regions")
-        axes.set_axis_off()
+    level_panels(figure, image, regions)
     figure.tight_layout()
     print(save_figure(args.out, figure))
 
