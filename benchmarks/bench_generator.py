@@ -108,12 +108,14 @@ def main() -> None:
 
     import torch
 
+    from semlat.device import keep_freed_memory, native_bfloat16
     from semlat.imageio import load_rgb
     from semlat.regions.automatic import AutomaticSettings
     from semlat.regions.generator import generate, mask_nms
 
     settings = AutomaticSettings(points_per_side=args.points_per_side, points_per_batch=args.points_per_batch)
     load_average_start = os.getloadavg()
+    memory_kept = args.device == "cpu" and keep_freed_memory()  # what ours does on a CPU, here for both generators
     start = time.perf_counter()
     model = load_model(args.model, args.device)
     load_seconds = time.perf_counter() - start
@@ -215,6 +217,8 @@ def main() -> None:
             "platform": platform.platform(),
             "device": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu",
             "load_average_at_start": load_average_start,
+            "native_bfloat16": native_bfloat16(torch.device(args.device)),
+            "freed_memory_kept": memory_kept,
         },
         "settings": {
             "points_per_side": settings.points_per_side,

@@ -1,5 +1,9 @@
 """Device choice: cuda when there is one, else cpu; an explicit request wins or is one clear error."""
 
+import platform
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -49,3 +53,26 @@ def test_bfloat16_is_native_on_a_cpu_with_avx512_bf16_or_amx(avx512_bf16, amx, n
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
     assert native_bfloat16(torch.device("cpu")) is native
     assert native_bfloat16(torch.device("cuda")) is False  # the decoder's bfloat16 path is untested on GPUs
+
+
+_REALLOCATE = """
+import resource, sys, torch
+from semlat.device import keep_freed_memory
+kept = keep_freed_memory() if sys.argv[1] == "kept" else None
+torch.ones(4, 4096, 256).add_(1)  # 16 MiB (a decoder chunk's cells), freed at once
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+torch.ones(2, 4096, 256).add_(1)  # 8 MiB
+print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the thresholds are glibc's")
+def test_kept_memory_serves_the_next_tensor_without_paging_it_in_again():
+    """After a 16 MiB tensor is freed, an 8 MiB one takes 2,048 page faults by default (fresh memory), none once memory is kept."""
+    runs = {
+        mode: subprocess.run([sys.executable, "-c", _REALLOCATE, mode], capture_output=True, text=True, check=True).stdout.split()
+        for mode in ("default", "kept")
+    }
+    assert runs["kept"][0] == "True"
+    assert int(runs["default"][1]) >= 2000
+    assert int(runs["kept"][1]) < 100

@@ -146,7 +146,8 @@ def test_batches_decoded_side_by_side_give_the_masks_of_one_at_a_time(model, ast
     several = generate(model, astronaut, threads=3, **settings)
     assert len(one.masks) > 3
     np.testing.assert_array_equal(several.masks, one.masks)
-    np.testing.assert_array_equal(several.scores, one.scores)
+    # MKL may split a product's sums differently over 2 threads than over 1: the last bit of an IoU
+    np.testing.assert_allclose(several.scores, one.scores, rtol=1e-6)
     np.testing.assert_array_equal(several.levels, one.levels)
     assert sum(several.seconds.values()) > 0
 

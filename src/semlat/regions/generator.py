@@ -289,10 +289,16 @@ def generate(
         dtype: the decoder's image-side arithmetic (`semlat.regions.prompt_decoder.PromptDecoder`).
         threads: batches of prompts decoded side by side (None: `CPU_THREADS` on a CPU with that
             many threads, one at a time elsewhere); the masks are the same either way.
+
+    On a CPU this keeps freed memory in the process from then on (`semlat.device.keep_freed_memory`).
     """
     import torch
     from torchvision.ops import batched_nms
 
+    from semlat.device import keep_freed_memory
+
+    if model.device.type == "cpu":
+        keep_freed_memory()
     image = as_rgb(image)
     height, width = image.shape[:2]
     clock = _Clock()

@@ -25,12 +25,14 @@ algebra, float rounding aside) when the work is arranged by what differs between
   outputs all fail the IoU filter never get masks;
 * the upscaling is per cell (2×2 stride-2 transposed convolutions, a per-pixel norm and GELU),
   so it runs only over the cells that hold image content (plus one): SAM's postprocess crops
-  the padding of a non-square image away anyway (a third of the work for a 4:3 photo);
+  the padding of a non-square image away anyway (a third of the work for a 4:3 photo). Each
+  convolution is a matrix product per pixel, run on blocks of cells small enough that the 32
+  channels of their 16 pixels each meet the hypernetworks' product in cache (`_Upscaling`);
 * on a CPU prompts go through in chunks of `CPU_CHUNK`: one chunk's (cells × channels) image
   side stays in cache between the ops (see ``benchmarks/results/decoder_floor.json``).
 
-Everything else (self attention, MLPs, norms, hypernetworks, IoU head, upscaling) is the model's
-own modules, called as they are. ``tests/test_prompt_decoder.py`` checks the output against
+Everything else (self attention, MLPs, norms, hypernetworks, IoU head) is the model's own
+modules, called as they are; the upscaling is its modules' own weights, norm and GELUs. ``tests/test_prompt_decoder.py`` checks the output against
 ``MaskDecoder`` itself. Why by hand: no library ships a prompt-batched SAM decoder for the CPU.
 """
 
@@ -48,6 +50,9 @@ if TYPE_CHECKING:
 
 CPU_CHUNK = 4
 """Prompts per pass through the decoder on a CPU (see the module docstring); other devices take a whole batch."""
+
+UPSCALE_BLOCK = 512
+"""Latent cells (over a batch) upscaled at a time on a CPU: their 16 × 32 output channels (1 MiB in float32) stay in a core's cache."""
 
 PADDING_LOGIT = -1e4
 """The low-resolution logit given to cells beyond the image content: nothing there."""
@@ -121,6 +126,7 @@ class PromptDecoder:
             self._pe_keys_of: dict[torch.nn.Module, torch.Tensor] = {}
             self._buffers = threading.local()  # `decode`'s output per thread, reused: fresh memory is paged in at first touch
             self._factored = _Factored(layers[0].norm4, layers[1], image, pe, self.dtype) if len(layers) > 1 else None
+            self._upscaling = _Upscaling(self.cells.output_upscaling, UPSCALE_BLOCK if latent.device.type == "cpu" else None)
 
     def decode(self, sparse: torch.Tensor, iou_thresh: float, content: tuple[int, int] | None = None) -> Decoded:
         """IoUs of prompts with sparse embeddings (B, P, C), and the logits of those passing ``iou_thresh``.
@@ -232,20 +238,18 @@ class PromptDecoder:
     ) -> torch.Tensor:
         """(B, 3, 256, 256) low-resolution logits of the three multimask outputs.
 
-        The upscaling is the model's own layers, run channels-last (the layout its transposed
-        convolutions give): the LayerNorm2d as ``F.layer_norm`` over the channels, the GELUs and
-        the hypernetworks' product on (cells, channels) views, so no op copies or walks strided
-        memory (PyTorch's GELU over a channels-last tensor through its NCHW view is a slow strided loop).
-        With ``content`` (rows, columns of the 256 grid holding the image), only the latent cells
-        under it and one more row and column are upscaled (each output pixel depends on its own
-        cell alone); the rest read `PADDING_LOGIT`, so bilinear upsampling near the content's
-        edge still sees true logits. ``out``: a float32 tensor of the result's shape to write into.
+        The upscaling is the model's own layers, in the order they run, as matrix products per
+        latent cell (`_Upscaling`): each output pixel depends on its own cell alone, so the cells
+        go through in blocks of `UPSCALE_BLOCK` (over the batch) on a CPU and the 16 × 32 channels
+        a cell grows into never leave the core's cache before the hypernetworks' product reduces
+        them to 3 logits. With ``content`` (rows, columns of the 256 grid holding the image), only
+        the latent cells under it and one more row and column are upscaled; the rest read
+        `PADDING_LOGIT`, so bilinear upsampling near the content's edge still sees true logits.
+        ``out``: a float32 tensor of the result's shape to write into.
         """
         import torch
-        import torch.nn.functional as F
 
         decoder = self.decoder
-        up_1, norm, act_1, up_2, act_2 = self.cells.output_upscaling
         with torch.inference_mode():
             b, n, c = tokens.keys.shape
             side = math.isqrt(n)
@@ -255,17 +259,16 @@ class PromptDecoder:
                 if content is None
                 else (min(side, -(-content[0] // scale) + 1), min(side, -(-content[1] // scale) + 1))
             )
-            cells = tokens.keys.view(b, side, side, c)[:, :rows, :cols].permute(0, 3, 1, 2)  # NCHW view of NHWC cells
-            x = _channels_last(up_1(cells))  # (B, h, w, C')
-            x = _gelu_(act_1, F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps))
-            upscaled = _gelu_(act_2, _channels_last(up_2(x.permute(0, 3, 1, 2))))  # (B, H, W, K)
             outputs = range(1, decoder.num_mask_tokens)  # token i of `Tokens.queries` is mask token i
             hyper = torch.stack([decoder.output_hypernetworks_mlps[i](tokens.queries[:, i]) for i in outputs], 1)
-            _, h, w, k = upscaled.shape
-            logits = hyper.to(upscaled.dtype) @ upscaled.reshape(b, h * w, k).transpose(1, 2)  # (B, outputs, H·W)
+            cells = tokens.keys.view(b, side, side, c)[:, :rows, :cols].reshape(b, rows * cols, c)
+            per_cell = self._upscaling(cells, hyper.to(self.dtype))  # (B, outputs, cells · 16)
             if out is None:
-                out = torch.empty((b, len(outputs), 256, 256), device=logits.device)
-            out[:, :, :h, :w] = logits.view(b, len(outputs), h, w)
+                out = torch.empty((b, len(outputs), 256, 256), device=cells.device)
+            h, w = rows * scale, cols * scale
+            # a cell's 16 pixels come as (column, row) of the first convolution, (row, column) of the second
+            pixels = per_cell.view(b, len(outputs), rows, cols * 2, 4, 2)  # (row, [column, column 1], [row 1, row 2], column 2)
+            out[:, :, :h, :w] = pixels.permute(0, 1, 2, 4, 3, 5).reshape(b, len(outputs), h, w)
             out[:, :, h:] = PADDING_LOGIT
             out[:, :, :h, w:] = PADDING_LOGIT
             return out
@@ -511,6 +514,56 @@ class _Factored:
         )  # the update's cells are not read again
 
 
+class _Upscaling:
+    """SAM's mask upscaling (transposed convolution, norm, GELU, transposed convolution, GELU) and the hypernetworks' product, per latent cell.
+
+    Both transposed convolutions have a 2 × 2 kernel at stride 2: each input pixel becomes 2 × 2
+    output pixels on its own, so each is a matrix product of the pixel's channels with the kernel
+    laid out as (in, 2 · 2 · out). A latent cell thus grows into 16 pixels of 32 channels with
+    products, the norm and the GELUs over rows; cells are independent, so they go through in
+    blocks that stay in cache (`UPSCALE_BLOCK`). PyTorch's transposed convolutions write the
+    whole (B, 32, 256, 256) map to memory and read it back for the GELU and the product: on a
+    CPU the second one alone took twice the time of its blocked product.
+    """
+
+    def __init__(self, layers: torch.nn.Sequential, block: int | None) -> None:
+        up_1, self.norm, self.act_1, up_2, self.act_2 = layers
+        for up in (up_1, up_2):
+            if tuple(up.kernel_size) != (2, 2) or tuple(up.stride) != (2, 2):
+                raise ValueError(f"SAM's mask upscaling has 2 x 2 kernels at stride 2, not {up}")
+        self.first, self.second = _per_pixel(up_1, column_major=True), _per_pixel(up_2)
+        self.block = block
+
+    def __call__(self, cells: torch.Tensor, hyper: torch.Tensor) -> torch.Tensor:
+        """(B, K, n · 16) logits of (B, n, C) cells for (B, K, 32) hypernetwork outputs.
+
+        A cell's 16 pixels come column-major in the first convolution's 2 × 2 and row-major in the
+        second's (`_per_pixel`): the order that `PromptDecoder.masks` lays out with one cheap copy.
+        """
+        import torch
+        import torch.nn.functional as F
+
+        b, n, c = cells.shape
+        width = self.norm.weight.shape[0]
+        step = n if self.block is None else max(1, self.block // b)
+        out = torch.empty((b, hyper.shape[1], n * 16), dtype=cells.dtype, device=cells.device)
+        for first in range(0, n, step):
+            block = cells[:, first : first + step]
+            m = block.shape[1]
+            x = torch.addmm(self.first[1], block.reshape(b * m, c), self.first[0]).view(-1, width)
+            x = _gelu_(self.act_1, F.layer_norm(x, (width,), self.norm.weight, self.norm.bias, self.norm.eps))
+            x = _gelu_(self.act_2, torch.addmm(self.second[1], x, self.second[0]))
+            out[:, :, first * 16 : (first + m) * 16] = torch.bmm(hyper, x.view(b, m * 16, -1).transpose(1, 2))
+        return out
+
+
+def _per_pixel(up: torch.nn.ConvTranspose2d, column_major: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """A 2 × 2, stride-2 transposed convolution as (in, 2·2·out) weights and a (2·2·out,) bias: one output pixel's channels per 2·2 position, row-major (or column-major)."""
+    weight = up.weight.detach()  # (in, out, rows, columns)
+    weight = weight.permute(0, 3, 2, 1) if column_major else weight.permute(0, 2, 3, 1)
+    return weight.reshape(weight.shape[0], -1).contiguous(), up.bias.detach().repeat(4)
+
+
 def _gelu_(activation: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``activation(x)``, written into ``x`` when it is a GELU: writing a fresh output as large as the upscaled cells is slower."""
     import torch
@@ -518,11 +571,6 @@ def _gelu_(activation: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     if isinstance(activation, torch.nn.GELU):
         return torch.ops.aten.gelu_(x, approximate=activation.approximate)
     return activation(x)
-
-
-def _channels_last(x: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) → its (B, H, W, C) view when it is stored channels-last (as the transposed convolutions leave it), else a copy."""
-    return x.permute(0, 2, 3, 1).contiguous()
 
 
 _DECODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
