@@ -543,14 +543,14 @@ class _Upscaling:
         import torch
         import torch.nn.functional as F
 
-        b, n, c = cells.shape
+        b, n, _ = cells.shape
         width = self.norm.weight.shape[0]
         step = n if self.block is None else max(1, self.block // b)
         out = torch.empty((b, hyper.shape[1], n * 16), dtype=cells.dtype, device=cells.device)
         for first in range(0, n, step):
-            block = cells[:, first : first + step]
+            block = cells[:, first : first + step]  # a strided view: the batched product reads it as it is
             m = block.shape[1]
-            x = torch.addmm(self.first[1], block.reshape(b * m, c), self.first[0]).view(-1, width)
+            x = torch.baddbmm(self.first[1], block, self.first[0].expand(b, -1, -1)).view(-1, width)
             x = _gelu_(self.act_1, F.layer_norm(x, (width,), self.norm.weight, self.norm.bias, self.norm.eps))
             x = _gelu_(self.act_2, torch.addmm(self.second[1], x, self.second[0]))
             out[:, :, first * 16 : (first + m) * 16] = torch.bmm(hyper, x.view(b, m * 16, -1).transpose(1, 2))
