@@ -70,7 +70,7 @@ def test_train_rejects_an_unknown_device_before_rendering(cli, tmp_path):
 def eval_calls(monkeypatch) -> list[tuple]:
     """Arguments `semlat eval` calls `semlat_toy.evaluate.evaluate` with (which returns a one-row summary)."""
     calls = []
-    summary = {"model": "m", "seeds": [0], "views_per_scene": 4, "configs": [{"name": "global-only", "miou": 0.1}], "ari": {}}
+    summary = {"model": "m", "seeds": [0], "views_per_scene": 4, "configs": [{"name": "global-only", "miou": 0.1}]}
 
     def fake_evaluate(*args):
         calls.append(args)
