@@ -95,13 +95,16 @@ def test_bfloat16_stays_close_to_float32(mobile_sam):
     assert float(agree) > 0.99
 
 
-def test_masks_over_the_content_alone_are_the_full_grids_there(mobile_sam):
+@pytest.mark.parametrize("landscape", [True, False])
+def test_masks_over_the_content_alone_are_the_full_grids_there(mobile_sam, landscape):
     from semlat.regions.prompt_decoder import PADDING_LOGIT, PromptDecoder
 
     latent = torch.randn(256, 64, 64, generator=torch.Generator().manual_seed(6)) * 0.5
     sparse, logits, _ = _reference(mobile_sam, latent, torch.rand(3, 1, 2, generator=torch.Generator().manual_seed(7)) * 1024)
     decoder = PromptDecoder(mobile_sam, latent)
-    content = decoder.masks(decoder.tokens(sparse), content=(171, 256))  # a 3:2 image: 171 rows of 256
+    content = decoder.masks(decoder.tokens(sparse), content=(171, 256) if landscape else (256, 171))  # 3:2, 171 of 256
+    if not landscape:
+        content, logits = content.transpose(2, 3), logits.transpose(2, 3)
     rows = 4 * (43 + 1)  # the cells under the content and one more
     scale = float(logits.abs().max())
     assert float((content[:, :, :rows] - logits[:, :, :rows]).abs().max()) < 1e-4 * scale

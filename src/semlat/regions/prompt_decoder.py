@@ -28,6 +28,8 @@ algebra, float rounding aside) when the work is arranged by what differs between
   the padding of a non-square image away anyway (a third of the work for a 4:3 photo). Each
   convolution is a matrix product per pixel, run on blocks of cells small enough that the 32
   channels of their 16 pixels each meet the hypernetworks' product in cache (`_Upscaling`);
+  the first product is read from the two layers' updates (rank 56 each) and the shared image's
+  product, as the second layer's attention is (`_FactoredUpscaling`);
 * on a CPU prompts go through in chunks of `CPU_CHUNK`: one chunk's (cells × channels) image
   side stays in cache between the ops (see ``benchmarks/results/decoder_floor.json``).
 
@@ -42,6 +44,7 @@ import copy
 import math
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -66,13 +69,16 @@ class Tokens:
     """(B, 4, C) the IoU token and the three multimask tokens after the final attention."""
     keys: torch.Tensor
     """(B, N, C) image cells after the transformer."""
+    factors: _CellFactors | None = None
+    """The cells' first upscaling product in factored form (SAM's two-layer decoders; `_FactoredUpscaling`)."""
 
     def __len__(self) -> int:
         return len(self.queries)
 
     def __getitem__(self, index: torch.Tensor) -> Tokens:
         """The prompts picked by a boolean or integer index."""
-        return Tokens(self.queries[index], self.keys[index])
+        factors = None if self.factors is None else self.factors[index]
+        return Tokens(self.queries[index], self.keys[index], factors)
 
 
 @dataclass
@@ -127,6 +133,11 @@ class PromptDecoder:
             self._buffers = threading.local()  # `decode`'s output per thread, reused: fresh memory is paged in at first touch
             self._factored = _Factored(layers[0].norm4, layers[1], image, pe, self.dtype) if len(layers) > 1 else None
             self._upscaling = _Upscaling(self.cells.output_upscaling, UPSCALE_BLOCK if latent.device.type == "cpu" else None)
+            self._factored_upscaling = (
+                _FactoredUpscaling(layers[0].norm4, layers[1].norm4, self.decoder.output_upscaling[0], image, self.dtype)
+                if len(layers) == 2
+                else None
+            )
 
     def decode(self, sparse: torch.Tensor, iou_thresh: float, content: tuple[int, int] | None = None) -> Decoded:
         """IoUs of prompts with sparse embeddings (B, P, C), and the logits of those passing ``iou_thresh``.
@@ -202,6 +213,7 @@ class PromptDecoder:
         with torch.inference_mode():
             update = self._shared.image_to_token(prompts.keys, prompts.values, cell_layers[0].norm4)
             keys, queries, prompt_pe = update.keys, prompts.queries, prompts.prompt_pe
+            factors = None
             for index in range(1, len(transformer.layers)):
                 layer, cell_layer = transformer.layers[index], cell_layers[index]
                 if index > 1:  # the second layer's self attention ran with the first layer
@@ -214,14 +226,20 @@ class PromptDecoder:
                 queries = layer.norm2(queries + attn_out)
                 queries = layer.norm3(queries + layer.mlp(queries))
                 if index == 1:
-                    keys = cell_layer.norm4(self._factored.image_to_token(to_token, queries + prompt_pe, queries, update))
+                    cells, attn, values = self._factored.image_to_token(to_token, queries + prompt_pe, queries, update)
+                    norm = cell_layer.norm4
+                    keys, mean, rstd = torch.native_layer_norm(cells, (cells.shape[-1],), norm.weight, norm.bias, norm.eps)
+                    if (
+                        self._factored_upscaling is not None and 2 * len(values[0]) + 2 < values.shape[-1]
+                    ):  # narrower than the cells
+                        factors = self._factored_upscaling.factors(update, attn, values, mean, rstd)
                 else:
                     keys = cell_layer.norm4(self._image_to_token(to_token, queries + prompt_pe, queries, keys, keys + self.pe))
             read = [0, *range(2, 1 + decoder.num_mask_tokens)]  # the IoU token and the multimask tokens
             queries, prompt_pe = queries[:, read], prompt_pe[:, read]
             attn_out = self._token_to_image(transformer.final_attn_token_to_image, queries + prompt_pe, keys)
             queries = transformer.norm_final_attn(queries + attn_out)
-            return Tokens(queries, keys)
+            return Tokens(queries, keys, factors)
 
     def iou(self, tokens: Tokens) -> torch.Tensor:
         """(B, 3) predicted IoUs of the three multimask outputs."""
@@ -261,10 +279,13 @@ class PromptDecoder:
             )
             outputs = range(1, decoder.num_mask_tokens)  # token i of `Tokens.queries` is mask token i
             hyper = torch.stack([decoder.output_hypernetworks_mlps[i](tokens.queries[:, i]) for i in outputs], 1)
-            cells = tokens.keys.view(b, side, side, c)[:, :rows, :cols].reshape(b, rows * cols, c)
-            per_cell = self._upscaling(cells, hyper.to(self.dtype))  # (B, outputs, cells · 16)
+            if tokens.factors is not None and self._factored_upscaling is not None:
+                first = self._factored_upscaling.products(tokens.factors, side, rows, cols)
+            else:
+                first = self._upscaling.products(tokens.keys.view(b, side, side, c)[:, :rows, :cols].reshape(b, rows * cols, c))
+            per_cell = self._upscaling(first, rows * cols, hyper.to(self.dtype))  # (B, outputs, cells · 16)
             if out is None:
-                out = torch.empty((b, len(outputs), 256, 256), device=cells.device)
+                out = torch.empty((b, len(outputs), 256, 256), device=hyper.device)
             h, w = rows * scale, cols * scale
             # a cell's 16 pixels come as (column, row) of the first convolution, (row, column) of the second
             pixels = per_cell.view(b, len(outputs), rows, cols * 2, 4, 2)  # (row, [column, column 1], [row 1, row 2], column 2)
@@ -501,17 +522,103 @@ class _Factored:
         mixed = _token_major(shared.float(), b) + through.view(b, heads, t, -1).float() @ per_head  # (B, H, T, d)
         return attention.out_proj(mixed.transpose(1, 2).reshape(b, t, -1) + self.values_bias)
 
-    def image_to_token(self, attention, k_in: torch.Tensor, v_in: torch.Tensor, update: _Update) -> torch.Tensor:
-        """``cells + attention(q=cells + pe, k=k_in, v=v_in)`` for the cells of ``update`` (before the layer's norm)."""
+    def image_to_token(
+        self, attention, k_in: torch.Tensor, v_in: torch.Tensor, update: _Update
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``cells + attention(q=cells + pe, k=k_in, v=v_in)`` for the cells of ``update`` (before the layer's norm).
+
+        Also its (B, H·T, N) attention and (B, H·T, C) float32 values (output projection folded
+        in), whose product is the update (`_FactoredUpscaling` reads it from them).
+        """
         import torch
 
         b, t, _ = k_in.shape
         k = _head_major(attention.k_proj(k_in), attention.num_heads)
         scores = self._scores(k, self.queries, self.queries_pe, self.query_weight, update)
         attn = torch.softmax(scores, dim=2).view(b, attention.num_heads * t, -1)  # over the tokens
-        return update.keys.baddbmm_(
-            attn.transpose(1, 2), _values_out(attention, v_in).to(self.dtype)
-        )  # the update's cells are not read again
+        values = _values_out(attention, v_in)
+        cells = update.keys.baddbmm_(attn.transpose(1, 2), values.to(self.dtype))  # the update's cells are not read again
+        return cells, attn, values
+
+
+@dataclass
+class _CellFactors:
+    """The first upscaling product of B prompts' cells, ``cells · W + b = leftᵀ · right + scale ∘ shared`` (`_FactoredUpscaling`)."""
+
+    left: torch.Tensor
+    """(B, K, N) per cell: both layers' attention over the prompt's heads and tokens, the second norm's terms."""
+    right: torch.Tensor
+    """(B, K, 4·C') per prompt: what each row of ``left`` multiplies."""
+    scale: torch.Tensor
+    """(B, 1, N) both norms' scales per cell, for the shared image's product."""
+
+    def __getitem__(self, index: torch.Tensor) -> _CellFactors:
+        return _CellFactors(self.left[index], self.right[index], self.scale[index])
+
+
+class _FactoredUpscaling:
+    """The first transposed convolution of SAM's two-layer decoders, read from the layers' updates instead of the cells.
+
+    After the second layer a cell is ``norm₂(norm₁(x + A₀ᵀV₀) + A₁ᵀV₁)``: the shared image ``x``
+    plus each layer's attention (rank H·T = 56) over the prompt's values, through two norms.
+    Norms are a per-cell scale and shift, so the cell's product with the convolution's
+    (C × 4·C') weights ``W`` splits into the image's product (``P = centred x · γ₁γ₂W``, once
+    per image) scaled per cell, and a (2·H·T + 2)-wide product: ``[r₂r₁A₀ᵀ | r₂A₁ᵀ | r₂ | −r₂μ₂]
+    · [V₀γ₁γ₂W; V₁γ₂W; β₁γ₂W; 1ᵀγ₂W]``, with ``r`` and ``μ`` the norms' reciprocal deviation and
+    mean per cell (``V₀`` centred as `_Update` keeps it). For a point prompt that is 114
+    multiply-adds a cell per output instead of 256: the upscaling's largest product at less than
+    half its cost (`PromptDecoder` uses it while 2·H·T + 2 is narrower than the cells).
+    """
+
+    def __init__(self, first_norm, second_norm, up: torch.nn.ConvTranspose2d, image: torch.Tensor, dtype: torch.dtype) -> None:
+        weight, bias = _per_pixel(up, column_major=True)  # float32: the model's own
+        second = second_norm.weight[:, None] * weight  # γ₂W
+        self.through_first = first_norm.weight[:, None] * second  # γ₁γ₂W
+        self.through_second = second
+        self.beta = first_norm.bias @ second  # β₁γ₂W
+        self.ones = second.sum(0)  # 1ᵀγ₂W: what a cell's mean takes away
+        self.bias = (second_norm.bias @ weight + bias).to(dtype)  # β₂W + b
+        self.shared = ((image - image.mean(1, keepdim=True)) @ self.through_first).to(dtype)  # (N, 4·C')
+        self.dtype = dtype
+
+    def factors(
+        self, update: _Update, attn: torch.Tensor, values: torch.Tensor, mean: torch.Tensor, rstd: torch.Tensor
+    ) -> _CellFactors:
+        """The factors of B prompts' cells from the first layer's ``update``, the second's (B, H·T, N) ``attn`` and (B, H·T, C) ``values``, and its norm's (B, N, 1) ``mean`` and ``rstd``."""
+        import torch
+
+        b, n = len(attn), attn.shape[-1]
+        rstd = rstd.view(b, 1, n)
+        scale = rstd * update.rstd  # r₂r₁, (B, 1, N)
+        ht = attn.shape[1]
+        left = torch.empty((b, 2 * ht + 2, n), dtype=attn.dtype, device=attn.device)  # written in place: no temporaries
+        torch.mul(update.attn, scale, out=left[:, :ht])
+        torch.mul(attn, rstd, out=left[:, ht : 2 * ht])
+        left[:, 2 * ht : 2 * ht + 1] = rstd
+        torch.mul(rstd, mean.view(b, 1, n), out=left[:, 2 * ht + 1 :]).neg_()
+        left = left.to(self.dtype)
+        right = torch.cat(
+            [
+                update.values @ self.through_first,
+                values @ self.through_second,
+                self.beta.expand(b, 1, -1),
+                self.ones.expand(b, 1, -1),
+            ],
+            dim=1,
+        ).to(self.dtype)  # (B, K, 4·C')
+        return _CellFactors(left, right, scale.to(self.dtype))
+
+    def products(self, factors: _CellFactors, side: int, rows: int, cols: int) -> Callable[[slice], torch.Tensor]:
+        """The first product for a slice of the cells in the top-left ``rows`` × ``cols`` of the (side × side) grid: (B, m, 4·C')."""
+        import torch
+
+        def grid(x: torch.Tensor, axis: int) -> torch.Tensor:  # N → rows · cols, a view when the grid's width is whole
+            return x.unflatten(axis, (side, side)).narrow(axis, 0, rows).narrow(axis + 1, 0, cols).flatten(axis, axis + 1)
+
+        left, scale, shared = grid(factors.left, 2), grid(factors.scale, 2).transpose(1, 2), grid(self.shared, 0)
+        return lambda block: torch.baddbmm(self.bias, left[:, :, block].transpose(1, 2), factors.right).addcmul_(
+            scale[:, block], shared[block]
+        )
 
 
 class _Upscaling:
@@ -534,8 +641,15 @@ class _Upscaling:
         self.first, self.second = _per_pixel(up_1, column_major=True), _per_pixel(up_2)
         self.block = block
 
-    def __call__(self, cells: torch.Tensor, hyper: torch.Tensor) -> torch.Tensor:
-        """(B, K, n · 16) logits of (B, n, C) cells for (B, K, 32) hypernetwork outputs.
+    def products(self, cells: torch.Tensor) -> Callable[[slice], torch.Tensor]:
+        """The first convolution's product for a slice of (B, n, C) ``cells``: (B, m, 4·C')."""
+        import torch
+
+        weight, bias = self.first
+        return lambda block: torch.baddbmm(bias, cells[:, block], weight.expand(len(cells), -1, -1))  # a strided batch: no copy
+
+    def __call__(self, first: Callable[[slice], torch.Tensor], n: int, hyper: torch.Tensor) -> torch.Tensor:
+        """(B, K, n · 16) logits of n cells, given their ``first`` product (`products`), for (B, K, 32) hypernetwork outputs.
 
         A cell's 16 pixels come column-major in the first convolution's 2 × 2 and row-major in the
         second's (`_per_pixel`): the order that `PromptDecoder.masks` lays out with one cheap copy.
@@ -543,17 +657,17 @@ class _Upscaling:
         import torch
         import torch.nn.functional as F
 
-        b, n, _ = cells.shape
+        b = len(hyper)
         width = self.norm.weight.shape[0]
         step = n if self.block is None else max(1, self.block // b)
-        out = torch.empty((b, hyper.shape[1], n * 16), dtype=cells.dtype, device=cells.device)
-        for first in range(0, n, step):
-            block = cells[:, first : first + step]  # a strided view: the batched product reads it as it is
-            m = block.shape[1]
-            x = torch.baddbmm(self.first[1], block, self.first[0].expand(b, -1, -1)).view(-1, width)
+        out = torch.empty((b, hyper.shape[1], n * 16), dtype=hyper.dtype, device=hyper.device)
+        for start in range(0, n, step):
+            block = slice(start, min(n, start + step))
+            x = first(block).view(-1, width)
             x = _gelu_(self.act_1, F.layer_norm(x, (width,), self.norm.weight, self.norm.bias, self.norm.eps))
             x = _gelu_(self.act_2, torch.addmm(self.second[1], x, self.second[0]))
-            out[:, :, first * 16 : (first + m) * 16] = torch.bmm(hyper, x.view(b, m * 16, -1).transpose(1, 2))
+            m = block.stop - block.start
+            out[:, :, block.start * 16 : block.stop * 16] = torch.bmm(hyper, x.view(b, m * 16, -1).transpose(1, 2))
         return out
 
 
