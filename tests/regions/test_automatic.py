@@ -1,4 +1,4 @@
-"""SAM's automatic mode: the mask NMS, containment levels, its settings, its regions and what it asks the masks stage for."""
+"""SAM's automatic mode: the mask NMS, its settings, its regions and what it asks the masks stage for."""
 
 import re
 
@@ -7,7 +7,7 @@ import pytest
 
 from semlat.errors import SemlatError
 from semlat.regions import automatic
-from semlat.regions.automatic import AutomaticProposer, AutomaticSettings, containment_levels, mask_nms
+from semlat.regions.automatic import AutomaticProposer, AutomaticSettings, mask_nms
 from semlat.regions.base import LabelRequest
 
 
@@ -23,19 +23,6 @@ def test_mask_nms_drops_near_duplicates_and_keeps_the_best():
     keep = mask_nms(masks, np.array([0.8, 0.9, 0.7]), 0.7)
     assert sorted(keep.tolist()) == [1, 2]
     assert mask_nms(masks, np.array([0.8, 0.9, 0.7]), 1.0).tolist() == [0, 1, 2]
-
-
-def test_containment_levels_whole_part_subpart():
-    shape = (256, 256)
-    whole, part, sub, other = (
-        _box(shape, 0, 200, 0, 200),
-        _box(shape, 20, 120, 20, 120),
-        _box(shape, 30, 60, 30, 60),
-        _box(shape, 220, 250, 220, 250),
-    )
-    levels = containment_levels(np.stack([sub, whole, other, part]))
-    assert levels.tolist() == [2, 0, 0, 1]
-    assert containment_levels(np.zeros((0, 8, 8), bool)).tolist() == []
 
 
 def test_config_records_the_resolved_model_and_the_settings_that_change_regions(monkeypatch):

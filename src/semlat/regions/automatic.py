@@ -23,7 +23,7 @@ from PIL import Image
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
 from semlat.regions.base import LabelRequest
-from semlat.regions.generator import _flat, as_rgb, generate
+from semlat.regions.generator import as_rgb, generate
 from semlat.regions.generator import mask_nms as mask_nms  # re-exported: the automatic mode's NMS
 from semlat.regions.sam import SamProposer, finalize, grid_coverage, mean_latent, resize_for_sam
 from semlat.settings import AREA_FRACTION, FRACTION, NON_NEGATIVE, POSITIVE, SEED, Range, check_ranges, ranged
@@ -184,20 +184,3 @@ def _resize_mask(mask: npt.NDArray[np.bool_], size: tuple[int, int]) -> npt.NDAr
         return mask
     resized = Image.fromarray(mask.astype(np.uint8) * 255).resize((size[1], size[0]), Image.BILINEAR)
     return np.asarray(resized) >= 128
-
-
-def containment_levels(masks: npt.NDArray[np.bool_], inside: float = 0.9, max_level: int = 2) -> npt.NDArray[np.int64]:
-    """Level of each mask: 0 if inside no larger mask, else 1 + the level of the larger masks holding it."""
-    n = len(masks)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    flat = _flat(masks)
-    inter = flat @ flat.T
-    area = np.diag(inter)
-    holds = (inter >= inside * area[None, :]) & (area[:, None] > 1.05 * area[None, :])  # holds[j, i]: j holds i
-    levels = np.zeros(n, np.int64)
-    for i in np.argsort(-area, kind="stable"):
-        parents = holds[:, i]
-        if parents.any():
-            levels[i] = min(max_level, int(levels[parents].max()) + 1)
-    return levels
