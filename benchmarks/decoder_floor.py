@@ -1,14 +1,14 @@
 """The CPU floor of the automatic generator's decoder: its multiply-adds per prompt against this machine's GEMM rate.
 
-    python benchmarks/decoder_floor.py [--prompts 64] [--out FILE]
+    python benchmarks/decoder_floor.py [--prompts 64] [--precisions float32,bfloat16] [--out FILE]
 
 Counts the multiply-accumulates (MACs) of one point prompt through `semlat.regions.prompt_decoder`
 with PyTorch's FLOP counter (MobileSAM; the decoder's own arrangement: the first layer's image
 projections made once per image, the second layer read from the first layer's update as factors,
-the final attention folded into the tokens), measures this machine's best
-matrix-multiply rate (2048² by 2048², all threads, float32 and bfloat16), and times the decoder
-itself in the same run (scikit-image's astronaut, every prompt given masks, chunks as the
-generator runs them). The floor for SAM's 32×32 grid is 1024 × MACs / best rate: no
+the final attention folded into the tokens, the upscaling's first product read from the layers'
+updates), measures this machine's best matrix-multiply rate (2048² by 2048², all threads, in each
+precision), and times the decoder itself in the same run (scikit-image's astronaut, every prompt
+given masks, chunks as the generator runs them, freed memory kept as the generator keeps it). The floor for SAM's 32×32 grid is 1024 × MACs / best rate: no
 implementation of these products on this CPU gets under it. Prints JSON and writes ``--out``
 (default benchmarks/results/decoder_floor.json).
 """
@@ -71,16 +71,21 @@ def decoder_ms_per_prompt(model, latent, points, dtype, repeats: int = 3) -> flo
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--prompts", type=int, default=64)
+    parser.add_argument(
+        "--precisions", default="float32,bfloat16", help="bfloat16 only means something on a CPU with it natively"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "decoder_floor.json")
     args = parser.parse_args()
 
     from skimage import data
 
+    from semlat.device import keep_freed_memory, native_bfloat16
     from semlat.regions.generator import point_grid
     from semlat.regions.prompt_decoder import CPU_CHUNK
     from semlat.regions.sam import SamSpec, load_sam, to_input_frame
 
     load_start = os.getloadavg()
+    keep_freed_memory()
     model = load_sam(SamSpec.resolve("mobile-sam"), "cpu")
     image = data.astronaut()
     latent = model.encode(image).latent
@@ -89,7 +94,8 @@ def main() -> None:
     macs = decoder_macs(model, latent, points[:4])
     per_prompt = sum(macs.values())
     precisions = {}
-    for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
+    for name in args.precisions.split(","):
+        dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[name]
         rate = gemm_rate(dtype)
         ms = decoder_ms_per_prompt(model, latent, points, None if dtype == torch.float32 else dtype)
         precisions[name] = {
@@ -103,7 +109,12 @@ def main() -> None:
         print(name, precisions[name], flush=True)
     payload = {
         "what": "the decoder's multiply-adds per prompt (MobileSAM, as semlat.regions.prompt_decoder arranges them) against this machine's best GEMM rate",
-        "machine": {"cpus": os.cpu_count(), "threads": torch.get_num_threads(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "threads": torch.get_num_threads(),
+            "platform": platform.platform(),
+            "native_bfloat16": native_bfloat16(torch.device("cpu")),
+        },
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
         "prompts_timed": args.prompts,
