@@ -1,4 +1,4 @@
-"""Device choice in one place: cuda when available, else cpu; an explicit request wins. What the CPU does well."""
+"""Device choice in one place (cuda when available, else cpu; an explicit request wins), and what a CPU offers or needs."""
 
 from __future__ import annotations
 

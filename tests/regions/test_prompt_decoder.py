@@ -72,6 +72,20 @@ def test_the_logits_and_ious_are_sams_own(which, mobile_sam):
     np.testing.assert_allclose(our_iou.numpy(), iou.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize(("depth", "factored"), [(2, True), (3, False)])
+def test_two_layer_decoders_read_the_first_upscaling_product_from_the_updates(depth, factored):
+    """SAM's decoders have two layers: their tokens carry the factors (`_FactoredUpscaling`); a third layer has none to read."""
+    from semlat.regions.prompt_decoder import PromptDecoder
+
+    latent = torch.randn(256, 64, 64, generator=torch.Generator().manual_seed(10)) * 0.5
+    sam = _Sam(depth=depth)
+    sparse, _, _ = _reference(sam, latent, torch.rand(2, 1, 2, generator=torch.Generator().manual_seed(11)) * 1024)
+    factors = PromptDecoder(sam, latent).tokens(sparse).factors
+    assert (factors is not None) == factored
+    if factored:  # both layers' heads × tokens (5 output tokens, the point and its padding), and the norm's two terms
+        assert factors.left.shape == (2, 2 * 8 * (5 + sparse.shape[1]) + 2, 4096) == (2, 114, 4096)
+
+
 def test_a_subset_of_prompts_gets_the_same_masks_as_in_the_full_batch(mobile_sam):
     from semlat.regions.prompt_decoder import PromptDecoder
 
