@@ -55,7 +55,7 @@ def level_panels(
         axes = figure.add_subplot(rows, 3, 3 * row + level + 1)
         colours = None if colour is None else [colour(region) for region in shown]
         axes.imshow(overlay(image, [region.mask() for region in shown], seed=level, colours=colours))
-        axes.set_title(f"{title}level {name}: {len(shown)} regions")
+        axes.set_title(f"{title}level {name}: {len(shown)} region{'' if len(shown) == 1 else 's'}")
         axes.set_axis_off()
 
 
