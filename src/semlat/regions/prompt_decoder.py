@@ -34,8 +34,8 @@ algebra, float rounding aside) when the work is arranged by what differs between
   side stays in cache between the ops (see ``benchmarks/results/decoder_floor.json``).
 
 Everything else (self attention, MLPs, norms, hypernetworks, IoU head) is the model's own
-modules, called as they are; the upscaling is its modules' own weights, norm and GELUs. ``tests/test_prompt_decoder.py`` checks the output against
-``MaskDecoder`` itself. Why by hand: no library ships a prompt-batched SAM decoder for the CPU.
+modules, called as they are; the upscaling uses its modules' own weights, norm and GELUs.
+``tests/regions/test_prompt_decoder.py`` checks the output against ``MaskDecoder`` itself. Why by hand: no library ships a prompt-batched SAM decoder for the CPU.
 """
 
 from __future__ import annotations
