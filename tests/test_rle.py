@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 
 from semlat import rle
 
@@ -16,6 +17,25 @@ def test_runs_expand_to_the_decoded_mask(seed):
     assert counts.sum() == height * width
     expanded = np.repeat(np.arange(counts.size) % 2 == 1, counts)
     np.testing.assert_array_equal(expanded, mask.T.reshape(-1))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m,
+        lambda m: m[::2, 1:],  # a strided view
+        lambda m: np.asfortranarray(m),
+        lambda m: m.T,
+        lambda m: m.astype(np.uint8),
+        lambda m: m[:0],  # no rows
+        lambda m: m[:1, :1],
+    ],
+    ids=["C order", "strided", "Fortran order", "transposed", "uint8", "empty", "one pixel"],
+)
+def test_encode_is_pycocotools_own_encoding(make):
+    mask = make(np.random.default_rng(7).random((37, 53)) < 0.4)
+    expected = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
+    assert rle.encode(mask) == {"size": list(expected["size"]), "counts": expected["counts"].decode("ascii")}
 
 
 def test_encode_decode_area_bbox():

@@ -15,8 +15,17 @@ RLE = dict  # {"size": [height, width], "counts": str}
 
 
 def encode(mask: npt.NDArray[np.bool_]) -> RLE:
-    """Encode one (H, W) boolean mask as a compressed COCO RLE with a str ``counts``."""
-    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
+    """Encode one (H, W) boolean mask as a compressed COCO RLE with a str ``counts``.
+
+    pycocotools reads the pixels column by column; OpenCV's transpose lays them out that way far
+    faster than numpy's Fortran-order copy: a 12 MP mask encodes in 10.6 ms against 63 ms
+    (``benchmarks/results/photo_masks.json``).
+    """
+    import cv2
+
+    pixels = np.ascontiguousarray(mask).view(np.uint8) if mask.dtype == np.bool_ else np.asarray(mask, np.uint8)
+    by_column = cv2.transpose(pixels).T if pixels.size else np.asfortranarray(pixels)
+    rle = mask_utils.encode(by_column)
     return {"size": [int(s) for s in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 

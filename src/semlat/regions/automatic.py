@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from semlat.errors import SemlatError
 from semlat.imageio import load_rgb
@@ -180,7 +179,13 @@ def _torch_dtype(precision: str):
 
 
 def _resize_mask(mask: npt.NDArray[np.bool_], size: tuple[int, int]) -> npt.NDArray[np.bool_]:
+    """A mask of SAM's 1024 copy at the photo's (H, W): bilinear on 0/255, halfway up.
+
+    OpenCV's: 7.9 ms at 12 MP against 43 ms for PIL's, which differs on 0.02% of the pixels
+    (``benchmarks/results/photo_masks.json``).
+    """
+    import cv2
+
     if mask.shape == size:
         return mask
-    resized = Image.fromarray(mask.astype(np.uint8) * 255).resize((size[1], size[0]), Image.BILINEAR)
-    return np.asarray(resized) >= 128
+    return cv2.resize(mask.astype(np.uint8) * 255, (size[1], size[0]), interpolation=cv2.INTER_LINEAR) >= 128
