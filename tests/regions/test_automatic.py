@@ -110,3 +110,16 @@ def test_regions_come_from_our_generator_with_levels_and_a_descriptor_each():
         AutomaticSettings(points_per_side=6, levels=False, n_labels=0, device="cpu", min_area=0.0, max_regions=0)
     )
     assert {region.level for region in flat.propose(image)} == {0}
+
+
+@pytest.mark.parametrize("size", [(3024, 4032), (171, 256)], ids=["up to a photo", "down to a thumbnail"])
+def test_masks_are_resized_to_the_photo_as_pil_resizes_them(size):
+    """OpenCV up (fast, a rounding apart from PIL's bilinear), PIL's own filter down."""
+    from PIL import Image
+
+    yy, xx = np.mgrid[:683, :1024]
+    mask = (xx - 500) ** 2 / 4 + (yy - 300) ** 2 < 200**2  # an ellipse: long curved edges
+    pil = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size[::-1], Image.BILINEAR)) >= 128
+    resized = automatic._resize_mask(mask, size)
+    assert resized.shape == size and resized.dtype == bool
+    assert float((resized != pil).mean()) < (1e-3 if size[0] > 683 else 1e-12)
