@@ -52,7 +52,7 @@ def keep_freed_memory() -> bool:
     The automatic generator's decoder allocates and frees tensors of 1 to 16 MiB for every few
     prompts. glibc maps blocks above a moving threshold afresh and returns the top of its heaps to
     the kernel past another, so each new tensor is paged in again, one fault per 4 KiB: over a
-    million faults per image, and about 8% of its time on a CPU. Raising both thresholds (what
+    million faults per image in our runs. Raising both thresholds (what
     the environment variables ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` do)
     reuses freed memory; the resident size then stays at its peak between images. Why by hand:
     PyTorch takes CPU memory from the C library's ``malloc``, with no setting of its own for this.

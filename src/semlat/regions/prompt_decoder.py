@@ -279,7 +279,7 @@ class PromptDecoder:
             )
             outputs = range(1, decoder.num_mask_tokens)  # token i of `Tokens.queries` is mask token i
             hyper = torch.stack([decoder.output_hypernetworks_mlps[i](tokens.queries[:, i]) for i in outputs], 1)
-            if tokens.factors is not None and self._factored_upscaling is not None:
+            if tokens.factors is not None:  # only `_FactoredUpscaling` makes them
                 first = self._factored_upscaling.products(tokens.factors, side, rows, cols)
             else:
                 first = self._upscaling.products(tokens.keys.view(b, side, side, c)[:, :rows, :cols].reshape(b, rows * cols, c))
@@ -579,6 +579,7 @@ class _FactoredUpscaling:
         self.ones = second.sum(0)  # 1ᵀγ₂W: what a cell's mean takes away
         self.bias = (second_norm.bias @ weight + bias).to(dtype)  # β₂W + b
         self.shared = ((image - image.mean(1, keepdim=True)) @ self.through_first).to(dtype)  # (N, 4·C')
+        self._shared_in: dict[tuple[int, int], torch.Tensor] = {}  # `shared` over an image's content, by (rows, cols)
         self.dtype = dtype
 
     def factors(
@@ -615,7 +616,9 @@ class _FactoredUpscaling:
         def grid(x: torch.Tensor, axis: int) -> torch.Tensor:  # N → rows · cols, a view when the grid's width is whole
             return x.unflatten(axis, (side, side)).narrow(axis, 0, rows).narrow(axis + 1, 0, cols).flatten(axis, axis + 1)
 
-        left, scale, shared = grid(factors.left, 2), grid(factors.scale, 2).transpose(1, 2), grid(self.shared, 0)
+        if (rows, cols) not in self._shared_in:  # a copy when the content is narrower than the grid: once per image
+            self._shared_in[rows, cols] = grid(self.shared, 0)
+        left, scale, shared = grid(factors.left, 2), grid(factors.scale, 2).transpose(1, 2), self._shared_in[rows, cols]
         return lambda block: torch.baddbmm(self.bias, left[:, :, block].transpose(1, 2), factors.right).addcmul_(
             scale[:, block], shared[block]
         )

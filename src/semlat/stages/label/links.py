@@ -92,7 +92,7 @@ def observed_regions(
             continue
         regions = ws.regions(region_set, record)
         lo = int(index.start[position])
-        order = [lo + index for index in visible_order(regions)]
+        order = [lo + i for i in visible_order(regions)]  # global indices, as shown_masks yields them
         parts.append(association.incidences(shown_masks(regions), order, position, xy, point))
     return Incidences.concat(parts)
 
